@@ -1,0 +1,93 @@
+"""The service's settings: read from the environment and validated here, and nowhere else."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Mapping
+
+# EU and EEA regions only (R31). London and Zurich are outside the EU/EEA and are not listed.
+EU_REGIONS = frozenset({
+    "eu-west-1",     # Ireland
+    "eu-west-3",     # Paris
+    "eu-central-1",  # Frankfurt
+    "eu-north-1",    # Stockholm
+    "eu-south-1",    # Milan
+    "eu-south-2",    # Spain
+})
+PRODUCTION_STAGES = frozenset({"prod", "production"})
+MIN_SECRET_BYTES = 32
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    secret_key: str
+    public_url: str
+    sender: str
+    configuration_set: str
+    aws_endpoint: str | None = None
+
+    @property
+    def resource_prefix(self) -> str:
+        return f"mailroom-{self.stage}-"
+
+    def table_name(self, logical: str) -> str:
+        return f"{self.resource_prefix}{logical}"
+
+    def queue_name(self, logical: str) -> str:
+        return f"{self.resource_prefix}{logical}"
+
+    def link(self, path: str) -> str:
+        return f"{self.public_url}{path}"
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender.rsplit("@", 1)[-1].rstrip(">").strip()
+
+
+def stage_from(environ: Mapping[str, str]) -> str:
+    return environ.get("MAILROOM_STAGE", "dev")
+
+
+def load(environ: Mapping[str, str]) -> Settings:
+    """Build and validate settings from an environment mapping."""
+    stage = stage_from(environ)
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "eu-west-1"
+    if region not in EU_REGIONS:
+        override = environ.get("MAILROOM_ALLOW_NON_EU_REGION") == "1"
+        if not override or stage in PRODUCTION_STAGES:
+            raise SettingsError(
+                f"Region {region} is outside the EU/EEA; mailroom stores and processes data only in "
+                f"{', '.join(sorted(EU_REGIONS))} (R31). A non-production stage may set "
+                "MAILROOM_ALLOW_NON_EU_REGION=1 to override."
+            )
+    secret = environ.get("MAILROOM_SECRET_KEY", "")
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(f"MAILROOM_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes of random data.")
+    public_url = environ.get("MAILROOM_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    if not public_url.startswith(("https://", "http://")):
+        raise SettingsError("MAILROOM_PUBLIC_URL must be an http(s) URL.")
+    sender = environ.get("MAILROOM_SENDER", "mailroom <no-reply@mailroom.localhost>")
+    if "@" not in sender:
+        raise SettingsError("MAILROOM_SENDER must be an email address.")
+    return Settings(
+        stage=stage,
+        region=region,
+        secret_key=secret,
+        public_url=public_url,
+        sender=sender,
+        configuration_set=environ.get("MAILROOM_SES_CONFIGURATION_SET", f"mailroom-{stage}-events"),
+        aws_endpoint=environ.get("MAILROOM_AWS_ENDPOINT") or None,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, validated once on first use."""
+    return load(os.environ)

@@ -1,0 +1,4 @@
+"""Routes: admin."""
+from chalicelib.handlers.http import Api
+
+api = Api(__name__)

@@ -1,0 +1,4 @@
+"""Routes: api_keys."""
+from chalicelib.handlers.http import Api
+
+api = Api(__name__)

@@ -1,0 +1,242 @@
+"""The HTTP edge, in one place: routes with auth, body parsing, error mapping, cursors, pages.
+
+Every view is registered through `Api.route`, so that every answer, good or bad, has the shape of
+API.md and no exception ever leaves as a stack trace.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, TypeVar
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from chalicelib import errors
+from chalicelib.log import logger
+from chalicelib.models.base import Page
+from chalicelib.services import auth
+from chalicelib.services.auth import Principal
+
+MAX_BODY_BYTES = 256 * 1024
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+JSON = "application/json"
+FORM_TYPES = [JSON, "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
+
+B = TypeVar("B", bound="Body")
+
+STATUS = {
+    errors.Malformed: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.Invalid: 422,
+    errors.RateLimited: 429,
+    errors.UpstreamError: 503,
+}
+
+
+class Body(BaseModel):
+    """A request body: strict JSON types, unknown fields refused (never stored)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+
+
+@dataclass
+class Call:
+    """One HTTP request as a view sees it."""
+
+    request: Any
+    principal: Principal | None
+
+    @property
+    def account_id(self) -> str:
+        assert self.principal is not None
+        return self.principal.account_id
+
+    @property
+    def ip(self) -> str | None:
+        return ((self.request.context or {}).get("identity") or {}).get("sourceIp")
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.request.headers.get("user-agent")
+
+    def query(self, name: str, default: str | None = None) -> str | None:
+        return (self.request.query_params or {}).get(name, default)
+
+    def raw_body(self) -> bytes:
+        raw = self.request.raw_body or b""
+        if len(raw) > MAX_BODY_BYTES:
+            raise errors.TooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+        return raw
+
+    def body(self, schema: type[B]) -> B:
+        """The JSON body validated against `schema`: 400 if unreadable, 422 if a rule is broken."""
+        raw = self.raw_body()
+        try:
+            return schema.model_validate_json(raw or b"{}")
+        except ValidationError as exc:
+            raise _validation_error(exc) from None
+
+    def limit(self) -> int:
+        raw = self.query("limit")
+        if raw is None:
+            return DEFAULT_LIMIT
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            raise errors.Malformed(f"limit must be a whole number from 1 to {MAX_LIMIT}.", code="invalid_limit")
+        return int(raw)
+
+    def cursor(self) -> dict | None:
+        raw = self.query("cursor")
+        return decode_cursor(raw) if raw else None
+
+
+def _validation_error(exc: ValidationError) -> errors.DomainError:
+    problems = exc.errors(include_url=False, include_input=False)
+    fields = [
+        {"field": ".".join(str(p) for p in problem["loc"]) or "body", "message": problem["msg"]}
+        for problem in problems
+    ]
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+    unreadable = any(p["type"] in ("json_invalid", "json_type", "model_type") for p in problems)
+    wrong_type = any(p["type"].endswith("_type") or p["type"].endswith("_parsing") for p in problems)
+    if unreadable:
+        return errors.Malformed("The body must be a JSON object.", details={"fields": fields})
+    if wrong_type:
+        return errors.Malformed(f"Some fields have the wrong type: {summary}.", details={"fields": fields})
+    return errors.Invalid(f"Some fields are not valid: {summary}.", details={"fields": fields})
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error.update(details)
+    return {"error": error}
+
+
+def error_response(exc: errors.DomainError) -> Response:
+    status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+    headers = {"Content-Type": JSON}
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return Response(body=error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers)
+
+
+def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": JSON, **(headers or {})})
+
+
+def no_content() -> Response:
+    return Response(body="", status_code=204)
+
+
+def page_response(page: Page, shape: Callable[[Any], dict]) -> Response:
+    return json_response({
+        "items": [shape(item) for item in page.items],
+        "next_cursor": encode_cursor(page.last_key) if page.last_key else None,
+    })
+
+
+def encode_cursor(last_key: dict) -> str:
+    from chalicelib import security
+
+    return security.sign("cursor", last_key)
+
+
+def decode_cursor(cursor: str) -> dict:
+    from chalicelib import security
+
+    key = security.unsign("cursor", cursor)
+    if not isinstance(key, dict):
+        raise errors.Malformed("The cursor is not one this API gave out.", code="invalid_cursor")
+    return key
+
+
+class Api:
+    """A Chalice blueprint whose routes authenticate, parse and answer errors the same way."""
+
+    def __init__(self, name: str):
+        self.blueprint = Blueprint(name)
+
+    def route(
+        self,
+        path: str,
+        methods: Iterable[str] = ("GET",),
+        *,
+        auth_required: bool = True,
+        staff: bool = False,
+        content_types: list[str] | None = None,
+    ) -> Callable:
+        """Register `view(call, **path_params)` at `path`."""
+
+        def register(view: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(view)
+            def endpoint(**params: str) -> Any:
+                request = self.blueprint.current_request
+                try:
+                    principal = authenticate(request) if (auth_required or staff) else None
+                    if staff and not (principal and principal.is_staff):
+                        raise errors.Forbidden("This route is for staff only.")
+                    return view(Call(request, principal), **params)
+                except errors.DomainError as exc:
+                    return error_response(exc)
+                except Exception:
+                    logger.exception("unhandled error", extra={"path": request.path})
+                    return json_response(
+                        error_body("internal_error", "Something went wrong on our side; it has been logged."),
+                        status=500,
+                    )
+
+            self.blueprint.route(path, methods=list(methods), content_types=content_types or [JSON])(endpoint)
+            return view
+
+        return register
+
+
+def authenticate(request: Any) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthorized()
+    return auth.authenticate(token.strip())
+
+
+def edge_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Give Chalice's own errors (405, 415, …) our error shape and add protective headers."""
+    response = get_response(event)
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = "".join("_" + c.lower() if c.isupper() else c for c in body["Code"]).lstrip("_")
+        code = code.removesuffix("_error") or "error"
+        if response.status_code == 500:
+            code, body["Message"] = "internal_error", "Something went wrong on our side; it has been logged."
+        response.body = error_body(code, body["Message"])
+        response.headers["Content-Type"] = JSON
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def html_response(html: str, status: int = 200) -> Response:
+    return Response(
+        body=html,
+        status_code=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+            "X-Frame-Options": "DENY",
+        },
+    )
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.Malformed("The body is not valid JSON.") from None

@@ -1,0 +1,4 @@
+"""Routes: subscribers."""
+from chalicelib.handlers.http import Api
+
+api = Api(__name__)

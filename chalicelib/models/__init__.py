@@ -1,0 +1,1 @@
+"""PynamoDB models: one module per aggregate, one table per model, and the queries on them."""

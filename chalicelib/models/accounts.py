@@ -1,0 +1,46 @@
+"""Accounts: one customer (tenant), its profile, plan and counters."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.models.base import BaseModel
+
+
+class AccountsByStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Account(BaseModel):
+    class Meta:
+        logical_name = "accounts"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()            # services.plans.AccountStatus
+    created_at = UnicodeAttribute()        # ISO 8601 UTC; the by_status index sorts on it
+    updated_at = UTCDateTimeAttribute()
+    profile = MapAttribute()               # R1 fields the customer may edit (R7)
+    registration = MapAttribute()          # ip, user_agent, at, terms_version: fixed at signup (R1)
+    owner_user_id = UnicodeAttribute()
+    plan = UnicodeAttribute()              # services.plans.Plan
+    trial_ends_at = UTCDateTimeAttribute(null=True)
+    subscriber_level = NumberAttribute(null=True)   # monthly plan: purchased level (R10)
+    credits = NumberAttribute(default=0)            # pay-as-you-go credits (R11)
+    credits_purchased_at = UTCDateTimeAttribute(null=True)
+    pro = BooleanAttribute(default=False)           # PRO: no "Email marketing by" footer (R12)
+    subscriber_count = NumberAttribute(default=0)   # stored subscribers, kept atomically
+    status_reason = UnicodeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+
+    by_status = AccountsByStatus()

@@ -1,0 +1,93 @@
+"""What every table model shares: lazy binding to the configured table, TTL-aware reads, pages."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from datetime import datetime
+from typing import Any, Generic, Iterator, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.models import Model
+
+from chalicelib import clock
+from chalicelib.config import get_settings
+
+T = TypeVar("T")
+
+
+class BaseModel(Model):
+    """A model whose table name, region and endpoint come from the settings on first use.
+
+    Each subclass names its table in `Meta.logical_name`; infra/ defines a table of that name.
+    Nothing connects at import time.
+    """
+
+    class Meta:
+        abstract = True
+        logical_name = ""
+        table_name: str | None = None
+
+    @classmethod
+    def _get_connection(cls):  # noqa: D401 - PynamoDB hook
+        if cls._connection is None:
+            settings = get_settings()
+            cls.Meta.table_name = settings.table_name(cls.Meta.logical_name)
+            cls.Meta.region = settings.region
+            cls.Meta.host = settings.aws_endpoint
+        return super()._get_connection()
+
+
+def all_models() -> list[type[BaseModel]]:
+    """Every concrete table model (infra/ checks that each has a table defined)."""
+    import importlib
+    import pkgutil
+
+    import chalicelib.models as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{info.name}")
+    found: list[type[BaseModel]] = []
+    stack = list(BaseModel.__subclasses__())
+    while stack:
+        model = stack.pop()
+        stack.extend(model.__subclasses__())
+        if not getattr(model.Meta, "abstract", False) and model.Meta.logical_name:
+            found.append(model)
+    return sorted(found, key=lambda m: m.Meta.logical_name)
+
+
+def reset_connections() -> None:
+    """Forget cached connections (tests that change settings or the emulator call this)."""
+    for model in all_models():
+        model._connection = None
+    transaction_connection.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def transaction_connection() -> Connection:
+    """The connection PynamoDB's TransactWrite/TransactGet need."""
+    settings = get_settings()
+    return Connection(region=settings.region, host=settings.aws_endpoint)
+
+
+def is_live(expires_at: datetime | None) -> bool:
+    """False for an item whose TTL (a pynamodb TTLAttribute) has passed, even if DynamoDB has not deleted it yet."""
+    return expires_at is None or expires_at > clock.now()
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    last_key: dict[str, Any] | None
+
+
+def take_page(results, limit: int) -> Page:
+    """Read up to `limit` items from a PynamoDB result iterator and keep where it stopped."""
+    items = []
+    iterator: Iterator = iter(results)
+    for item in iterator:
+        items.append(item)
+        if len(items) >= limit:
+            break
+    last_key = results.last_evaluated_key if len(items) >= limit else None
+    return Page(items, last_key)

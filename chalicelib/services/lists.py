@@ -1,0 +1,91 @@
+"""Contact lists of an account (R13, R17): create, read, edit, delete."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib import clock, errors, ids
+from chalicelib.models import lists as store
+from chalicelib.models.base import Page
+from chalicelib.models.lists import ContactList, FieldDef
+from chalicelib.services import addresses
+
+FIELD_TYPES = ("text", "number", "date", "boolean")
+RESERVED_FIELD_KEYS = frozenset({"email", "status", "id"})
+
+
+@dataclass
+class ListInput:
+    name: str
+    from_name: str
+    from_email: str
+    company_address: str
+    double_opt_in: bool = True
+    reply_to: str | None = None
+    notify_email: str | None = None
+    fields: list[dict[str, str]] = field(default_factory=list)
+
+
+def create(account_id: str, data: ListInput) -> ContactList:
+    """Create a list after checking its sender addresses and field definitions."""
+    now = clock.now()
+    item = ContactList(account_id, ids.new_id("lst"), created_at=now, updated_at=now)
+    _apply(item, vars(data))
+    item.save()
+    return item
+
+
+def get(account_id: str, list_id: str) -> ContactList:
+    item = store.get(account_id, list_id)
+    if item is None:
+        raise errors.NotFound("list")
+    return item
+
+
+def page(account_id: str, limit: int, start: dict | None) -> Page[ContactList]:
+    return store.page(account_id, limit, start)
+
+
+def update(account_id: str, list_id: str, changes: dict[str, Any]) -> ContactList:
+    item = get(account_id, list_id)
+    _apply(item, changes)
+    item.updated_at = clock.now()
+    item.save(condition=ContactList.list_id.exists())
+    return item
+
+
+def delete(account_id: str, list_id: str) -> None:
+    """Delete a list; its subscribers go with it."""
+    from chalicelib.services import subscribers
+
+    item = get(account_id, list_id)
+    subscribers.delete_all_in_list(account_id, list_id)
+    item.delete()
+
+
+def _apply(item: ContactList, values: dict[str, Any]) -> None:
+    for name in ("from_email", "reply_to", "notify_email"):
+        if values.get(name):
+            values[name] = addresses.normalise_sender(values[name], name)
+    for name in ("name", "from_name", "company_address"):
+        if name in values and not str(values[name]).strip():
+            raise errors.Invalid(f"{name} must not be empty.", code="invalid_field")
+    if "fields" in values:
+        values["fields"] = [FieldDef(**f) for f in _check_fields(values["fields"])]
+    for name, value in values.items():
+        setattr(item, name, value.strip() if isinstance(value, str) else value)
+
+
+def _check_fields(definitions: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen: set[str] = set()
+    for definition in definitions:
+        key = definition["key"]
+        if not key.isidentifier() or key.lower() in RESERVED_FIELD_KEYS:
+            raise errors.Invalid(f"Field key {key!r} must be a simple name and not a reserved one.",
+                                 code="invalid_field")
+        if key in seen:
+            raise errors.Invalid(f"Field key {key!r} is defined twice.", code="invalid_field")
+        if definition["type"] not in FIELD_TYPES:
+            raise errors.Invalid(f"Field type must be one of {', '.join(FIELD_TYPES)}.", code="invalid_field")
+        seen.add(key)
+    return definitions
