@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+STAGE  ?= dev
+REGION ?= eu-west-1
 
 .PHONY: run test package bench staff clean
 
@@ -18,12 +20,12 @@ run: $(STAMP)        ## the whole service on an embedded AWS emulator
 test: $(STAMP)       ## the whole test suite
 	$(PY) -m pytest
 
-package: $(STAMP)    ## a deployable CloudFormation template in build/
-	$(PY) -m infra.package build
+package: $(STAMP)    ## a deployable CloudFormation template in build/ (STAGE=dev REGION=eu-west-1)
+	$(PY) -m infra.package build --stage $(STAGE) --region $(REGION)
 
 bench: $(STAMP)      ## the benchmark scripts (they print their figures)
 	$(PY) bench/cold_start.py
 	$(PY) bench/api_latency.py
 
 clean:
-	rm -rf $(VENV) build .mailroom .pytest_cache
+	rm -rf $(VENV) build .mailroom .pytest_cache .chalice/deployments

@@ -1,15 +1,16 @@
 """The one definition of mailroom's AWS resources, as CloudFormation.
 
-`resources(stage)` is used twice: `infra.package` merges it into Chalice's packaged template for AWS,
-and `infra.provision` creates the same resources with boto3 in the local emulator (moto's
-CloudFormation skips several of these types). tests/integration/test_infra.py keeps the two and
-the PynamoDB models from drifting apart.
+`resources(stage, sender_domain)` is used twice: `infra.package` merges it into Chalice's packaged
+template for AWS, and `infra.provision` creates the same resources with boto3 in the local emulator
+(moto's CloudFormation skips several of these types). tests/integration/test_infra.py keeps the two
+and the PynamoDB models from drifting apart.
 """
 from __future__ import annotations
 
 from typing import Any
 
-# logical table name -> (hash key, range key or None, {index name: (hash, range or None)}, ttl attr or None)
+# logical table name -> {"hash", "range"?, "indexes"?: {index name: (hash, range or None)}, "ttl"?}.
+# Every key attribute is a string; every index projects ALL attributes.
 TABLES: dict[str, dict[str, Any]] = {
     "accounts": {"hash": "account_id", "indexes": {"by_status": ("status", "created_at")}},
     "users": {"hash": "account_id", "range": "user_id"},
@@ -27,6 +28,7 @@ TABLES: dict[str, dict[str, Any]] = {
 }
 
 # logical queue name -> visibility timeout (s); each gets a dead-letter queue "<name>-dlq".
+# A queue's visibility timeout must be at least its consumer Lambda's timeout (AWS refuses the mapping).
 QUEUES: dict[str, int] = {
     "fanout": 900,
     "send": 180,
@@ -37,10 +39,12 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 # SES configuration-set events go to this topic; the feedback queue is subscribed to it.
 EVENTS_TOPIC = "ses-events"
+CONFIGURATION_SET = "events"
 SES_EVENT_TYPES = ["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVERY_DELAY", "OPEN", "CLICK"]
 
 
 def name(stage: str, logical: str) -> str:
+    """The physical name of a stage's resource: mailroom-<stage>-<logical>."""
     return f"mailroom-{stage}-{logical}"
 
 
@@ -48,7 +52,23 @@ def _camel(logical: str) -> str:
     return "".join(part.capitalize() for part in logical.replace("-", "_").split("_"))
 
 
+def table_id(logical: str) -> str:
+    """The template's logical id of a table."""
+    return f"{_camel(logical)}Table"
+
+
+def queue_id(logical: str) -> str:
+    """The template's logical id of a queue."""
+    return f"{_camel(logical)}Queue"
+
+
+def dead_letter_queue_id(logical: str) -> str:
+    """The template's logical id of a queue's dead-letter queue."""
+    return f"{_camel(logical)}DeadLetterQueue"
+
+
 def table_resource(stage: str, logical: str) -> dict[str, Any]:
+    """One table: on-demand, encrypted, point-in-time recovery, TTL where the spec names one."""
     spec = TABLES[logical]
     keys = [(spec["hash"], "HASH")] + ([(spec["range"], "RANGE")] if spec.get("range") else [])
     attributes = {attr for attr, _ in keys}
@@ -72,16 +92,18 @@ def table_resource(stage: str, logical: str) -> dict[str, Any]:
         properties["GlobalSecondaryIndexes"] = indexes
     if spec.get("ttl"):
         properties["TimeToLiveSpecification"] = {"AttributeName": spec["ttl"], "Enabled": True}
-    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": properties}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
 
 
-def resources(stage: str, sender_domain: str) -> dict[str, dict[str, Any]]:
-    """Every resource besides the Lambda functions and the API (Chalice packages those)."""
+def _queues(stage: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for logical in TABLES:
-        out[f"{_camel(logical)}Table"] = table_resource(stage, logical)
     for logical, visibility in QUEUES.items():
-        dlq = f"{_camel(logical)}DeadLetterQueue"
+        dlq = dead_letter_queue_id(logical)
         out[dlq] = {
             "Type": "AWS::SQS::Queue",
             "Properties": {
@@ -90,7 +112,7 @@ def resources(stage: str, sender_domain: str) -> dict[str, dict[str, Any]]:
                 "SqsManagedSseEnabled": True,
             },
         }
-        out[f"{_camel(logical)}Queue"] = {
+        out[queue_id(logical)] = {
             "Type": "AWS::SQS::Queue",
             "Properties": {
                 "QueueName": name(stage, logical),
@@ -99,35 +121,88 @@ def resources(stage: str, sender_domain: str) -> dict[str, dict[str, Any]]:
                 "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": MAX_RECEIVES},
             },
         }
-    out["SesEventsTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name(stage, EVENTS_TOPIC)}}
-    out["SesEventsToFeedbackQueue"] = {
-        "Type": "AWS::SNS::Subscription",
-        "Properties": {
-            "TopicArn": {"Ref": "SesEventsTopic"},
-            "Protocol": "sqs",
-            "Endpoint": {"Fn::GetAtt": ["FeedbackQueue", "Arn"]},
-            "RawMessageDelivery": False,
-        },
+    return out
+
+
+def _feedback_route() -> dict[str, dict[str, Any]]:
+    """SES configuration-set events -> SNS topic -> the feedback queue, each hop allowed only for its source."""
+    feedback = queue_id("feedback")
+    configuration_set_arn = {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SesConfigurationSet}"
     }
-    out["FeedbackQueuePolicy"] = {
-        "Type": "AWS::SQS::QueuePolicy",
-        "Properties": {
-            "Queues": [{"Ref": "FeedbackQueue"}],
-            "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": {"Fn::GetAtt": ["FeedbackQueue", "Arn"]},
-                    "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "SesEventsTopic"}}},
-                }],
+    return {
+        "SesEventsTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": "SesEventsTopic"}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "SesConfigurationSetPublishes",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ses.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": {"Ref": "SesEventsTopic"},
+                        "Condition": {
+                            "StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}},
+                            "ArnLike": {"AWS:SourceArn": configuration_set_arn},
+                        },
+                    }],
+                },
+            },
+        },
+        "SesEventsToFeedbackQueue": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": {"Ref": "SesEventsTopic"},
+                "Protocol": "sqs",
+                "Endpoint": {"Fn::GetAtt": [feedback, "Arn"]},
+                "RawMessageDelivery": False,
+            },
+        },
+        "FeedbackQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": feedback}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "SesEventsTopicDelivers",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": {"Fn::GetAtt": [feedback, "Arn"]},
+                            "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "SesEventsTopic"}}},
+                        },
+                        {
+                            "Sid": "TlsOnly",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "sqs:*",
+                            "Resource": {"Fn::GetAtt": [feedback, "Arn"]},
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        },
+                    ],
+                },
             },
         },
     }
+
+
+def resources(stage: str, sender_domain: Any) -> dict[str, dict[str, Any]]:
+    """Every resource besides the Lambda functions and the API (Chalice packages those).
+
+    `sender_domain` is the domain SES sends from, or a CloudFormation expression for it (a Ref to a
+    template parameter, when packaging).
+    """
+    out: dict[str, dict[str, Any]] = {table_id(logical): table_resource(stage, logical) for logical in TABLES}
+    out.update(_queues(stage))
+    out["SesEventsTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name(stage, EVENTS_TOPIC)}}
+    out.update(_feedback_route())
     out["SesConfigurationSet"] = {
         "Type": "AWS::SES::ConfigurationSet",
-        "Properties": {"Name": name(stage, "events")},
+        "Properties": {"Name": name(stage, CONFIGURATION_SET)},
     }
     out["SesEventsDestination"] = {
         "Type": "AWS::SES::ConfigurationSetEventDestination",
@@ -143,7 +218,9 @@ def resources(stage: str, sender_domain: str) -> dict[str, dict[str, Any]]:
     }
     out["SenderIdentity"] = {
         "Type": "AWS::SES::EmailIdentity",
-        "Properties": {"EmailIdentity": sender_domain, "ConfigurationSetAttributes": {
-            "ConfigurationSetName": {"Ref": "SesConfigurationSet"}}},
+        "Properties": {
+            "EmailIdentity": sender_domain,
+            "ConfigurationSetAttributes": {"ConfigurationSetName": {"Ref": "SesConfigurationSet"}},
+        },
     }
     return out

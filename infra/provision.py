@@ -2,9 +2,30 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+import re
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from botocore.exceptions import ClientError
 
 from infra import definition
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+# What SES, SES v2 (and moto's rendering of them) and DynamoDB answer when a resource is already there.
+_ALREADY_EXISTS = frozenset({
+    "AlreadyExistsException", "AlreadyExists", "ConfigurationSetAlreadyExists",
+    "ConfigurationSetAlreadyExistsException", "EventDestinationAlreadyExists",
+    "EventDestinationAlreadyExistsException", "ResourceInUseException",
+})
+
+
+@contextmanager
+def _already_exists_is_fine() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in _ALREADY_EXISTS:
+            raise
 
 
 class Provisioner:
@@ -13,28 +34,41 @@ class Provisioner:
     def __init__(self, session: Any, stage: str, sender_domain: str, endpoint_url: str | None = None):
         self.stage = stage
         self.template = definition.resources(stage, sender_domain)
-        self._client = lambda service: session.client(service, endpoint_url=endpoint_url)
+        self._session = session
+        self._endpoint_url = endpoint_url
+        self._clients: dict[str, Any] = {}
         self.made: dict[str, str] = {}   # logical id -> what Ref answers (name, URL or ARN)
         self.arns: dict[str, str] = {}   # logical id -> what Fn::GetAtt Arn answers
+        self._pseudo: dict[str, str] | None = None
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service, endpoint_url=self._endpoint_url)
+        return self._clients[service]
 
     def run(self) -> dict[str, str]:
+        """Create every resource (each step is idempotent) and return what each Ref resolves to."""
         handlers: dict[str, Callable[[str, dict], None]] = {
             "AWS::DynamoDB::Table": self._table,
             "AWS::SQS::Queue": self._queue,
             "AWS::SNS::Topic": self._topic,
+            "AWS::SNS::TopicPolicy": self._topic_policy,
             "AWS::SNS::Subscription": self._subscription,
             "AWS::SQS::QueuePolicy": self._queue_policy,
             "AWS::SES::ConfigurationSet": self._configuration_set,
             "AWS::SES::ConfigurationSetEventDestination": self._event_destination,
             "AWS::SES::EmailIdentity": self._identity,
         }
+        unknown = sorted({r["Type"] for r in self.template.values()} - set(handlers))
+        if unknown:
+            raise RuntimeError(f"infra/provision.py cannot create {', '.join(unknown)} yet; add a handler.")
         pending = dict(self.template)
         while pending:
             progressed = False
             for logical_id, resource in list(pending.items()):
                 if not self._ready(resource):
                     continue
-                handlers[resource["Type"]](logical_id, self._resolve(resource["Properties"]))
+                handlers[resource["Type"]](logical_id, self.resolve(resource["Properties"]))
                 del pending[logical_id]
                 progressed = True
             if not progressed:
@@ -45,9 +79,12 @@ class Provisioner:
     def _refs(self, value: Any) -> set[str]:
         if isinstance(value, dict):
             if "Ref" in value:
-                return {value["Ref"]}
+                return {value["Ref"]} - {"AWS::Region", "AWS::AccountId", "AWS::Partition"}
             if "Fn::GetAtt" in value:
                 return {value["Fn::GetAtt"][0]}
+            if "Fn::Sub" in value:
+                names = {n.split(".")[0] for n in _SUB_VARIABLE.findall(value["Fn::Sub"])}
+                return {n for n in names if not n.startswith("AWS::")}
             return set().union(*(self._refs(v) for v in value.values())) if value else set()
         if isinstance(value, list):
             return set().union(*(self._refs(v) for v in value)) if value else set()
@@ -56,17 +93,35 @@ class Provisioner:
     def _ready(self, resource: dict) -> bool:
         return self._refs(resource.get("Properties", {})) <= set(self.made)
 
-    def _resolve(self, value: Any) -> Any:
+    def _pseudo_parameters(self) -> dict[str, str]:
+        if self._pseudo is None:
+            account = self._client("sts").get_caller_identity()["Account"]
+            self._pseudo = {"AWS::Region": self._session.region_name, "AWS::AccountId": account,
+                            "AWS::Partition": "aws"}
+        return self._pseudo
+
+    def _lookup(self, ref: str) -> str:
+        if ref.startswith("AWS::"):
+            return self._pseudo_parameters()[ref]
+        if ref.endswith(".Arn"):
+            return self.arns[ref[: -len(".Arn")]]
+        return self.made[ref]
+
+    def resolve(self, value: Any) -> Any:
+        """A template value with its Refs, Fn::GetAtt Arns and Fn::Subs replaced by what was made."""
         if isinstance(value, dict):
             if "Ref" in value:
-                return self.made[value["Ref"]]
+                return self._lookup(value["Ref"])
             if "Fn::GetAtt" in value:
                 logical_id, attribute = value["Fn::GetAtt"]
-                assert attribute == "Arn", attribute
+                if attribute != "Arn":
+                    raise RuntimeError(f"infra/provision.py resolves only Fn::GetAtt Arn, not {attribute}")
                 return self.arns[logical_id]
-            return {k: self._resolve(v) for k, v in value.items()}
+            if "Fn::Sub" in value:
+                return _SUB_VARIABLE.sub(lambda match: self._lookup(match.group(1)), value["Fn::Sub"])
+            return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._resolve(v) for v in value]
+            return [self.resolve(v) for v in value]
         return value
 
     # --- resource types ---------------------------------------------------------------------
@@ -75,16 +130,24 @@ class Provisioner:
         create = {k: props[k] for k in ("TableName", "BillingMode", "AttributeDefinitions", "KeySchema")}
         if "GlobalSecondaryIndexes" in props:
             create["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        create["SSESpecification"] = {"Enabled": True}
+        if props.get("SSESpecification", {}).get("SSEEnabled"):
+            create["SSESpecification"] = {"Enabled": True}
         try:
             arn = dynamodb.create_table(**create)["TableDescription"]["TableArn"]
         except dynamodb.exceptions.ResourceInUseException:
             arn = dynamodb.describe_table(TableName=props["TableName"])["Table"]["TableArn"]
         if "TimeToLiveSpecification" in props:
             spec = props["TimeToLiveSpecification"]
-            dynamodb.update_time_to_live(
+            current = dynamodb.describe_time_to_live(TableName=props["TableName"])["TimeToLiveDescription"]
+            if current.get("TimeToLiveStatus") != "ENABLED":
+                dynamodb.update_time_to_live(
+                    TableName=props["TableName"],
+                    TimeToLiveSpecification={"AttributeName": spec["AttributeName"], "Enabled": spec["Enabled"]},
+                )
+        if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
+            dynamodb.update_continuous_backups(
                 TableName=props["TableName"],
-                TimeToLiveSpecification={"AttributeName": spec["AttributeName"], "Enabled": spec["Enabled"]},
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
             )
         self.made[logical_id] = props["TableName"]
         self.arns[logical_id] = arn
@@ -106,6 +169,13 @@ class Provisioner:
         self.made[logical_id] = arn
         self.arns[logical_id] = arn
 
+    def _topic_policy(self, logical_id: str, props: dict) -> None:
+        sns = self._client("sns")
+        for arn in props["Topics"]:
+            sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy",
+                                     AttributeValue=json.dumps(props["PolicyDocument"]))
+        self.made[logical_id] = ",".join(props["Topics"])
+
     def _subscription(self, logical_id: str, props: dict) -> None:
         response = self._client("sns").subscribe(
             TopicArn=props["TopicArn"],
@@ -123,18 +193,14 @@ class Provisioner:
         self.made[logical_id] = ",".join(props["Queues"])
 
     def _configuration_set(self, logical_id: str, props: dict) -> None:
-        sesv2 = self._client("sesv2")
-        try:
-            sesv2.create_configuration_set(ConfigurationSetName=props["Name"])
-        except sesv2.exceptions.AlreadyExistsException:
-            pass
+        with _already_exists_is_fine():
+            self._client("sesv2").create_configuration_set(ConfigurationSetName=props["Name"])
         self.made[logical_id] = props["Name"]
 
     def _event_destination(self, logical_id: str, props: dict) -> None:
         destination = props["EventDestination"]
-        ses = self._client("ses")
-        try:
-            ses.create_configuration_set_event_destination(
+        with _already_exists_is_fine():
+            self._client("ses").create_configuration_set_event_destination(
                 ConfigurationSetName=props["ConfigurationSetName"],
                 EventDestination={
                     "Name": destination["Name"],
@@ -143,16 +209,15 @@ class Provisioner:
                     "SNSDestination": {"TopicARN": destination["SnsDestination"]["TopicARN"]},
                 },
             )
-        except ses.exceptions.EventDestinationAlreadyExistsException:
-            pass
         self.made[logical_id] = destination["Name"]
 
     def _identity(self, logical_id: str, props: dict) -> None:
-        sesv2 = self._client("sesv2")
-        try:
-            sesv2.create_email_identity(EmailIdentity=props["EmailIdentity"])
-        except sesv2.exceptions.AlreadyExistsException:
-            pass
+        configuration_set = props.get("ConfigurationSetAttributes", {}).get("ConfigurationSetName")
+        with _already_exists_is_fine():
+            self._client("sesv2").create_email_identity(
+                EmailIdentity=props["EmailIdentity"],
+                **({"ConfigurationSetName": configuration_set} if configuration_set else {}),
+            )
         # The emulator verifies domains on request, as SES does once DKIM records are published.
         self._client("ses").verify_domain_identity(Domain=props["EmailIdentity"])
         self.made[logical_id] = props["EmailIdentity"]

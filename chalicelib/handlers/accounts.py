@@ -1,4 +1,204 @@
-"""Routes: accounts."""
-from chalicelib.handlers.http import Api
+"""Routes: signup, email verification, password resets (API and hosted page), /v1/account and its audit trail."""
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import parse_qs
+
+from pydantic import Field
+
+from chalicelib import clock, errors, ses
+from chalicelib.handlers import pages
+from chalicelib.handlers.context import origin
+from chalicelib.handlers.http import Api, Body, Call, html_response, json_response, no_content, page_response
+from chalicelib.models.accounts import Account
+from chalicelib.models.audit import AuditRecord
+from chalicelib.services import accounts, auth, plans
 
 api = Api(__name__)
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class ProfileFields(Body):
+    address: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    zip: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=40)
+    website: str | None = Field(default=None, max_length=300)
+    industry: str | None = Field(default=None, max_length=100)
+    expected_list_size: int | None = Field(default=None, ge=0, le=1_000_000_000)
+
+
+class Signup(ProfileFields):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=auth.MAX_PASSWORD)
+    company: str = Field(min_length=1, max_length=200)
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    country: str = Field(min_length=2, max_length=2)
+    accept_terms: bool
+
+
+class ProfileChanges(ProfileFields):
+    company: str | None = Field(default=None, min_length=1, max_length=200)
+    first_name: str | None = Field(default=None, min_length=1, max_length=100)
+    last_name: str | None = Field(default=None, min_length=1, max_length=100)
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+
+
+class ResetRequest(Body):
+    email: str = Field(max_length=320)
+
+
+class ResetConfirmation(Body):
+    token: str = Field(max_length=auth.MAX_TOKEN)
+    password: str = Field(max_length=auth.MAX_PASSWORD)
+
+
+def shape(account: Account) -> dict:
+    return {
+        "id": account.account_id,
+        "status": account.status,
+        "status_reason": account.status_reason,
+        "plan": account.plan,
+        "trial_ends_at": clock.iso(account.trial_ends_at),
+        "subscriber_level": int(account.subscriber_level) if account.subscriber_level is not None else None,
+        "credits": int(account.credits or 0),
+        "credits_purchased_at": clock.iso(account.credits_purchased_at),
+        "pro": bool(account.pro),
+        **accounts.profile_of(account),
+        "usage": {"subscribers": int(account.subscriber_count or 0)},
+        "limits": plans.limits(account.plan, account.subscriber_level),
+        "created_at": account.created_at,
+        "updated_at": clock.iso(account.updated_at),
+    }
+
+
+def shape_audit(record: AuditRecord) -> dict:
+    return {
+        "id": record.audit_key,
+        "action": record.action,
+        "at": clock.iso(record.at),
+        "actor": {"id": record.actor_id, "role": record.actor_role},
+        "result": record.result,
+        "operation": record.operation,
+        "ip": record.ip,
+        "user_agent": record.user_agent,
+        "route": record.route,
+        "details": record.details.as_dict() if record.details is not None else None,
+    }
+
+
+# --- signup and verification -------------------------------------------------------------------
+
+@api.route("/v1/signup", methods=["POST"], auth_required=False)
+def signup(call: Call):
+    body = call.body(Signup).model_dump(exclude_unset=True)
+    data = accounts.SignupInput(
+        email=body.pop("email"), password=body.pop("password"), accept_terms=body.pop("accept_terms"), profile=body
+    )
+    registered = accounts.signup(data, origin(call), ses.mailer())
+    user = registered.user
+    return json_response(
+        {
+            "account": shape(registered.account),
+            "user": {"id": user.user_id, "email": user.email, "email_verified": False},
+        },
+        status=201,
+    )
+
+
+@api.route("/v1/verify-email/{token}", auth_required=False)
+def verify_email(call: Call, token: str):
+    try:
+        accounts.verify_email(token, origin(call))
+    except errors.NotFound:
+        return pages.message("Link not valid", "This verification link is not valid or has expired. "
+                             "Sign in and ask for a new one.", 404)
+    return pages.message("Email address confirmed", "Thank you: your email address is confirmed.")
+
+
+@api.route("/v1/account/verification-email", methods=["POST"])
+def resend_verification(call: Call):
+    sent = accounts.resend_verification(call.principal, ses.mailer())
+    return json_response({"sent": sent}, status=202)
+
+
+# --- password resets ---------------------------------------------------------------------------
+
+@api.route("/v1/password-resets", methods=["POST"], auth_required=False)
+def request_reset(call: Call):
+    auth.request_password_reset(call.body(ResetRequest).email, origin(call), ses.mailer())
+    return json_response({"message": "If an account uses this address, a reset link is on its way."}, status=202)
+
+
+@api.route("/v1/password-resets/confirm", methods=["POST"], auth_required=False)
+def confirm_reset(call: Call):
+    body = call.body(ResetConfirmation)
+    auth.confirm_password_reset(body.token, body.password, origin(call))
+    return no_content()
+
+
+@api.route("/reset-password/{token}", auth_required=False)
+def reset_form(call: Call, token: str):
+    if not auth.reset_link_is_live(token):
+        return _expired_reset_page()
+    return _reset_form()
+
+
+@api.route("/reset-password/{token}", methods=["POST"], auth_required=False, content_types=[FORM])
+def reset_form_submitted(call: Call, token: str):
+    fields = parse_qs(call.raw_body().decode("utf-8", errors="replace"), max_num_fields=10)
+    password = (fields.get("password") or [""])[0]
+    if password != (fields.get("password_confirm") or [""])[0]:
+        return _reset_form("The two passwords are not the same.", 422)
+    try:
+        auth.confirm_password_reset(token, password, origin(call))
+    except errors.NotFound:
+        return _expired_reset_page()
+    except errors.Invalid as exc:
+        return _reset_form(exc.message, 422)
+    return pages.message("Password changed", "Your password has been changed, and you have been signed out "
+                         "everywhere. Sign in with the new password.")
+
+
+def _reset_form(problem: str | None = None, status: int = 200):
+    # No action attribute: the form posts back to this page's own URL, whatever prefix the API is served under.
+    notice = f'<p role="alert" class="error">{escape(problem)}</p>' if problem else ""
+    return pages.page(
+        "Choose a new password",
+        f"""{notice}
+<form method="post">
+  <p><label>New password<br><input type="password" name="password" minlength="{auth.MIN_PASSWORD}"
+     maxlength="{auth.MAX_PASSWORD}" autocomplete="new-password" required></label></p>
+  <p><label>Repeat it<br><input type="password" name="password_confirm" minlength="{auth.MIN_PASSWORD}"
+     maxlength="{auth.MAX_PASSWORD}" autocomplete="new-password" required></label></p>
+  <p><button type="submit">Set password</button></p>
+</form>""",
+        status,
+    )
+
+
+def _expired_reset_page():
+    return pages.message("Link not valid", "This reset link is not valid: it was used already or has expired. "
+                         "Ask for a new one.", 404)
+
+
+# --- the account -------------------------------------------------------------------------------
+
+@api.route("/v1/account")
+def get_account(call: Call):
+    return json_response({"account": shape(accounts.get(call.account_id))})
+
+
+@api.route("/v1/account", methods=["PATCH"])
+def update_account(call: Call):
+    changes = call.body(ProfileChanges).model_dump(exclude_unset=True)
+    return json_response({"account": shape(accounts.update_profile(call.principal, changes, origin(call)))})
+
+
+@api.route("/v1/account/audit")
+def account_audit(call: Call):
+    return page_response(accounts.audit_page(call.account_id, call.limit(), call.cursor()), shape_audit)

@@ -1,4 +1,42 @@
-"""Routes: api_keys."""
-from chalicelib.handlers.http import Api
+"""Routes: /v1/api-keys (R3). The key itself is shown once, in the answer to POST."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from chalicelib import clock
+from chalicelib.handlers.context import origin
+from chalicelib.handlers.http import Api, Body, Call, json_response, no_content, page_response
+from chalicelib.models.credentials import Credential
+from chalicelib.services import auth
 
 api = Api(__name__)
+
+
+class NewKey(Body):
+    name: str = Field(min_length=1, max_length=100)
+
+
+def shape(item: Credential) -> dict:
+    return {
+        "id": auth.api_key_id(item),
+        "name": item.name,
+        "created_at": clock.iso(item.created_at),
+        "last_used_at": clock.iso(item.last_used_at),
+    }
+
+
+@api.route("/v1/api-keys", methods=["POST"])
+def create_key(call: Call):
+    created = auth.create_api_key(call.principal, call.body(NewKey).name, origin(call))
+    return json_response({**shape(created.credential), "key": created.key}, status=201)
+
+
+@api.route("/v1/api-keys")
+def list_keys(call: Call):
+    return page_response(auth.page_api_keys(call.account_id, call.limit(), call.cursor()), shape)
+
+
+@api.route("/v1/api-keys/{key_id}", methods=["DELETE"])
+def delete_key(call: Call, key_id: str):
+    auth.delete_api_key(call.principal, key_id, origin(call))
+    return no_content()

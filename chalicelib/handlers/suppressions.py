@@ -1,4 +1,41 @@
-"""Routes: suppressions."""
-from chalicelib.handlers.http import Api
+"""Routes: /v1/suppressions, the account's do-not-mail list."""
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from chalicelib import clock
+from chalicelib.handlers.http import Api, Body, Call, json_response, no_content, page_response
+from chalicelib.models.suppressions import Suppression
+from chalicelib.services import suppressions
 
 api = Api(__name__)
+
+
+class NewSuppression(Body):
+    email: str
+
+
+def shape(item: Suppression) -> dict:
+    return {
+        "email": item.email,   # None for complaints (R23)
+        "reason": item.reason,
+        "source": item.source,
+        "created_at": clock.iso(item.created_at),
+    }
+
+
+@api.route("/v1/suppressions")
+def list_suppressions(call: Call):
+    return page_response(suppressions.page(call.account_id, call.limit(), call.cursor()), shape)
+
+
+@api.route("/v1/suppressions", methods=["POST"])
+def add_suppression(call: Call):
+    item = suppressions.add_manual(call.account_id, call.body(NewSuppression).email)
+    return json_response({"suppression": shape(item)}, status=201)
+
+
+@api.route("/v1/suppressions/{email}", methods=["DELETE"])
+def remove_suppression(call: Call, email: str):
+    suppressions.remove(call.account_id, unquote(email))
+    return no_content()

@@ -8,9 +8,10 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.models.base import BaseModel
+from chalicelib.models.base import BaseModel, Page, take_page
 
 
 class AccountsByStatus(GlobalSecondaryIndex):
@@ -44,3 +45,30 @@ class Account(BaseModel):
     closed_at = UTCDateTimeAttribute(null=True)
 
     by_status = AccountsByStatus()
+
+
+def get(account_id: str) -> Account | None:
+    try:
+        return Account.get(account_id)
+    except Account.DoesNotExist:
+        return None
+
+
+def change(account: Account, actions: list, condition=None) -> bool:
+    """Apply update actions atomically (counters kept by others stay intact); False if the condition fails."""
+    full_condition = Account.account_id.exists() if condition is None else Account.account_id.exists() & condition
+    try:
+        account.update(actions=actions, condition=full_condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def page_by_status(status: str | None, limit: int, start: dict | None) -> Page[Account]:
+    """Accounts in `status` newest first (by_status index), or every account when status is None."""
+    if status is None:
+        return take_page(Account.scan(limit=limit, last_evaluated_key=start), limit)
+    results = Account.by_status.query(status, scan_index_forward=False, limit=limit, last_evaluated_key=start)
+    return take_page(results, limit)

@@ -1,9 +1,56 @@
-"""Who is calling: session tokens and API keys (R3). (Filled in by the accounts work.)"""
+"""Who is calling and how they prove it (R2, R3): sessions, API keys, sign-in and password resets."""
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from chalicelib import clock, errors, ids, security
+from chalicelib.config import get_settings
+from chalicelib.log import logger
+from chalicelib.models import credentials as store
+from chalicelib.models import users
+from chalicelib.models.base import Page
+from chalicelib.models.credentials import Credential
+from chalicelib.services import account_mail, addresses, audit, throttle
+from chalicelib.services.audit import Action, Actor, Origin, Result
+from chalicelib.services.outbound import Mailer
 
 STAFF_ACCOUNT = "staff"
+
+SESSION_LIFETIME = timedelta(hours=12)
+RESET_LIFETIME = timedelta(hours=1)
+VERIFY_LIFETIME = timedelta(days=7)
+API_KEY_USE_RESOLUTION = timedelta(minutes=5)   # last_used_at is written at most this often
+MAX_API_KEYS = 50
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+MAX_TOKEN = 512
+MAX_ID = 100          # ids from paths are checked against this before any lookup (key size limits)
+
+SESSION_PREFIX = "mrs"
+API_KEY_PREFIX = "mrk"
+
+
+class Role(str, Enum):
+    OWNER = "owner"
+    MEMBER = "member"
+    STAFF = "staff"
+
+
+class Kind(str, Enum):
+    """What a stored credential is; its sort key is "<kind>#<digest or key id>"."""
+
+    SESSION = "session"
+    API_KEY = "apikey"
+    RESET = "reset"
+    VERIFY = "verify"
+
+
+class Via(str, Enum):
+    SESSION = "session"
+    API_KEY = "api_key"
 
 
 @dataclass(frozen=True)
@@ -19,5 +66,266 @@ class Principal:
         return self.role == "staff"
 
 
+class InvalidCredentials(errors.Unauthorized):
+    code = "invalid_credentials"
+
+    def __init__(self) -> None:
+        super().__init__("The email address or password is not correct.")
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    credential: Credential
+    key: str          # shown once, never stored
+
+
+def credential_key(kind: Kind, suffix: str) -> str:
+    return f"{kind.value}#{suffix}"
+
+
+def plausible_id(value: str) -> bool:
+    """Whether an id taken from a request could be one of ours (anything else is simply not found)."""
+    return 0 < len(value) <= MAX_ID
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+def check_password(password: str) -> str:
+    """The password if the policy accepts it (R2: at least 8 characters), else Invalid (422)."""
+    if len(password) < MIN_PASSWORD:
+        raise errors.Invalid(f"The password must have at least {MIN_PASSWORD} characters.", code="password_too_short")
+    if len(password) > MAX_PASSWORD:
+        raise errors.Invalid(f"The password must have at most {MAX_PASSWORD} characters.", code="password_too_long")
+    return password
+
+
+# --- authentication ----------------------------------------------------------------------------
+
 def authenticate(token: str) -> Principal:
-    raise NotImplementedError
+    """The principal a session token or API key stands for, or Unauthorized (401)."""
+    parts = token.split(".") if len(token) <= MAX_TOKEN else []
+    if not parts or not all(parts):
+        raise errors.Unauthorized()
+    if parts[0] == SESSION_PREFIX and len(parts) == 3:
+        key = credential_key(Kind.SESSION, security.digest(token))
+        item = store.get_live(parts[1], key)
+        if item is None:
+            raise errors.Unauthorized("The session has expired or ended; sign in again.")
+        return Principal(item.account_id, item.user_id, item.role or Role.MEMBER.value, Via.SESSION.value, key)
+    if parts[0] == API_KEY_PREFIX and len(parts) == 4:
+        key = credential_key(Kind.API_KEY, parts[2])
+        item = store.get_live(parts[1], key)
+        if item is None or not hmac.compare_digest(item.secret_digest or "", security.digest(token)):
+            raise errors.Unauthorized("The API key is not valid.")
+        _note_use(item)
+        return Principal(item.account_id, item.user_id, item.role or Role.MEMBER.value, Via.API_KEY.value, key)
+    raise errors.Unauthorized()
+
+
+def _note_use(item: Credential) -> None:
+    now = clock.now()
+    if item.last_used_at is None or now - item.last_used_at >= API_KEY_USE_RESOLUTION:
+        store.mark_used(item, now)
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+def log_in(email: str, password: str, origin: Origin) -> Session:
+    """Check email and password (throttled per address and per IP) and open a session; every attempt is audited."""
+    address = _sign_in_address(email)
+    login = users.login_for(address) if address else None
+    user = users.get(login.account_id, login.user_id) if login else None
+    subject = address or email.strip().lower()
+    try:
+        throttle.check(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
+        throttle.check(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
+    except errors.RateLimited:
+        if user:
+            _audit_login(user, origin, Action.LOGIN_FAILED, Result.RATE_LIMITED)
+        raise
+    if not security.verify_password(user.password_hash if user else None, password) or user is None:
+        throttle.hit(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
+        throttle.hit(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
+        if user:
+            _audit_login(user, origin, Action.LOGIN_FAILED, Result.INVALID_CREDENTIALS)
+        raise InvalidCredentials()
+    throttle.clear(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
+    session = open_session(user.account_id, user.user_id, user.role)
+    users.update(user, last_login_at=clock.now())
+    _audit_login(user, origin, Action.LOGIN_SUCCEEDED, Result.OK)
+    logger.info("login succeeded", extra={"account_id": user.account_id, "user_id": user.user_id})
+    return session
+
+
+def _sign_in_address(email: str) -> str | None:
+    try:
+        return addresses.normalise(email)
+    except errors.Invalid:
+        return None
+
+
+def _audit_login(user: users.User, origin: Origin, action: Action, result: Result) -> None:
+    audit.record(user.account_id, action, origin, Actor(user.user_id, user.role), result=result)
+
+
+def open_session(account_id: str, user_id: str, role: str) -> Session:
+    """A new session token for the user; only its digest is stored."""
+    token = f"{SESSION_PREFIX}.{account_id}.{security.new_secret()}"
+    now = clock.now()
+    expires_at = now + SESSION_LIFETIME
+    store.put(Credential(
+        account_id,
+        credential_key(Kind.SESSION, security.digest(token)),
+        user_id=user_id,
+        role=role,
+        created_at=now,
+        expires_at=expires_at,
+    ))
+    return Session(token, expires_at)
+
+
+def end_session(principal: Principal) -> None:
+    """End the session that authenticated this call."""
+    if principal.via != Via.SESSION.value:
+        raise errors.Invalid("Only a session can be ended this way; delete an API key instead.", code="not_a_session")
+    store.delete(principal.account_id, principal.credential_key)
+
+
+def revoke_sessions(account_id: str, user_id: str) -> int:
+    """End every session of one user; return how many."""
+    count = 0
+    for item in store.all_of_kind(account_id, Kind.SESSION.value):
+        if item.user_id == user_id:
+            store.delete(account_id, item.credential_key)
+            count += 1
+    return count
+
+
+# --- one-time link tokens (verification, reset) ------------------------------------------------
+
+def issue_link_token(kind: Kind, account_id: str, user_id: str, lifetime: timedelta) -> str:
+    """A "<account_id>.<secret>" token for a link; only its digest is stored."""
+    token = f"{account_id}.{security.new_secret()}"
+    now = clock.now()
+    store.put(Credential(
+        account_id,
+        credential_key(kind, security.digest(token)),
+        user_id=user_id,
+        created_at=now,
+        expires_at=now + lifetime,
+    ))
+    return token
+
+
+def find_link_token(kind: Kind, token: str) -> Credential | None:
+    """The live credential behind a link token, or None when forged, used or expired."""
+    account_id, dot, secret = token.partition(".")
+    if not dot or not account_id or not secret or len(token) > MAX_TOKEN:
+        return None
+    return store.get_live(account_id, credential_key(kind, security.digest(token)))
+
+
+# --- password resets ---------------------------------------------------------------------------
+
+def request_password_reset(email: str, origin: Origin, mailer: Mailer) -> None:
+    """Email a one-time reset link if a user signs in with `email`; say nothing either way."""
+    address = _sign_in_address(email)
+    login = users.login_for(address) if address else None
+    user = users.get(login.account_id, login.user_id) if login else None
+    if user is None:
+        return
+    if throttle.retry_after(throttle.RESET_REQUESTS_PER_EMAIL, user.email) is not None:
+        logger.warning("password reset requests throttled", extra={"account_id": user.account_id})
+        return
+    throttle.hit(throttle.RESET_REQUESTS_PER_EMAIL, user.email)
+    token = issue_link_token(Kind.RESET, user.account_id, user.user_id, RESET_LIFETIME)
+    audit.record(user.account_id, Action.PASSWORD_RESET_REQUESTED, origin, Actor(user.user_id, user.role))
+    try:
+        mailer.send(account_mail.password_reset(user.email, get_settings().link(f"/reset-password/{token}")))
+    except errors.UpstreamError:
+        # The answer must not differ for known addresses; the user can simply ask again.
+        logger.error("password reset email not sent", extra={"account_id": user.account_id})
+
+
+def reset_link_is_live(token: str) -> bool:
+    """Whether a reset link may still be used (for showing its form)."""
+    return find_link_token(Kind.RESET, token) is not None
+
+
+def confirm_password_reset(token: str, password: str, origin: Origin) -> None:
+    """Set a new password with a one-time reset token; end the user's sessions."""
+    check_password(password)
+    item = find_link_token(Kind.RESET, token)
+    user = users.get(item.account_id, item.user_id) if item else None
+    if item is None or user is None:
+        raise errors.NotFound("password reset link")
+    password_hash = security.hash_password(password)
+    if not store.consume(item, clock.now()):
+        raise errors.NotFound("password reset link")
+    if not users.update(user, password_hash=password_hash):
+        raise errors.NotFound("password reset link")
+    revoked = revoke_sessions(user.account_id, user.user_id)
+    throttle.clear(throttle.LOGIN_FAILURES_PER_EMAIL, user.email)
+    audit.record(user.account_id, Action.PASSWORD_RESET, origin, Actor(user.user_id, user.role),
+                 details={"sessions_ended": revoked})
+    logger.info("password reset", extra={"account_id": user.account_id, "user_id": user.user_id})
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+def create_api_key(principal: Principal, name: str, origin: Origin) -> NewApiKey:
+    """A new API key for the caller's account (R3); the whole key is returned only here."""
+    name = name.strip()
+    if not name:
+        raise errors.Invalid("name must not be empty.", code="invalid_field")
+    if store.count_of_kind(principal.account_id, Kind.API_KEY.value) >= MAX_API_KEYS:
+        raise errors.LimitReached(f"An account may have at most {MAX_API_KEYS} API keys; delete one first.")
+    key_id = ids.new_id("key")
+    key = f"{API_KEY_PREFIX}.{principal.account_id}.{key_id}.{security.new_secret()}"
+    item = Credential(
+        principal.account_id,
+        credential_key(Kind.API_KEY, key_id),
+        user_id=principal.user_id,
+        role=principal.role,
+        name=name,
+        secret_digest=security.digest(key),
+        created_at=clock.now(),
+    )
+    store.put(item)
+    audit.record(principal.account_id, Action.API_KEY_CREATED, origin, Actor(principal.user_id, principal.role),
+                 details={"key_id": key_id})
+    return NewApiKey(item, key)
+
+
+def api_key_id(item: Credential) -> str:
+    return item.credential_key.split("#", 1)[1]
+
+
+def page_api_keys(account_id: str, limit: int, start: dict | None) -> Page[Credential]:
+    """The account's API keys (never their secrets), oldest first."""
+    return store.page_of_kind(account_id, Kind.API_KEY.value, limit, start)
+
+
+def delete_api_key(principal: Principal, key_id: str, origin: Origin) -> None:
+    """Delete one of the account's API keys; it stops working at once."""
+    if not plausible_id(key_id) or not store.delete(principal.account_id, credential_key(Kind.API_KEY, key_id)):
+        raise errors.NotFound("API key")
+    audit.record(principal.account_id, Action.API_KEY_DELETED, origin, Actor(principal.user_id, principal.role),
+                 details={"key_id": key_id})
+
+
+# --- housekeeping ------------------------------------------------------------------------------
+
+def purge_expired() -> dict[str, int]:
+    """Delete expired credentials and throttle counters (a backstop to TTL); return the counts."""
+    credentials = 0
+    for item in store.expired(clock.now()):
+        store.delete(item.account_id, item.credential_key)
+        credentials += 1
+    return {"credentials": credentials, "throttles": throttle.purge_expired()}

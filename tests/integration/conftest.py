@@ -2,6 +2,10 @@
 test client, and tenants made through the real API."""
 from __future__ import annotations
 
+import json
+import uuid
+from dataclasses import dataclass
+
 import pytest
 from moto import mock_aws
 
@@ -31,3 +35,111 @@ def client(moto_env):
 
     with Client(app) as test_client:
         yield test_client
+
+
+# --- people: staff and tenants made through the real API (accounts) --------------------------
+
+@pytest.fixture(autouse=True, scope="session")
+def one_botocore_session():
+    """PynamoDB makes a botocore session per model and connection; sharing one loads each service model
+    once per test process instead of once per model and test (moto's hooks live in every session)."""
+    import botocore.session
+    from pynamodb.connection import base
+
+    shared = botocore.session.get_session()
+    original = base.get_session
+    base.get_session = lambda: shared
+    yield
+    base.get_session = original
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """argon2id with minimal cost parameters: the same code paths, ~1 ms per hash instead of ~100 ms."""
+    from argon2 import PasswordHasher
+
+    from chalicelib import security
+
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    dummy = hasher.hash("not a password anyone has")
+    monkeypatch.setattr(security, "_hasher", lambda: hasher)
+    monkeypatch.setattr(security, "_dummy_hash", lambda: dummy)
+
+
+STAFF_PASSWORD = "staff-password-0123"
+TENANT_PASSWORD = "tenant-password-0123"
+
+
+@dataclass
+class Person:
+    """Someone who can call the API: `.headers` carries their bearer token."""
+
+    user_id: str
+    email: str
+    password: str
+    token: str
+    account_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+
+
+def api_call(client, method: str, path: str, body=None, headers: dict | None = None):
+    """Call the app with a JSON body; the answer has `.status_code`, `.headers` and `.json_body`."""
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    payload = json.dumps(body) if body is not None else None
+    return getattr(client.http, method.lower())(path, headers=all_headers, body=payload)
+
+
+def sign_in(client, email: str, password: str) -> str:
+    answer = api_call(client, "POST", "/v1/sessions", {"email": email, "password": password})
+    assert answer.status_code == 201, answer.json_body
+    return answer.json_body["token"]
+
+
+def signup_body(email: str, password: str = TENANT_PASSWORD, **overrides) -> dict:
+    """A complete, valid POST /v1/signup body (R1)."""
+    return {
+        "email": email,
+        "password": password,
+        "company": "Acme Ltd",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "country": "IE",
+        "accept_terms": True,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def staff(client) -> Person:
+    """A staff user (account "staff"), signed in."""
+    from chalicelib.services import accounts
+
+    email = f"staff-{uuid.uuid4().hex[:10]}@mailroom.example"
+    user = accounts.create_staff_user(email, STAFF_PASSWORD)
+    return Person(user.user_id, email, STAFF_PASSWORD, sign_in(client, email, STAFF_PASSWORD), user.account_id)
+
+
+@pytest.fixture
+def tenant(client, staff):
+    """A factory: `tenant(approve=True, plan=None, **plan_fields)` signs up a new customer through the API,
+    has staff approve it (and set a plan, e.g. plan="monthly", subscriber_level=1000), and signs in."""
+
+    def make(approve: bool = True, plan: str | None = None, **plan_fields) -> Person:
+        email = f"user-{uuid.uuid4().hex[:12]}@customer.example"
+        answer = api_call(client, "POST", "/v1/signup", signup_body(email))
+        assert answer.status_code == 201, answer.json_body
+        account_id = answer.json_body["account"]["id"]
+        if approve:
+            done = api_call(client, "POST", f"/v1/admin/accounts/{account_id}/approve", headers=staff.headers)
+            assert done.status_code == 200, done.json_body
+        if plan or plan_fields:
+            body = {"plan": plan or "trial", **plan_fields}
+            done = api_call(client, "PATCH", f"/v1/admin/accounts/{account_id}/plan", body, headers=staff.headers)
+            assert done.status_code == 200, done.json_body
+        token = sign_in(client, email, TENANT_PASSWORD)
+        return Person(answer.json_body["user"]["id"], email, TENANT_PASSWORD, token, account_id)
+
+    return make

@@ -1,0 +1,10 @@
+"""What the audit trail needs to know about an HTTP request."""
+from __future__ import annotations
+
+from chalicelib.handlers.http import Call
+from chalicelib.services.audit import Origin
+
+
+def origin(call: Call) -> Origin:
+    """The caller's IP, User-Agent and the route template (ids stay out of it)."""
+    return Origin(ip=call.ip, user_agent=call.user_agent, route=f"{call.request.method} {call.request.path}")

@@ -1,0 +1,35 @@
+"""Small, self-contained HTML pages for people (no scripts, inline style only, so the CSP stays strict)."""
+from __future__ import annotations
+
+from html import escape
+
+from chalice import Response
+
+from chalicelib.handlers.http import html_response
+
+STYLE = ("body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;"
+         "line-height:1.5;color:#222}button{font-size:1rem;padding:.5rem 1.2rem;cursor:pointer}"
+         "label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=email],input[type=number],"
+         "input[type=date]{width:100%;padding:.4rem;font-size:1rem;box-sizing:border-box}"
+         ".error{color:#a00}.trap{position:absolute;left:-10000px}")
+
+
+def page(title: str, body_html: str, status: int = 200) -> Response:
+    """A whole page: `title` is escaped here; `body_html` must already be safe HTML."""
+    return html_response(
+        "<!doctype html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="robots" content="noindex"><title>{escape(title)}</title><style>{STYLE}</style></head>'
+        f"<body><h1>{escape(title)}</h1>{body_html}</body></html>",
+        status,
+    )
+
+
+def message(title: str, text: str, status: int = 200) -> Response:
+    """A page that says one thing."""
+    return page(title, f"<p>{escape(text)}</p>", status)
+
+
+def not_found() -> Response:
+    return message("Link not valid", "This link is not valid or has expired.", 404)

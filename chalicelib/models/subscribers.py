@@ -1,0 +1,205 @@
+"""Subscribers: one item per (list, address), keyed so that a duplicate add is a failed conditional put."""
+from __future__ import annotations
+
+import random
+import time
+from enum import Enum
+from typing import Callable, Iterator
+
+from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import errors
+from chalicelib.models.accounts import Account
+from chalicelib.models.base import BaseModel, Page, take_page, transaction_connection
+from chalicelib.models.lists import ContactList
+
+
+class SubscriberStatus(str, Enum):
+    PENDING = "pending"             # double opt-in, not yet confirmed by the owner (R13)
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"             # set by bounce feedback
+    COMPLAINED = "complained"       # set by complaint feedback; the address is never shown (R23)
+
+
+class SubscribersByStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    list_status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class SubscribersByEmail(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_email"
+        projection = AllProjection()
+
+    email_key = UnicodeAttribute(hash_key=True)
+    list_key = UnicodeAttribute(range_key=True)
+
+
+class Subscriber(BaseModel):
+    class Meta:
+        logical_name = "subscribers"
+
+    list_key = UnicodeAttribute(hash_key=True)          # "<account_id>#<list_id>"
+    subscriber_id = UnicodeAttribute(range_key=True)    # deterministic per (account, list, address)
+    account_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    email_key = UnicodeAttribute()                      # keyed hash of the address, account independent
+    status = UnicodeAttribute()                         # SubscriberStatus
+    list_status = UnicodeAttribute()                    # "<list_key>#<status>"
+    fields = MapAttribute(default=dict)
+    consent = MapAttribute(default=dict)                # source, ip, at; confirmed_ip, confirmed_at
+    created_at = UnicodeAttribute()                     # ISO 8601 UTC; the by_status index sorts on it
+    updated_at = UTCDateTimeAttribute()
+    confirmed_at = UTCDateTimeAttribute(null=True)
+    unsubscribed_at = UTCDateTimeAttribute(null=True)
+    confirmation_sent_at = UTCDateTimeAttribute(null=True)
+
+    by_status = SubscribersByStatus()
+    by_email = SubscribersByEmail()
+
+    def set_status(self, status: SubscriberStatus) -> None:
+        self.status = status.value
+        self.list_status = status_key(self.list_key, status)
+
+
+def list_key(account_id: str, list_id: str) -> str:
+    return f"{account_id}#{list_id}"
+
+
+def status_key(key: str, status: SubscriberStatus) -> str:
+    return f"{key}#{status.value}"
+
+
+def get(account_id: str, list_id: str, subscriber_id: str) -> Subscriber | None:
+    try:
+        return Subscriber.get(list_key(account_id, list_id), subscriber_id)
+    except Subscriber.DoesNotExist:
+        return None
+
+
+def page(account_id: str, list_id: str, limit: int, start: dict | None) -> Page[Subscriber]:
+    results = Subscriber.query(list_key(account_id, list_id), limit=limit, last_evaluated_key=start)
+    return take_page(results, limit)
+
+
+def page_by_status(
+    account_id: str, list_id: str, status: SubscriberStatus, limit: int, start: dict | None
+) -> Page[Subscriber]:
+    key = status_key(list_key(account_id, list_id), status)
+    results = Subscriber.by_status.query(key, limit=limit, last_evaluated_key=start)
+    return take_page(results, limit)
+
+
+def all_in_list(account_id: str, list_id: str) -> Iterator[Subscriber]:
+    return Subscriber.query(list_key(account_id, list_id))
+
+
+def all_for_address(account_id: str, email_key: str) -> Iterator[Subscriber]:
+    """Every list membership of one address within one account."""
+    return Subscriber.by_email.query(email_key, Subscriber.list_key.startswith(f"{account_id}#"))
+
+
+# --- writes that keep Account.subscriber_count exact (R9, R10) ---------------------------------
+# pynamodb sends a transaction's items as: condition checks, deletes, puts, updates; DynamoDB's
+# cancellation reasons come back in that order, one per item.
+
+class Duplicate(Exception):
+    """The address is already in the list."""
+
+
+class AccountFull(Exception):
+    """The account holds as many subscribers as its plan allows."""
+
+
+class Gone(Exception):
+    """The subscriber (or its list, or account) no longer exists."""
+
+
+MAX_TRANSACTION_ITEMS = 100
+
+
+def insert_counted(subscriber: Subscriber, limit: int | None) -> None:
+    """Put a new subscriber and count it on its account, both or neither; never past `limit`."""
+    room = Account.account_id.exists()
+    if limit is not None:
+        room &= Account.subscriber_count.does_not_exist() | (Account.subscriber_count < limit)
+
+    def write(tx: TransactWrite) -> None:
+        tx.condition_check(ContactList, subscriber.account_id, subscriber.list_id,
+                           condition=ContactList.list_id.exists())
+        tx.save(subscriber, condition=Subscriber.subscriber_id.does_not_exist())
+        tx.update(Account(subscriber.account_id), actions=[Account.subscriber_count.add(1)], condition=room)
+
+    list_gone, duplicate, full = _transact(write, 3)
+    if list_gone:
+        raise Gone()
+    if duplicate:
+        raise Duplicate()
+    if full:
+        raise AccountFull()
+
+
+def delete_counted(subscribers: list[Subscriber]) -> None:
+    """Delete subscribers of one account and give their places back, both or neither."""
+    if not subscribers:
+        return
+    assert len(subscribers) < MAX_TRANSACTION_ITEMS and len({s.account_id for s in subscribers}) == 1
+
+    def write(tx: TransactWrite) -> None:
+        for subscriber in subscribers:
+            tx.delete(subscriber, condition=Subscriber.subscriber_id.exists())
+        tx.update(Account(subscribers[0].account_id), actions=[Account.subscriber_count.add(-len(subscribers))],
+                  condition=Account.account_id.exists())
+
+    if any(_transact(write, len(subscribers) + 1)):
+        raise Gone()
+
+
+CONFLICT_RETRIES = 6
+
+
+def _transact(write: Callable[[TransactWrite], None], size: int) -> list[bool]:
+    """Run a TransactWrite built by `write`; which of its `size` items failed their condition (none: done).
+
+    Concurrent transactions on one account item make DynamoDB cancel some with TransactionConflict;
+    those are retried with jittered backoff, since nothing was written.
+    """
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                write(tx)
+            return [False] * size
+        except TransactWriteError as exc:
+            codes = [reason.code if reason else None for reason in exc.cancellation_reasons or []]
+            if "ConditionalCheckFailed" in codes:
+                codes += [None] * (size - len(codes))
+                return [code == "ConditionalCheckFailed" for code in codes[:size]]
+            retryable = "TransactionConflict" in codes or exc.cause_response_code in (
+                "TransactionConflictException", "TransactionInProgressException")
+            if not retryable or attempt == CONFLICT_RETRIES - 1:
+                raise errors.UpstreamError("The change could not be saved just now; try again shortly.") from exc
+            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+    raise AssertionError("unreachable")
+
+
+def update_if(subscriber: Subscriber, actions: list, allowed: set[SubscriberStatus] | None = None) -> bool:
+    """Apply `actions` if the subscriber still exists (and is in one of `allowed` statuses); False if not."""
+    condition = Subscriber.subscriber_id.exists()
+    if allowed is not None:
+        condition &= Subscriber.status.is_in(*(s.value for s in allowed))
+    try:
+        subscriber.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -1,0 +1,41 @@
+"""Rate-limit counters: one item per (keyed subject, time window), counted with atomic ADDs."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+
+from chalicelib.models.base import BaseModel, is_live
+
+
+class Throttle(BaseModel):
+    class Meta:
+        logical_name = "throttles"
+
+    throttle_key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+def hits(throttle_key: str) -> int:
+    try:
+        item = Throttle.get(throttle_key)
+    except Throttle.DoesNotExist:
+        return 0
+    return int(item.hits) if is_live(item.expires_at) else 0
+
+
+def add_hit(throttle_key: str, expires_at: datetime) -> int:
+    """Count one more hit atomically (creating the counter) and return the new count."""
+    item = Throttle(throttle_key)
+    item.update(actions=[Throttle.hits.add(1), Throttle.expires_at.set(expires_at)])
+    return int(item.hits)
+
+
+def forget(throttle_key: str) -> None:
+    Throttle(throttle_key).delete()
+
+
+def expired(now: datetime) -> Iterator[Throttle]:
+    return Throttle.scan(Throttle.expires_at < now)

@@ -1,0 +1,83 @@
+"""The audit trail (R4): who did what to an account, from where, and when. Kept until the account's data goes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from chalicelib import clock, ids
+from chalicelib.models import audit as store
+from chalicelib.models.audit import AuditRecord
+from chalicelib.models.base import Page
+
+MAX_USER_AGENT = 512
+
+
+class Action(str, Enum):
+    LOGIN_SUCCEEDED = "login_succeeded"
+    LOGIN_FAILED = "login_failed"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
+    PASSWORD_RESET = "password_reset"
+    EMAIL_VERIFIED = "email_verified"
+    PROFILE_UPDATED = "profile_updated"
+    API_KEY_CREATED = "api_key_created"
+    API_KEY_DELETED = "api_key_deleted"
+    STAFF_ACCESS = "staff_access"
+
+
+class Result(str, Enum):
+    OK = "ok"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    RATE_LIMITED = "rate_limited"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, as the audit trail records it."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    route: str | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: a user id and role (never an email address)."""
+
+    user_id: str | None
+    role: str | None
+
+
+def record(
+    account_id: str,
+    action: Action,
+    origin: Origin,
+    actor: Actor | None = None,
+    *,
+    result: Result = Result.OK,
+    operation: str | None = None,
+    details: dict | None = None,
+) -> AuditRecord:
+    """Append one record to the account's audit trail."""
+    now = clock.now()
+    item = AuditRecord(
+        account_id,
+        f"{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{ids.new_id('aud')}",
+        action=action.value,
+        at=now,
+        actor_id=actor.user_id if actor else None,
+        actor_role=actor.role if actor else None,
+        ip=origin.ip,
+        user_agent=(origin.user_agent or None) and origin.user_agent[:MAX_USER_AGENT],
+        route=origin.route,
+        result=result.value,
+        operation=operation,
+        details=details,
+    )
+    item.save()
+    return item
+
+
+def page(account_id: str, limit: int, start: dict | None) -> Page[AuditRecord]:
+    """The account's audit trail, newest first."""
+    return store.newest_first(account_id, limit, start)

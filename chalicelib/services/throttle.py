@@ -1,0 +1,74 @@
+"""Rate limits over fixed time windows, keyed by a keyed hash of the subject (never a raw address or IP)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from chalicelib import clock, errors, security
+from chalicelib.models import throttles as store
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    max_hits: int
+    window: timedelta
+
+
+LOGIN_FAILURES_PER_EMAIL = Limit("login-email", 5, timedelta(minutes=15))
+LOGIN_FAILURES_PER_IP = Limit("login-ip", 20, timedelta(minutes=15))
+RESET_REQUESTS_PER_EMAIL = Limit("reset-email", 5, timedelta(hours=1))
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _window(limit: Limit, now: datetime) -> tuple[int, datetime]:
+    seconds = limit.window.total_seconds()
+    index = int((now - _EPOCH).total_seconds() // seconds)
+    return index, _EPOCH + timedelta(seconds=(index + 1) * seconds)
+
+
+def _key(limit: Limit, subject: str, index: int) -> str:
+    return f"{limit.name}#{security.keyed_hash(limit.name, subject)}#{index}"
+
+
+def retry_after(limit: Limit, subject: str) -> int | None:
+    """Seconds until `subject` may try again, or None when it is within the limit."""
+    now = clock.now()
+    index, ends = _window(limit, now)
+    if store.hits(_key(limit, subject, index)) < limit.max_hits:
+        return None
+    return max(1, math.ceil((ends - now).total_seconds()))
+
+
+def check(limit: Limit, subject: str | None) -> None:
+    """Raise RateLimited (429 with Retry-After) when `subject` has used up its window."""
+    if not subject:
+        return
+    wait = retry_after(limit, subject)
+    if wait is not None:
+        raise errors.RateLimited(f"Too many attempts; try again in {wait} seconds.", retry_after=wait)
+
+
+def hit(limit: Limit, subject: str | None) -> None:
+    """Count one event against `subject` in the current window."""
+    if not subject:
+        return
+    index, ends = _window(limit, clock.now())
+    store.add_hit(_key(limit, subject, index), ends)
+
+
+def clear(limit: Limit, subject: str) -> None:
+    """Forget `subject`'s count in the current window (after a success)."""
+    index, _ = _window(limit, clock.now())
+    store.forget(_key(limit, subject, index))
+
+
+def purge_expired() -> int:
+    """Delete counters whose window has passed (a backstop to the table's TTL); return how many."""
+    count = 0
+    for item in store.expired(clock.now()):
+        item.delete()
+        count += 1
+    return count

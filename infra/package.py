@@ -1,0 +1,312 @@
+"""Build the deployable CloudFormation template: Chalice's package plus the resources of infra/definition.py.
+
+    python -m infra.package build [--stage dev] [--region eu-west-1] [--out build]
+
+`chalice package` writes the Lambda code (deployment.zip), the dependencies as a managed layer
+(layer-deployment.zip, built with pip from requirements.txt and cached by Chalice in
+.chalice/deployments/ under the hash of requirements.txt) and a SAM template; `merge` then adds the
+tables, queues, topic and SES resources, the settings each function reads, least-privilege IAM, log
+groups with a retention, and a rule that pins the stack to the stage's EU region.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import fcntl
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from chalicelib.config import EU_REGIONS
+from infra import definition
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+TEMPLATE_NAME = "template.json"
+CHALICE_OUTPUTS = ("sam.json", "deployment.zip", "layer-deployment.zip")
+# Chalice keeps a zip per app-code hash and per requirements.txt hash and never removes one.
+KEEP_CACHED = {"appcode-*.zip": 3, "managed-layer-*.zip": 2}
+LOG_RETENTION_DAYS = 30
+SECRET_NAME = "mailroom/{stage}/secret-key"
+
+DYNAMODB_ACTIONS = [
+    "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+]
+SQS_ACTIONS = [
+    "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage", "sqs:SendMessage",
+]
+SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
+_QUEUE_ARN_SUB = re.compile(r"^arn:\$\{AWS::Partition\}:sqs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(?P<name>[\w-]+)$")
+
+
+class PackageError(RuntimeError):
+    """The app and the infra definition cannot make a deployable template."""
+
+
+def parameters(stage: str) -> dict[str, Any]:
+    """The template's parameters: what differs between two deployments of one stage."""
+    return {
+        "Stage": {
+            "Type": "String",
+            "AllowedValues": [stage],
+            "Default": stage,
+            "Description": "MAILROOM_STAGE. The template was packaged for this stage; its resource names carry it.",
+        },
+        "PublicUrl": {
+            "Type": "String",
+            "AllowedPattern": r"^https://[^/\s]+(/[^\s]*[^/\s])?$",
+            "Description": "MAILROOM_PUBLIC_URL: the https origin public links point at (the API's custom domain), "
+                           "without a trailing slash.",
+        },
+        "Sender": {
+            "Type": "String",
+            "AllowedPattern": r"^[^@]*<?[^@<>\s]+@[^@<>\s]+>?$",
+            "Description": "MAILROOM_SENDER: the From of service emails, e.g. 'mailroom <no-reply@mail.example.eu>'.",
+        },
+        "SenderDomain": {
+            "Type": "String",
+            "AllowedPattern": r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$",
+            "Description": "The SES identity (domain) the Sender address belongs to; publish its DKIM records.",
+        },
+    }
+
+
+def _lambda_roles(resources: dict[str, Any]) -> list[str]:
+    roles = []
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        statements = resource["Properties"].get("AssumeRolePolicyDocument", {}).get("Statement", [])
+        if any(s.get("Principal", {}).get("Service") == "lambda.amazonaws.com" for s in statements):
+            roles.append(logical_id)
+    return roles
+
+
+def _functions(resources: dict[str, Any]) -> list[str]:
+    return sorted(k for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function")
+
+
+def function_name(stage: str, logical_id: str) -> str:
+    """The physical name of a packaged function (its log group is /aws/lambda/<name>)."""
+    return definition.name(stage, logical_id)[:64]
+
+
+def policy(functions: list[str]) -> dict[str, Any]:
+    """The one policy every function role gets: this stage's resources only, and only what the code does."""
+    tables = [definition.table_id(logical) for logical in definition.TABLES]
+    queues = [definition.queue_id(logical) for logical in definition.QUEUES]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OwnLogGroups",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [{"Fn::GetAtt": [f"{fn}LogGroup", "Arn"]} for fn in functions],
+            },
+            {
+                "Sid": "StageTablesAndIndexes",
+                "Effect": "Allow",
+                "Action": DYNAMODB_ACTIONS,
+                "Resource": [{"Fn::GetAtt": [t, "Arn"]} for t in tables]
+                + [{"Fn::Sub": f"${{{t}.Arn}}/index/*"} for t in tables],
+            },
+            {
+                "Sid": "StageQueues",
+                "Effect": "Allow",
+                "Action": SQS_ACTIONS,
+                "Resource": [{"Fn::GetAtt": [q, "Arn"]} for q in queues],
+            },
+            {
+                "Sid": "SendAsTheSenderDomainThroughTheStageConfigurationSet",
+                "Effect": "Allow",
+                "Action": SES_ACTIONS,
+                "Resource": [
+                    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderDomain}"},
+                    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+                                ":configuration-set/${SesConfigurationSet}"},
+                ],
+            },
+            {
+                "Sid": "StageEventsTopic",
+                "Effect": "Allow",
+                "Action": ["sns:Publish"],
+                "Resource": [{"Ref": "SesEventsTopic"}],
+            },
+        ],
+    }
+
+
+
+
+def _wire_sqs_events(stage: str, logical_id: str, function: dict[str, Any]) -> None:
+    """Point SQS event sources at the stage's queues and let handlers report partial batch failures."""
+    by_name = {definition.name(stage, logical): logical for logical in definition.QUEUES}
+    timeout = function["Properties"].get("Timeout", 3)
+    for event in function["Properties"].get("Events", {}).values():
+        if event.get("Type") != "SQS":
+            continue
+        props = event["Properties"]
+        queue = props.get("Queue")
+        match = _QUEUE_ARN_SUB.match(queue.get("Fn::Sub", "")) if isinstance(queue, dict) else None
+        if match and match.group("name") in by_name:
+            logical = by_name[match.group("name")]
+            props["Queue"] = {"Fn::GetAtt": [definition.queue_id(logical), "Arn"]}
+            visibility = definition.QUEUES[logical]
+            if timeout > visibility:
+                raise PackageError(
+                    f"{logical_id} runs up to {timeout} s but its queue's visibility timeout is {visibility} s; "
+                    "AWS refuses the event source mapping. Raise the queue's timeout in infra/definition.py."
+                )
+        # Chalice cannot set this; without it one failed record would fail (and redeliver) the whole batch.
+        props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+
+
+def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str, Any]:
+    """Chalice's SAM template with mailroom's resources, settings, IAM and region pin merged in."""
+    if region not in EU_REGIONS:
+        raise PackageError(f"{region} is not an EU/EEA region (R31); use one of {', '.join(sorted(EU_REGIONS))}.")
+    template = copy.deepcopy(chalice_template)
+    resources: dict[str, Any] = template["Resources"]
+    ours = definition.resources(stage, {"Ref": "SenderDomain"})
+    clash = sorted(set(ours) & set(resources))
+    if clash:
+        raise PackageError(f"Chalice already defines {', '.join(clash)}; rename them in infra/definition.py.")
+    resources.update(ours)
+
+    functions = _functions(resources)
+    for logical_id in functions:
+        function = resources[logical_id]
+        props = function["Properties"]
+        props["FunctionName"] = function_name(stage, logical_id)
+        variables = props.setdefault("Environment", {}).setdefault("Variables", {})
+        variables.update({
+            "MAILROOM_STAGE": {"Ref": "Stage"},
+            "MAILROOM_PUBLIC_URL": {"Ref": "PublicUrl"},
+            "MAILROOM_SENDER": {"Ref": "Sender"},
+            "MAILROOM_SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
+            # Resolved by CloudFormation at deploy time; the template never holds the secret.
+            "MAILROOM_SECRET_KEY": "{{resolve:secretsmanager:%s:SecretString}}" % SECRET_NAME.format(stage=stage),
+        })
+        _wire_sqs_events(stage, logical_id, function)
+        resources[f"{logical_id}LogGroup"] = {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "LogGroupName": f"/aws/lambda/{props['FunctionName']}",
+                "RetentionInDays": LOG_RETENTION_DAYS,
+            },
+        }
+
+    roles = _lambda_roles(resources)
+    if not roles:
+        raise PackageError("Chalice's template has no Lambda execution role to attach the policy to.")
+    for role in roles:
+        resources[role]["Properties"]["Policies"] = [
+            {"PolicyName": f"mailroom-{stage}", "PolicyDocument": policy(functions)}
+        ]
+
+    template["Description"] = f"mailroom, stage {stage}: API, functions and resources (deploy to {region} only)"
+    template["Parameters"] = {**template.get("Parameters", {}), **parameters(stage)}
+    template["Rules"] = {
+        "StageRegion": {
+            "Assertions": [{
+                "Assert": {"Fn::Equals": [{"Ref": "AWS::Region"}, region]},
+                "AssertDescription": f"mailroom-{stage} is deployed to {region} only: data stays in the EU (R31).",
+            }],
+        },
+    }
+    outputs = template.setdefault("Outputs", {})
+    for number in (1, 2, 3):
+        outputs[f"DkimRecord{number}"] = {
+            "Description": "Publish as a CNAME record in the sender domain's DNS",
+            "Value": {"Fn::Join": [" CNAME ", [
+                {"Fn::GetAtt": ["SenderIdentity", f"DkimDNSTokenName{number}"]},
+                {"Fn::GetAtt": ["SenderIdentity", f"DkimDNSTokenValue{number}"]},
+            ]]},
+        }
+    return template
+
+
+@contextmanager
+def _cache_lock(project_dir: Path) -> Iterator[None]:
+    """One packaging at a time per checkout: Chalice writes its cached zips in place."""
+    cache = project_dir / ".chalice" / "deployments"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _prune_cache(cache: Path) -> None:
+    for pattern, keep in KEEP_CACHED.items():
+        stale = sorted(cache.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)[keep:]
+        for path in stale:
+            path.unlink(missing_ok=True)
+
+
+def chalice_package(project_dir: Path, stage: str, region: str, out: Path) -> dict[str, Any]:
+    """Run `chalice package` for `stage` into `out` and return its SAM template."""
+    for name in CHALICE_OUTPUTS + (TEMPLATE_NAME,):
+        (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())",
+               "--project-dir", str(project_dir), "package", "--stage", stage, str(out)]
+    # Chalice wants a region to name ARNs; packaging calls no AWS API.
+    environment = {**os.environ, "AWS_DEFAULT_REGION": region}
+    with _cache_lock(project_dir):
+        result = subprocess.run(command, cwd=project_dir, env=environment, capture_output=True, text=True)
+        _prune_cache(project_dir / ".chalice" / "deployments")
+    if result.returncode != 0:
+        raise PackageError(f"chalice package failed:\n{result.stdout}{result.stderr}")
+    sam = out / "sam.json"
+    template = json.loads(sam.read_text())
+    sam.unlink()
+    return template
+
+
+def build(stage: str, region: str, out: Path, project_dir: Path = PROJECT_DIR) -> Path:
+    """Package the app and write the merged template; return its path."""
+    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+    if stage not in config.get("stages", {}):
+        raise PackageError(f"Stage {stage!r} is not in .chalice/config.json.")
+    template = merge(chalice_package(project_dir, stage, region, out), stage, region)
+    path = out / TEMPLATE_NAME
+    path.write_text(json.dumps(template, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: `build`."""
+    parser = argparse.ArgumentParser(prog="python -m infra.package", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_command = commands.add_parser("build", help="package the app and write build/template.json")
+    build_command.add_argument("--stage", default="dev")
+    build_command.add_argument("--region", default="eu-west-1")
+    build_command.add_argument("--out", type=Path, default=PROJECT_DIR / "build")
+    build_command.add_argument("--project-dir", type=Path, default=PROJECT_DIR)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        path = build(args.stage, args.region, args.out.resolve(), args.project_dir.resolve())
+    except PackageError as exc:
+        print(f"package: {exc}", file=sys.stderr)
+        return 1
+    print(f"package: wrote {path} and its zips in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

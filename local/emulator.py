@@ -1,0 +1,121 @@
+"""The embedded AWS emulator: moto's server on loopback, inside the runtime's own process.
+
+Being in-process lets the runtime reach moto's backends directly (the outbox reads SES's sent
+messages as they happen) while every client, the API's included, talks to it over HTTP.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import threading
+from collections import defaultdict
+from typing import Any, Callable, Iterable
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+_SIGNED_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+# Requests to these may wait inside moto (SQS long polls); their backends guard their own queues.
+UNSERIALISED = frozenset({"sqs"})
+
+
+class PortInUse(RuntimeError):
+    """Something else already listens on a port the runtime needs."""
+
+
+def ensure_free(host: str, port: int, what: str) -> None:
+    """Raise PortInUse, naming the setting that moves it, unless `port` can be bound on `host`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortInUse(f"{host}:{port} is in use; set {what} to another port.") from None
+
+
+class OneRequestPerService:
+    """WSGI middleware: moto's backends are not thread-safe, so each service takes one request at a time.
+
+    Concurrent DynamoDB transactions otherwise fail inside moto ("dictionary changed size during
+    iteration"), which clients see as 500s and retries. Services still run alongside each other.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]):
+        self.app = app
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+
+    def _lock_for(self, environ: dict[str, Any]) -> threading.Lock | None:
+        match = _SIGNED_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if not match or match.group(1) in UNSERIALISED:
+            return None
+        with self._guard:
+            return self._locks[match.group(1)]
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        lock = self._lock_for(environ)
+        if lock is None:
+            return self.app(environ, start_response)
+        with lock:
+            result = self.app(environ, start_response)
+            try:
+                body = b"".join(result)  # the whole answer is made while the backend is ours
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        return [body]
+
+
+class Emulator:
+    """moto's server (all services on one port), started and stopped with the runtime.
+
+    `middleware` wraps moto's WSGI app (innermost first), inside the per-service serialisation.
+    """
+
+    def __init__(self, host: str, port: int, middleware: Iterable[Callable[[Any], Any]] = ()):
+        self.host = host
+        self.port = port
+        self.middleware = list(middleware)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        """Listen on host:port and serve from a background thread."""
+        ensure_free(self.host, self.port, "MAILROOM_EMULATOR_PORT")
+        # werkzeug logs every request line; the runtime's log stays about the runtime.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        for wrap in self.middleware:
+            app = wrap(app)
+        app = OneRequestPerService(app)
+        try:
+            self._server = make_server(self.host, self.port, app, threaded=True)
+        except (OSError, SystemExit):  # werkzeug exits when the port is taken
+            raise PortInUse(f"{self.host}:{self.port} is in use; set MAILROOM_EMULATOR_PORT to another port.") from None
+        self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    @staticmethod
+    def ses_backend(region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> Any:
+        """moto's SES backend (where SES v1 and v2 sends land) for the account fake credentials map to."""
+        from moto.ses.models import ses_backends
+
+        return ses_backends[account_id][region]

@@ -1,0 +1,278 @@
+"""The outbox: every email the emulator's SES accepted, kept in order and shown on a small web page.
+
+`Outbox.attach(backend)` makes moto's SES backend report each message as it is sent; observers
+subscribed with `Outbox.subscribe` see every `SentEmail` at that moment (the place where the local
+runtime can produce SES's delivery, bounce and complaint events). moto drops a send's message tags and
+configuration set, so the emulator runs `capture_send_options` in front of it and each SentEmail
+carries them. `OutboxServer` serves:
+
+    GET /                  an HTML page listing the messages, newest first
+    GET /messages.json     [{"id", "to": [...], "subject", "sent_at", "raw"}], oldest first
+    GET /messages/<id>     one raw MIME message, as text
+"""
+from __future__ import annotations
+
+import email
+import html
+import io
+import json
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+log = logging.getLogger("local.outbox")
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    """One message as SES accepted it: its SES message id, envelope and whole MIME text."""
+
+    id: str
+    source: str
+    to: list[str]
+    subject: str
+    sent_at: datetime
+    raw: str
+    configuration_set: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The message as /messages.json lists it."""
+        return {
+            "id": self.id,
+            "to": self.to,
+            "subject": self.subject,
+            "sent_at": self.sent_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "raw": self.raw,
+        }
+
+
+def _addresses(values: list[str]) -> list[str]:
+    """Bare addresses, each once, in order (moto lists SES v2's destinations and the To header both)."""
+    seen: dict[str, None] = {}
+    for _, address in getaddresses(values):
+        if address:
+            seen.setdefault(address, None)
+    return list(seen)
+
+
+def _destinations(destinations: Any) -> list[str]:
+    if isinstance(destinations, dict):
+        return [a for key in ("ToAddresses", "CcAddresses", "BccAddresses") for a in destinations.get(key, [])]
+    return list(destinations or [])
+
+
+def from_moto(message: Any, sent_at: datetime) -> SentEmail:
+    """A SentEmail from one entry of moto's `sent_messages` (raw, simple or templated)."""
+    if hasattr(message, "raw_data"):
+        parsed = email.message_from_string(message.raw_data, policy=policy.default)
+        return SentEmail(message.id, str(message.source or parsed.get("From", "")),
+                         _addresses(_destinations(message.destinations)), str(parsed.get("Subject", "")),
+                         sent_at, message.raw_data)
+    to = _addresses(_destinations(message.destinations))
+    built = EmailMessage()
+    built["From"] = message.source
+    built["To"] = ", ".join(to)
+    built["Date"] = format_datetime(sent_at)
+    built["Message-ID"] = make_msgid(domain="local.mailroom")
+    if hasattr(message, "subject"):
+        subject = message.subject
+        body = message.body or ""
+        built["Subject"] = subject
+        is_html = "<html" in body.lower() or "</" in body
+        built.set_content(body, subtype="html" if is_html else "plain")
+    else:  # a templated message: SES renders it; the emulator keeps the template name and data
+        subject = f"[template {message.template}]"
+        built["Subject"] = subject
+        built.set_content(f"Template: {message.template}\nTemplate data: {message.template_data}\n")
+    return SentEmail(message.id, str(message.source), to, subject, sent_at, built.as_string())
+
+
+_send_options = threading.local()
+_SES_SCOPE = "/ses/aws4_request"
+
+
+def _options_from(environ: dict[str, Any], body: bytes) -> dict[str, Any] | None:
+    if environ.get("REQUEST_METHOD") != "POST":
+        return None
+    if environ.get("PATH_INFO", "").rstrip("/") == "/v2/email/outbound-emails":  # SES v2 SendEmail (JSON)
+        request = json.loads(body or b"{}")
+        return {"configuration_set": request.get("ConfigurationSetName"),
+                "tags": {t["Name"]: t["Value"] for t in request.get("EmailTags", [])}}
+    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    if form.get("Action") in ("SendEmail", "SendRawEmail", "SendTemplatedEmail"):  # SES v1 (query)
+        names = sorted(k for k in form if k.startswith("Tags.member.") and k.endswith(".Name"))
+        return {"configuration_set": form.get("ConfigurationSetName"),
+                "tags": {form[n]: form.get(n[: -len("Name")] + "Value", "") for n in names}}
+    return None
+
+
+def capture_send_options(app: Callable[..., Any]) -> Callable[..., Any]:
+    """WSGI middleware for moto's server: keeps an SES send's tags and configuration set for the outbox."""
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if _SES_SCOPE not in environ.get("HTTP_AUTHORIZATION", ""):
+            return app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            _send_options.current = _options_from(environ, body)
+        except ValueError:
+            _send_options.current = None
+        try:
+            return app(environ, start_response)  # moto appends to sent_messages in this thread, in this call
+        finally:
+            _send_options.current = None
+
+    return middleware
+
+
+class _Recorder(list):
+    """moto's `sent_messages` list, telling the outbox about each message appended to it."""
+
+    def __init__(self, outbox: "Outbox", existing: list):
+        super().__init__(existing)
+        self._outbox = outbox
+
+    def append(self, message: Any) -> None:
+        super().append(message)
+        self._outbox.record(message)
+
+
+class Outbox:
+    """Every email sent through the emulator, oldest first, and who wants to hear about new ones."""
+
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._messages: list[SentEmail] = []
+        self._observers: list[Callable[[SentEmail], None]] = []
+
+    def attach(self, ses_backend: Any) -> None:
+        """Record every message `ses_backend` (moto's SES backend for one account and region) accepts."""
+        if not isinstance(ses_backend.sent_messages, _Recorder):
+            ses_backend.sent_messages = _Recorder(self, ses_backend.sent_messages)
+
+    def subscribe(self, observer: Callable[[SentEmail], None]) -> None:
+        """Call `observer` with each message as it is sent (in the emulator's request thread)."""
+        self._observers.append(observer)
+
+    def record(self, message: Any) -> SentEmail:
+        """Keep one message moto accepted and tell the observers."""
+        sent = from_moto(message, self._clock())
+        options = getattr(_send_options, "current", None)
+        if options:
+            sent = replace(sent, configuration_set=options["configuration_set"], tags=options["tags"])
+        with self._lock:
+            self._messages.append(sent)
+        for observer in list(self._observers):
+            try:
+                observer(sent)
+            except Exception as exc:  # an observer's bug must not fail the send
+                log.error("outbox: observer %s failed: %s", getattr(observer, "__name__", observer),
+                          type(exc).__name__)
+        return sent
+
+    def messages(self) -> list[SentEmail]:
+        """Every message so far, oldest first."""
+        with self._lock:
+            return list(self._messages)
+
+    def get(self, message_id: str) -> SentEmail | None:
+        """One message by its SES message id."""
+        return next((m for m in self.messages() if m.id == message_id), None)
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mailroom outbox</title>
+<style>
+body{{font:15px/1.4 system-ui,sans-serif;margin:2rem;color:#222}}
+table{{border-collapse:collapse;width:100%}}
+th,td{{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}}
+th{{background:#f4f4f4}} td.when{{white-space:nowrap;color:#555}}
+</style></head>
+<body><h1>mailroom outbox</h1>
+<p>{count} email(s) sent through the local AWS emulator, newest first.
+<a href="/messages.json">messages.json</a></p>
+<table><thead><tr><th>Sent</th><th>To</th><th>Subject</th><th>Message</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table></body></html>
+"""
+ROW = ('<tr><td class="when">{sent_at}</td><td>{to}</td><td>{subject}</td>'
+       '<td><a href="/messages/{link}">raw</a></td></tr>')
+
+
+def render_page(messages: list[SentEmail]) -> str:
+    """The outbox as an HTML page; every value from a message is escaped."""
+    rows = "\n".join(
+        ROW.format(
+            sent_at=html.escape(m.as_json()["sent_at"]),
+            to=html.escape(", ".join(m.to)),
+            subject=html.escape(m.subject),
+            link=html.escape(quote(m.id, safe="")),
+        )
+        for m in reversed(messages)
+    )
+    return PAGE.format(count=len(messages), rows=rows or '<tr><td colspan="4">Nothing sent yet.</td></tr>')
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "OutboxServer"
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        path = urlsplit(self.path).path
+        outbox = self.server.outbox
+        if path == "/":
+            self._send(HTTPStatus.OK, "text/html; charset=utf-8", render_page(outbox.messages()))
+        elif path == "/messages.json":
+            body = json.dumps([m.as_json() for m in outbox.messages()])
+            self._send(HTTPStatus.OK, "application/json", body)
+        elif path.startswith("/messages/") and (found := outbox.get(unquote(path[len("/messages/"):]))):
+            self._send(HTTPStatus.OK, "text/plain; charset=utf-8", found.raw)
+        else:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", "Not found\n")
+
+    def _send(self, status: HTTPStatus, content_type: str, body: str) -> None:
+        data = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        """Quiet: the page lists addresses, and its requests are of no interest in the runtime's log."""
+
+
+class OutboxServer(ThreadingHTTPServer):
+    """The outbox's web page, on its own thread."""
+
+    daemon_threads = True
+
+    def __init__(self, outbox: Outbox, host: str, port: int):
+        super().__init__((host, port), _Handler)
+        self.outbox = outbox
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self.serve_forever, name="outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        self.server_close()

@@ -1,0 +1,300 @@
+"""The local runtime: the whole service on one machine, with no AWS account and no network.
+
+    python -m local.runtime        (or: make run)
+
+One process that starts moto's server on loopback, creates every resource of infra/definition.py
+in it, serves the HTTP API with Chalice's local gateway (a child process), runs the event pump
+(SQS consumers and schedules, in threads), serves the outbox page, and creates a staff user with a
+random password. When the API answers it writes .mailroom/local.json and prints where everything
+is. Ctrl-C or SIGTERM stops all of it and removes local.json. It never reads stdin.
+
+Ports and places come from MAILROOM_API_PORT (8000), MAILROOM_OUTBOX_PORT (8025),
+MAILROOM_EMULATOR_PORT (4566) and MAILROOM_STATE_DIR (./.mailroom). Being a launcher, this module
+(and no service code) sets the environment the service reads, for itself and its child.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from local import configure_logging
+from local.emulator import Emulator, PortInUse, ensure_free
+from local.outbox import Outbox, OutboxServer, capture_send_options
+
+log = logging.getLogger("local.runtime")
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+STAGE = "local"
+REGION = "eu-west-1"
+STAFF_EMAIL = "staff@mailroom-local.eu"
+API_START_TIMEOUT = 60.0
+STATE_FILE = "local.json"
+
+
+class Stopped(Exception):
+    """A stop signal arrived while the runtime was starting."""
+
+
+class StartFailed(RuntimeError):
+    """A part of the runtime could not start; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Options:
+    api_port: int = 8000
+    outbox_port: int = 8025
+    emulator_port: int = 4566
+    state_dir: Path = Path(".mailroom")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "Options":
+        """Ports and the state directory, from the MAILROOM_* variables the runtime documents."""
+        def port(name: str, default: int) -> int:
+            raw = environ.get(name, "")
+            if not raw:
+                return default
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise StartFailed(f"{name} must be a port number, not {raw!r}.")
+            return int(raw)
+
+        return cls(
+            api_port=port("MAILROOM_API_PORT", 8000),
+            outbox_port=port("MAILROOM_OUTBOX_PORT", 8025),
+            emulator_port=port("MAILROOM_EMULATOR_PORT", 4566),
+            state_dir=Path(environ.get("MAILROOM_STATE_DIR") or ".mailroom"),
+        )
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.api_port}"
+
+    @property
+    def outbox_url(self) -> str:
+        return f"http://{HOST}:{self.outbox_port}"
+
+
+def service_environment(options: Options, emulator_url: str) -> dict[str, str]:
+    """What the service (config.py) and boto3 read, for this start: fake credentials, a fresh secret."""
+    return {
+        "MAILROOM_STAGE": STAGE,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        # Any boto3 client the service makes, even one that forgets the endpoint, stays on the emulator.
+        "AWS_ENDPOINT_URL": emulator_url,
+        "MAILROOM_AWS_ENDPOINT": emulator_url,
+        "MAILROOM_SECRET_KEY": secrets.token_urlsafe(48),
+        "MAILROOM_PUBLIC_URL": options.api_url,
+        "POWERTOOLS_SERVICE_NAME": "mailroom",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class Runtime:
+    """Starts the parts in order and stops whichever of them started, in reverse."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self.emulator = Emulator(HOST, options.emulator_port, middleware=[capture_send_options])
+        self.outbox = Outbox()
+        self.outbox_server: OutboxServer | None = None
+        self.api: subprocess.Popen | None = None
+        self.pump: Any = None
+        self.state_path = options.state_dir / STATE_FILE
+        self._wrote_state = False
+        self._stopping = False
+
+    # --- start ----------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Called from a signal handler: stop at the next safe point."""
+        self._stopping = True
+
+    def _check(self) -> None:
+        if self._stopping:
+            raise Stopped()
+
+    def start(self) -> dict[str, Any]:
+        """Start everything; return what local.json holds once the API answers."""
+        started = time.monotonic()
+        options = self.options
+        for port, setting in ((options.api_port, "MAILROOM_API_PORT"), (options.outbox_port, "MAILROOM_OUTBOX_PORT")):
+            ensure_free(HOST, port, setting)
+        self.emulator.start()
+        os.environ.update(service_environment(options, self.emulator.url))
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+
+        from chalicelib.config import get_settings
+        from infra.provision import provision
+
+        settings = get_settings()
+        self.outbox.attach(self.emulator.ses_backend(settings.region))
+        provision(settings)
+        self._check()
+
+        self._start_api()
+        self.outbox_server = OutboxServer(self.outbox, HOST, options.outbox_port)
+        self.outbox_server.start()
+        staff = self._create_staff()
+        self._check()
+        self._start_pump()
+        self._wait_for_api()
+
+        state = {"api": options.api_url, "outbox": options.outbox_url, "staff": staff}
+        self._write_state(state)
+        log.info("runtime: ready in %.1f s", time.monotonic() - started)
+        return state
+
+    def _start_api(self) -> None:
+        command = [sys.executable, "-m", "local.api_server", "--host", HOST, "--port", str(self.options.api_port),
+                   "--stage", STAGE]
+        # Its own session: Ctrl-C reaches the runtime only, which then stops the API in order.
+        self.api = subprocess.Popen(command, cwd=PROJECT_DIR, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def _create_staff(self) -> dict[str, str]:
+        from chalicelib.services.accounts import create_staff_user
+
+        password = secrets.token_urlsafe(18)
+        create_staff_user(STAFF_EMAIL, password)
+        return {"email": STAFF_EMAIL, "password": password}
+
+    def _start_pump(self) -> None:
+        import boto3
+        from chalice.cli.factory import CLIFactory
+        from chalice.utils import to_cfn_resource_name
+
+        from app import app
+        from infra.package import function_name
+        from local.pump import FunctionSettings, Pump
+
+        config = CLIFactory(project_dir=str(PROJECT_DIR)).create_config_obj(chalice_stage_name=STAGE)
+
+        def function_settings(name: str) -> FunctionSettings:
+            scoped = config.scope(STAGE, name)
+            return FunctionSettings(function_name(STAGE, to_cfn_resource_name(name)),
+                                    scoped.lambda_timeout or 60, scoped.lambda_memory_size or 128)
+
+        sqs = boto3.session.Session().client("sqs", region_name=REGION, endpoint_url=self.emulator.url)
+        self.pump = Pump(app, sqs, region=REGION, function_settings=function_settings)
+        self.pump.start()
+
+    def _wait_for_api(self) -> None:
+        deadline = time.monotonic() + API_START_TIMEOUT
+        while time.monotonic() < deadline:
+            self._check()
+            assert self.api is not None
+            if self.api.poll() is not None:
+                raise StartFailed(f"the API server exited with code {self.api.returncode} while starting.")
+            try:
+                connection = http.client.HTTPConnection(HOST, self.options.api_port, timeout=2)
+                connection.request("GET", "/")
+                connection.getresponse().read()
+                connection.close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise StartFailed(f"the API did not answer on {self.options.api_url} within {API_START_TIMEOUT:.0f} s.")
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        partial = self.state_path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(state, indent=2) + "\n")
+        partial.chmod(0o600)  # it holds a password
+        os.replace(partial, self.state_path)
+        self._wrote_state = True
+
+    # --- run and stop ---------------------------------------------------------------------------
+    def wait(self) -> int:
+        """Block until a stop is requested (0) or the API server dies (1)."""
+        while not self._stopping:
+            if self.api is not None and self.api.poll() is not None:
+                log.error("runtime: the API server exited with code %s; stopping", self.api.returncode)
+                return 1
+            time.sleep(0.2)
+        return 0
+
+    def stop(self) -> None:
+        """Stop whatever started, in reverse order; safe to call at any point."""
+        if self._wrote_state:
+            self.state_path.unlink(missing_ok=True)
+            self._wrote_state = False
+        if self.api is not None:
+            if self.api.poll() is None:
+                self.api.terminate()
+                try:
+                    self.api.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.api.kill()
+                    self.api.wait()
+            self.api = None
+        if self.pump is not None:
+            self.pump.stop()
+            self.pump = None
+        if self.outbox_server is not None:
+            self.outbox_server.stop()
+            self.outbox_server = None
+        self.emulator.stop()
+
+
+def announce(state: dict[str, Any], options: Options, emulator_url: str, state_path: Path) -> None:
+    """Where everything is, on stdout."""
+    print(
+        "mailroom is running locally\n"
+        f"  API       {state['api']}\n"
+        f"  outbox    {state['outbox']}   (every email sent)\n"
+        f"  emulator  {emulator_url}   (moto: DynamoDB, SQS, SNS, SES)\n"
+        f"  staff     {state['staff']['email']}  password {state['staff']['password']}\n"
+        f"  state     {state_path}\n"
+        "Ctrl-C or SIGTERM stops it.",
+        flush=True,
+    )
+
+
+def main() -> int:
+    """Run until Ctrl-C or SIGTERM; 0 after a clean stop, 1 if something could not start."""
+    configure_logging()
+    try:
+        options = Options.from_environ(os.environ)
+    except StartFailed as exc:
+        log.error("runtime: %s", exc)
+        return 2
+    runtime = Runtime(options)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        runtime.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = 0
+    try:
+        state = runtime.start()
+        announce(state, options, runtime.emulator.url, runtime.state_path)
+        code = runtime.wait()
+    except Stopped:
+        code = 0
+    except (StartFailed, PortInUse) as exc:
+        log.error("runtime: could not start: %s", exc)
+        code = 1
+    except Exception as exc:
+        log.exception("runtime: could not start: %s", type(exc).__name__)
+        code = 1
+    finally:
+        runtime.stop()
+        log.info("runtime: stopped")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""A customer's and a subscriber's first day, over real HTTP against the running local runtime."""
+from __future__ import annotations
+
+import email
+import re
+import time
+import uuid
+from email import policy
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for_mail(outbox: str, to: str, subject_part: str, timeout: float = 20.0) -> email.message.EmailMessage:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in httpx.get(f"{outbox}/messages.json", timeout=10).json():
+            if to in message["to"] and subject_part.lower() in message["subject"].lower():
+                return email.message_from_string(message["raw"], policy=policy.default)
+        time.sleep(0.2)
+    raise AssertionError(f"no email with {subject_part!r} reached the outbox in {timeout} s")
+
+
+def text_of(message: email.message.EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain", "html")).get_content()
+
+
+def test_signup_approve_list_confirm_unsubscribe_and_readd_refused(local_runtime):
+    api, outbox = local_runtime["api"], local_runtime["outbox"]
+    http = httpx.Client(base_url=api, timeout=30)
+    owner = f"owner-{uuid.uuid4().hex[:8]}@journey-company.eu"
+    reader = f"reader-{uuid.uuid4().hex[:8]}@journey-readers.eu"
+
+    # Given a customer who signs up
+    signup = http.post("/v1/signup", json={
+        "email": owner, "password": "a long enough password", "company": "Journey SIA",
+        "first_name": "Ilze", "last_name": "Ozola", "country": "LV", "accept_terms": True,
+    })
+    assert signup.status_code == 201, signup.text
+    account = signup.json()["account"]
+    assert account["status"] == "pending_review" and account["plan"] == "trial"
+    assert "verify" in text_of(wait_for_mail(outbox, owner, "confirm your email")).lower()
+
+    # and staff who approve the account
+    staff = http.post("/v1/sessions", json=local_runtime["staff"])
+    assert staff.status_code == 201, staff.text
+    staff_headers = {"Authorization": f"Bearer {staff.json()['token']}"}
+    approved = http.post(f"/v1/admin/accounts/{account['id']}/approve", headers=staff_headers)
+    assert approved.status_code == 200 and approved.json()["account"]["status"] == "active"
+
+    session = http.post("/v1/sessions", json={"email": owner, "password": "a long enough password"})
+    assert session.status_code == 201
+    headers = {"Authorization": f"Bearer {session.json()['token']}"}
+    assert http.get("/v1/account", headers=headers).json()["account"]["status"] == "active"
+
+    # When the customer makes a double opt-in list and adds a subscriber
+    created = http.post("/v1/lists", headers=headers, json={
+        "name": "Journey News", "from_name": "Journey", "from_email": "news@journey-company.eu",
+        "company_address": "Brivibas iela 1, Riga, LV-1010, Latvia", "double_opt_in": True,
+    })
+    assert created.status_code == 201, created.text
+    list_id = created.json()["list"]["id"]
+    added = http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                      json={"email": reader, "fields": {}, "consent": {"source": "e2e"}})
+    assert added.status_code == 201, added.text
+    subscriber = added.json()["subscriber"]
+    assert subscriber["status"] == "pending"
+
+    # Then the subscriber gets a confirmation email and confirming makes them subscribed
+    confirmation = wait_for_mail(outbox, reader, "confirm")
+    link = re.search(r"https?://\S+/confirm/[\w.\-]+", text_of(confirmation)).group(0)
+    assert httpx.get(link, timeout=30).status_code == 200
+    member = http.get(f"/v1/lists/{list_id}/subscribers/{subscriber['id']}", headers=headers).json()
+    assert member["subscriber"]["status"] == "subscribed"
+
+    # When they unsubscribe with one click (RFC 8058: a form POST, no redirect, no cookie)
+    one_click = httpx.post(subscriber["unsubscribe_url"], data={"List-Unsubscribe": "One-Click"},
+                           timeout=30, follow_redirects=False)
+    assert one_click.status_code == 200
+    again = httpx.post(subscriber["unsubscribe_url"], data={"List-Unsubscribe": "One-Click"}, timeout=30)
+    assert again.status_code == 200
+    member = http.get(f"/v1/lists/{list_id}/subscribers/{subscriber['id']}", headers=headers).json()
+    assert member["subscriber"]["status"] == "unsubscribed"
+
+    # Then the customer cannot add them back through the API
+    http.delete(f"/v1/lists/{list_id}/subscribers/{subscriber['id']}", headers=headers)
+    readd = http.post(f"/v1/lists/{list_id}/subscribers", headers=headers,
+                      json={"email": reader, "fields": {}, "consent": {"source": "e2e"}})
+    assert readd.status_code == 422
+    assert readd.json()["error"]["code"] == "suppressed"

@@ -1,0 +1,42 @@
+"""The hourly purge: expired sessions, link tokens and throttle counters go, live ones stay."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chalicelib import clock
+from chalicelib.models.credentials import Credential
+from chalicelib.models.throttles import Throttle
+from tests.integration.conftest import api_call
+
+
+def run_purge(client) -> dict:
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=[])
+    return client.lambda_.invoke("purge_expired", event).payload
+
+
+def test_given_expired_items_when_the_purge_runs_then_only_they_are_deleted(client, tenant, monkeypatch):
+    person = tenant()
+    key = api_call(client, "POST", "/v1/api-keys", {"name": "ci"}, headers=person.headers).json_body["key"]
+    api_call(client, "POST", "/v1/sessions", {"email": person.email, "password": "wrong-password"})
+    api_call(client, "POST", "/v1/password-resets", {"email": person.email})
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(hours=13))
+    fresh = api_call(client, "POST", "/v1/sessions", {"email": person.email, "password": person.password})
+
+    counts = run_purge(client)
+
+    # the staff's and the tenant's first sessions, the reset link; the counters per address, per IP, per reset
+    assert counts == {"credentials": 3, "throttles": 3}
+    kinds = sorted(c.credential_key.split("#")[0] for c in Credential.query(person.account_id))
+    assert kinds == ["apikey", "session", "verify"]
+    assert list(Throttle.scan()) == []
+    bearer = {"Authorization": f"Bearer {fresh.json_body['token']}"}
+    assert api_call(client, "GET", "/v1/account", headers=bearer).status_code == 200
+    assert api_call(client, "GET", "/v1/account", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_with_nothing_expired_the_purge_deletes_nothing(client, tenant):
+    tenant()
+
+    assert run_purge(client) == {"credentials": 0, "throttles": 0}
