@@ -4,12 +4,10 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import parse_qs
 
-from pydantic import Field
-
 from chalicelib import clock, errors, ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Body, Call, html_response, json_response, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.models.accounts import Account
 from chalicelib.models.audit import AuditRecord
 from chalicelib.services import accounts, auth, plans
@@ -17,44 +15,6 @@ from chalicelib.services import accounts, auth, plans
 api = Api(__name__)
 
 FORM = "application/x-www-form-urlencoded"
-
-
-class ProfileFields(Body):
-    address: str | None = Field(default=None, max_length=500)
-    city: str | None = Field(default=None, max_length=100)
-    state: str | None = Field(default=None, max_length=100)
-    region: str | None = Field(default=None, max_length=100)
-    zip: str | None = Field(default=None, max_length=20)
-    phone: str | None = Field(default=None, max_length=40)
-    website: str | None = Field(default=None, max_length=300)
-    industry: str | None = Field(default=None, max_length=100)
-    expected_list_size: int | None = Field(default=None, ge=0, le=1_000_000_000)
-
-
-class Signup(ProfileFields):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=auth.MAX_PASSWORD)
-    company: str = Field(min_length=1, max_length=200)
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
-    country: str = Field(min_length=2, max_length=2)
-    accept_terms: bool
-
-
-class ProfileChanges(ProfileFields):
-    company: str | None = Field(default=None, min_length=1, max_length=200)
-    first_name: str | None = Field(default=None, min_length=1, max_length=100)
-    last_name: str | None = Field(default=None, min_length=1, max_length=100)
-    country: str | None = Field(default=None, min_length=2, max_length=2)
-
-
-class ResetRequest(Body):
-    email: str = Field(max_length=320)
-
-
-class ResetConfirmation(Body):
-    token: str = Field(max_length=auth.MAX_TOKEN)
-    password: str = Field(max_length=auth.MAX_PASSWORD)
 
 
 def shape(account: Account) -> dict:
@@ -95,7 +55,7 @@ def shape_audit(record: AuditRecord) -> dict:
 
 @api.route("/v1/signup", methods=["POST"], auth_required=False)
 def signup(call: Call):
-    body = call.body(Signup).model_dump(exclude_unset=True)
+    body = call.body(bodies.Signup).model_dump(exclude_unset=True)
     data = accounts.SignupInput(
         email=body.pop("email"), password=body.pop("password"), accept_terms=body.pop("accept_terms"), profile=body
     )
@@ -130,13 +90,13 @@ def resend_verification(call: Call):
 
 @api.route("/v1/password-resets", methods=["POST"], auth_required=False)
 def request_reset(call: Call):
-    auth.request_password_reset(call.body(ResetRequest).email, origin(call), ses.mailer())
+    auth.request_password_reset(call.body(bodies.ResetRequest).email, origin(call), ses.mailer())
     return json_response({"message": "If an account uses this address, a reset link is on its way."}, status=202)
 
 
 @api.route("/v1/password-resets/confirm", methods=["POST"], auth_required=False)
 def confirm_reset(call: Call):
-    body = call.body(ResetConfirmation)
+    body = call.body(bodies.ResetConfirmation)
     auth.confirm_password_reset(body.token, body.password, origin(call))
     return no_content()
 
@@ -195,7 +155,7 @@ def get_account(call: Call):
 
 @api.route("/v1/account", methods=["PATCH"])
 def update_account(call: Call):
-    changes = call.body(ProfileChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.ProfileChanges).model_dump(exclude_unset=True)
     return json_response({"account": shape(accounts.update_profile(call.principal, changes, origin(call)))})
 
 

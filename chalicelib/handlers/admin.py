@@ -1,28 +1,14 @@
 """Routes: /v1/admin/accounts (staff only). Every access to one account is audited on it (R4)."""
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
 
 from chalicelib.handlers import accounts as account_routes
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Body, Call, json_response, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, page_response
 from chalicelib.models.accounts import Account
 from chalicelib.services import accounts
 
 api = Api(__name__)
-
-
-class Suspension(Body):
-    reason: str | None = Field(default=None, max_length=500)
-
-
-class PlanBody(Body):
-    plan: Literal["trial", "free", "monthly", "payg"]
-    subscriber_level: int | None = Field(default=None, gt=0, le=100_000_000)
-    credits: int | None = Field(default=None, gt=0, le=100_000_000)
-    pro: bool | None = None
 
 
 def shape(account: Account) -> dict:
@@ -47,7 +33,7 @@ def approve(call: Call, account_id: str):
 
 @api.route("/v1/admin/accounts/{account_id}/suspend", methods=["POST"], staff=True)
 def suspend(call: Call, account_id: str):
-    reason = call.body(Suspension).reason
+    reason = call.body(bodies.Suspension).reason
     return json_response({"account": shape(accounts.suspend(call.principal, account_id, reason, origin(call)))})
 
 
@@ -58,5 +44,5 @@ def reinstate(call: Call, account_id: str):
 
 @api.route("/v1/admin/accounts/{account_id}/plan", methods=["PATCH"], staff=True)
 def change_plan(call: Call, account_id: str):
-    change = accounts.PlanChange(**call.body(PlanBody).model_dump())
+    change = accounts.PlanChange(**call.body(bodies.PlanBody).model_dump())
     return json_response({"account": shape(accounts.change_plan(call.principal, account_id, change, origin(call)))})

@@ -1,19 +1,13 @@
 """Routes: /v1/api-keys (R3). The key itself is shown once, in the answer to POST."""
 from __future__ import annotations
 
-from pydantic import Field
-
 from chalicelib import clock
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Body, Call, json_response, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.models.credentials import Credential
 from chalicelib.services import auth
 
 api = Api(__name__)
-
-
-class NewKey(Body):
-    name: str = Field(min_length=1, max_length=100)
 
 
 def shape(item: Credential) -> dict:
@@ -27,7 +21,7 @@ def shape(item: Credential) -> dict:
 
 @api.route("/v1/api-keys", methods=["POST"])
 def create_key(call: Call):
-    created = auth.create_api_key(call.principal, call.body(NewKey).name, origin(call))
+    created = auth.create_api_key(call.principal, call.body(bodies.NewKey).name, origin(call))
     return json_response({**shape(created.credential), "key": created.key}, status=201)
 
 

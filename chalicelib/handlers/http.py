@@ -6,12 +6,13 @@ API.md and no exception ever leaves as a stack trace.
 from __future__ import annotations
 
 import functools
-import json
+import importlib.util
+import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chalicelib import errors
 from chalicelib.log import logger
@@ -24,6 +25,11 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 JSON = "application/json"
 FORM_TYPES = [JSON, "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from chalicelib.handlers.bodies import Body
 
 B = TypeVar("B", bound="Body")
 
@@ -40,10 +46,20 @@ STATUS = {
 }
 
 
-class Body(BaseModel):
-    """A request body: strict JSON types, unknown fields refused (never stored)."""
+def lazy_module(name: str) -> ModuleType:
+    """The module `name`, executed on its first attribute access rather than now (cold start)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
 
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+
+bodies = lazy_module("chalicelib.handlers.bodies")
 
 
 @dataclass
@@ -77,6 +93,8 @@ class Call:
 
     def body(self, schema: type[B]) -> B:
         """The JSON body validated against `schema`: 400 if unreadable, 422 if a rule is broken."""
+        from pydantic import ValidationError
+
         raw = self.raw_body()
         try:
             return schema.model_validate_json(raw or b"{}")
@@ -96,7 +114,7 @@ class Call:
         return decode_cursor(raw) if raw else None
 
 
-def _validation_error(exc: ValidationError) -> errors.DomainError:
+def _validation_error(exc: "ValidationError") -> errors.DomainError:
     problems = exc.errors(include_url=False, include_input=False)
     fields = [
         {"field": ".".join(str(p) for p in problem["loc"]) or "body", "message": problem["msg"]}
@@ -233,10 +251,3 @@ def html_response(html: str, status: int = 200) -> Response:
             "X-Frame-Options": "DENY",
         },
     )
-
-
-def parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise errors.Malformed("The body is not valid JSON.") from None

@@ -1,46 +1,13 @@
 """Routes: /v1/lists."""
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
 
 from chalicelib import clock
-from chalicelib.handlers.http import Api, Body, Call, json_response, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.models.lists import ContactList
 from chalicelib.services import lists
 
 api = Api(__name__)
-
-Text = Field(min_length=1, max_length=200)
-
-
-class FieldBody(Body):
-    key: str = Field(min_length=1, max_length=40)
-    label: str = Field(min_length=1, max_length=100)
-    type: Literal["text", "number", "date", "boolean"] = "text"
-
-
-class NewList(Body):
-    name: str = Text
-    from_name: str = Text
-    from_email: str = Field(max_length=254)
-    company_address: str = Field(min_length=1, max_length=500)
-    double_opt_in: bool = True
-    reply_to: str | None = Field(default=None, max_length=254)
-    notify_email: str | None = Field(default=None, max_length=254)
-    fields: list[FieldBody] = Field(default_factory=list, max_length=50)
-
-
-class ListChanges(Body):
-    name: str | None = Text
-    from_name: str | None = Text
-    from_email: str | None = Field(default=None, max_length=254)
-    company_address: str | None = Field(default=None, min_length=1, max_length=500)
-    double_opt_in: bool | None = None
-    reply_to: str | None = Field(default=None, max_length=254)
-    notify_email: str | None = Field(default=None, max_length=254)
-    fields: list[FieldBody] | None = Field(default=None, max_length=50)
 
 
 def shape(item: ContactList) -> dict:
@@ -61,7 +28,7 @@ def shape(item: ContactList) -> dict:
 
 @api.route("/v1/lists", methods=["POST"])
 def create_list(call: Call):
-    body = call.body(NewList)
+    body = call.body(bodies.NewList)
     item = lists.create(call.account_id, lists.ListInput(**body.model_dump()))
     return json_response({"list": shape(item)}, status=201)
 
@@ -78,7 +45,7 @@ def get_list(call: Call, list_id: str):
 
 @api.route("/v1/lists/{list_id}", methods=["PATCH"])
 def update_list(call: Call, list_id: str):
-    changes = call.body(ListChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.ListChanges).model_dump(exclude_unset=True)
     return json_response({"list": shape(lists.update(call.account_id, list_id, changes))})
 
 

@@ -1,36 +1,13 @@
 """Routes: /v1/lists/{list_id}/subscribers."""
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field
 
 from chalicelib import clock, ses
-from chalicelib.handlers.http import Api, Body, Call, json_response, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.services import links, subscribers
 
 api = Api(__name__)
-
-MAX_FIELDS = 50
-
-
-class ConsentBody(Body):
-    source: str = Field(min_length=1, max_length=100)
-    ip: str | None = Field(default=None, max_length=64)
-    at: str | None = Field(default=None, max_length=40)
-
-
-class NewSubscriber(Body):
-    email: str
-    fields: dict[str, Any] = Field(default_factory=dict, max_length=MAX_FIELDS)
-    consent: ConsentBody
-
-
-class SubscriberChanges(Body):
-    email: str | None = None        # accepted only to answer clearly that it cannot change
-    status: str | None = None
-    fields: dict[str, Any] | None = Field(default=None, max_length=MAX_FIELDS)
 
 
 def shape(item: Subscriber) -> dict:
@@ -52,7 +29,7 @@ def shape(item: Subscriber) -> dict:
 
 @api.route("/v1/lists/{list_id}/subscribers", methods=["POST"])
 def add_subscriber(call: Call, list_id: str):
-    body = call.body(NewSubscriber)
+    body = call.body(bodies.NewSubscriber)
     consent = subscribers.Consent(**body.consent.model_dump())
     item = subscribers.add(call.account_id, list_id, body.email, body.fields, consent, ses.mailer())
     return json_response({"subscriber": shape(item)}, status=201)
@@ -72,7 +49,7 @@ def get_subscriber(call: Call, list_id: str, subscriber_id: str):
 
 @api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["PATCH"])
 def update_subscriber(call: Call, list_id: str, subscriber_id: str):
-    changes = call.body(SubscriberChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.SubscriberChanges).model_dump(exclude_unset=True)
     item = subscribers.update(call.account_id, list_id, subscriber_id, changes)
     return json_response({"subscriber": shape(item)})
 

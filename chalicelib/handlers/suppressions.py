@@ -4,15 +4,11 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from chalicelib import clock
-from chalicelib.handlers.http import Api, Body, Call, json_response, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.models.suppressions import Suppression
 from chalicelib.services import suppressions
 
 api = Api(__name__)
-
-
-class NewSuppression(Body):
-    email: str
 
 
 def shape(item: Suppression) -> dict:
@@ -31,7 +27,7 @@ def list_suppressions(call: Call):
 
 @api.route("/v1/suppressions", methods=["POST"])
 def add_suppression(call: Call):
-    item = suppressions.add_manual(call.account_id, call.body(NewSuppression).email)
+    item = suppressions.add_manual(call.account_id, call.body(bodies.NewSuppression).email)
     return json_response({"suppression": shape(item)}, status=201)
 
 

@@ -63,13 +63,17 @@ def delete(account_id: str, list_id: str) -> None:
     item.delete()
 
 
+REQUIRED = ("name", "from_name", "from_email", "company_address", "double_opt_in", "fields")
+OPTIONAL_ADDRESSES = ("reply_to", "notify_email")
+
+
 def _apply(item: ContactList, values: dict[str, Any]) -> None:
-    for name in ("from_email", "reply_to", "notify_email"):
+    for name in REQUIRED:
+        if name in values and (values[name] is None or (isinstance(values[name], str) and not values[name].strip())):
+            raise errors.Invalid(f"{name} must not be empty.", code="invalid_field")
+    for name in ("from_email", *OPTIONAL_ADDRESSES):
         if values.get(name):
             values[name] = addresses.normalise_sender(values[name], name)
-    for name in ("name", "from_name", "company_address"):
-        if name in values and not str(values[name]).strip():
-            raise errors.Invalid(f"{name} must not be empty.", code="invalid_field")
     if "fields" in values:
         values["fields"] = [FieldDef(**f) for f in _check_fields(values["fields"])]
     for name, value in values.items():

@@ -12,19 +12,58 @@ from moto import mock_aws
 from chalicelib import aws
 from chalicelib.config import get_settings
 from chalicelib.models.base import reset_connections
+from infra.definition import TABLES
 from infra.provision import provision
 
 
-@pytest.fixture
-def moto_env():
-    """A fresh emulated AWS account with every resource of infra/definition.py."""
-    with mock_aws():
-        aws.reset()
-        reset_connections()
-        provision(get_settings())
-        yield
+@pytest.fixture(scope="session")
+def emulated_aws():
+    """One emulated AWS account per test process, provisioned once (creating it per test was most of the
+    suite's time). The mock is active only inside tests that ask for it, so tests that start their own
+    emulator are not intercepted."""
+    mock = mock_aws()
+    mock.start()
     aws.reset()
     reset_connections()
+    provision(get_settings())
+    mock.stop(remove_data=False)
+    yield mock
+    aws.reset()
+    reset_connections()
+
+
+@pytest.fixture
+def moto_env(emulated_aws):
+    """The emulated account with every resource of infra/definition.py, and empty of data."""
+    emulated_aws.start(reset=False)
+    if not aws.client("dynamodb").list_tables()["TableNames"]:
+        provision(get_settings())  # another test's own mock_aws() reset moto's backends
+    try:
+        yield
+    finally:
+        empty_everything()
+        emulated_aws.stop(remove_data=False)
+
+
+def empty_everything() -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    settings = get_settings()
+    dynamodb = aws.client("dynamodb")
+    for logical, spec in TABLES.items():
+        table = settings.table_name(logical)
+        keys = [spec["hash"]] + ([spec["range"]] if spec.get("range") else [])
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=", ".join(
+                f"#k{i}" for i in range(len(keys))), ExpressionAttributeNames={f"#k{i}": k for i, k in enumerate(keys)}):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=table, Key=item)
+    sqs = aws.client("sqs")
+    for url in sqs.list_queues().get("QueueUrls", []):
+        sqs.purge_queue(QueueUrl=url)
+    ses = ses_backends[DEFAULT_ACCOUNT_ID][settings.region]
+    ses.sent_messages.clear()
+    ses.sent_message_count = 0
 
 
 @pytest.fixture

@@ -40,7 +40,6 @@ def test_given_no_opt_in_choice_when_a_list_is_created_then_it_is_double_opt_in(
     assert answer.json_body["list"]["double_opt_in"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="services/lists.py skips checking an empty from_email (reported to the lead)")
 def test_given_an_empty_from_email_when_a_list_is_created_then_422(client, owner):
     answer = api_call(client, "POST", "/v1/lists", list_body(from_email=""), headers=owner.headers)
     assert answer.status_code == 422
@@ -76,8 +75,6 @@ def test_given_a_list_when_patched_then_the_change_shows_on_a_later_get(client, 
     assert shown["from_email"] == created["from_email"]
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/lists.py ListChanges: name/from_name have no default, so a "
-                                       "partial PATCH is refused (reported to the lead)")
 def test_given_a_list_when_one_field_is_patched_then_only_it_changes(client, owner):
     created = make_list(client, owner)
     answer = api_call(client, "PATCH", f"/v1/lists/{created['id']}", {"double_opt_in": True}, headers=owner.headers)
@@ -85,8 +82,6 @@ def test_given_a_list_when_one_field_is_patched_then_only_it_changes(client, own
     assert answer.json_body["list"]["name"] == created["name"]
 
 
-@pytest.mark.xfail(strict=True, reason="services/lists.py stores None for a required attribute: 500 "
-                                       "(reported to the lead)")
 def test_given_a_list_when_a_required_value_is_patched_to_null_then_422(client, owner):
     created = make_list(client, owner)
     answer = api_call(client, "PATCH", f"/v1/lists/{created['id']}",
