@@ -2,12 +2,14 @@
 from chalice import Chalice
 
 from chalicelib.handlers import (
-    accounts, admin, api_keys, lists, public, schedules, sessions, subscribers, suppressions,
+    accounts, admin, api_keys, campaigns, domains, lists, public, reviews, schedules, sessions, subscribers,
+    suppressions, tracking, workers,
 )
 from chalicelib.handlers.http import edge_middleware
 
 app = Chalice(app_name="mailroom", configure_logs=False)
 app.register_middleware(edge_middleware, "http")
 
-for module in (accounts, sessions, api_keys, admin, lists, subscribers, suppressions, public, schedules):
+for module in (accounts, sessions, api_keys, admin, lists, subscribers, suppressions, public, schedules,
+               domains, campaigns, reviews, tracking, workers):
     app.register_blueprint(module.api.blueprint)

@@ -55,6 +55,11 @@ def stage_from(environ: Mapping[str, str]) -> str:
     return environ.get("MAILROOM_STAGE", "dev")
 
 
+def queue_name(logical: str) -> str:
+    """A work queue's name, known at import time (Chalice's SQS event sources are declared then)."""
+    return f"mailroom-{stage_from(os.environ)}-{logical}"
+
+
 def load(environ: Mapping[str, str]) -> Settings:
     """Build and validate settings from an environment mapping."""
     stage = stage_from(environ)

@@ -25,6 +25,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "indexes": {"by_status": ("list_status", "created_at"), "by_email": ("email_key", "list_key")},
     },
     "suppressions": {"hash": "account_id", "range": "email_key"},
+    "campaigns": {"hash": "account_id", "range": "campaign_id", "indexes": {"by_queue": ("queue", "due_at")}},
 }
 
 # logical queue name -> visibility timeout (s); each gets a dead-letter queue "<name>-dlq".

@@ -1,0 +1,4 @@
+"""Routes: domains (being built)."""
+from chalicelib.handlers.http import Api
+
+api = Api(__name__)
