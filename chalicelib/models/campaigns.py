@@ -68,7 +68,17 @@ class Campaign(BaseModel):
     chunks_total = NumberAttribute(null=True)
     chunks_done = NumberAttribute(default=0)
     generation = NumberAttribute(default=0)      # bumps on resume: a fresh fan-out pass
-    stats = MapAttribute(default=dict)           # sent, delivered, bounces_hard, … (atomic ADDs)
+    # Counters, each changed only by atomic ADD updates:
+    sent_count = NumberAttribute(default=0)      # accepted by SES
+    failed_count = NumberAttribute(default=0)    # given up on (SES refused the recipient)
+    skipped_count = NumberAttribute(default=0)   # suppressed or no longer subscribed at send time
+    opens_total = NumberAttribute(default=0)
+    opens_unique = NumberAttribute(default=0)
+    machine_opens = NumberAttribute(default=0)   # privacy proxies and prefetchers, counted apart
+    clicks_total = NumberAttribute(default=0)
+    clicks_unique = NumberAttribute(default=0)
+    scanner_clicks = NumberAttribute(default=0)  # link scanners, counted apart
+    link_clicks = MapAttribute(default=dict)     # link index (str) -> clicks
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
