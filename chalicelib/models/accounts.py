@@ -8,10 +8,9 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.models.base import BaseModel, Page, take_page
+from chalicelib.models.base import BaseModel, Page, take_page, written
 
 
 class AccountsByStatus(GlobalSecondaryIndex):
@@ -48,22 +47,13 @@ class Account(BaseModel):
 
 
 def get(account_id: str) -> Account | None:
-    try:
-        return Account.get(account_id)
-    except Account.DoesNotExist:
-        return None
+    return Account.find(account_id)
 
 
 def change(account: Account, actions: list, condition=None) -> bool:
     """Apply update actions atomically (counters kept by others stay intact); False if the condition fails."""
     full_condition = Account.account_id.exists() if condition is None else Account.account_id.exists() & condition
-    try:
-        account.update(actions=actions, condition=full_condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: account.update(actions=actions, condition=full_condition))
 
 
 def page_by_status(status: str | None, limit: int, start: dict | None) -> Page[Account]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
-from typing import Any, Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from chalicelib import clock
 from chalicelib.config import get_settings
 
 T = TypeVar("T")
+M = TypeVar("M", bound="BaseModel")
 
 
 class BaseModel(Model):
@@ -35,6 +37,25 @@ class BaseModel(Model):
             cls.Meta.region = settings.region
             cls.Meta.host = settings.aws_endpoint
         return super()._get_connection()
+
+    @classmethod
+    def find(cls: type[M], hash_key: str, range_key: str | None = None) -> M | None:
+        """The item with these keys, or None."""
+        try:
+            return cls.get(hash_key, range_key)
+        except cls.DoesNotExist:
+            return None
+
+
+def written(write: Callable[[], Any]) -> bool:
+    """Run one conditional write: True if it was applied, False if its condition did not hold."""
+    try:
+        write()
+    except PynamoDBException as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def all_models() -> list[type[BaseModel]]:

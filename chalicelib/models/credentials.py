@@ -5,9 +5,8 @@ from datetime import datetime
 from typing import Iterator
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DeleteError, UpdateError
 
-from chalicelib.models.base import BaseModel, Page, is_live, take_page
+from chalicelib.models.base import BaseModel, Page, is_live, take_page, written
 
 
 class Credential(BaseModel):
@@ -62,13 +61,7 @@ def put(item: Credential) -> None:
 
 def delete(account_id: str, credential_key: str) -> bool:
     """Delete the credential; False when there was none."""
-    try:
-        Credential(account_id, credential_key).delete(condition=Credential.credential_key.exists())
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: Credential(account_id, credential_key).delete(condition=Credential.credential_key.exists()))
 
 
 def consume(item: Credential, now: datetime) -> bool:
@@ -76,19 +69,10 @@ def consume(item: Credential, now: datetime) -> bool:
     condition = Credential.credential_key.exists() & (
         Credential.expires_at.does_not_exist() | (Credential.expires_at > now)
     )
-    try:
-        item.delete(condition=condition)
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: item.delete(condition=condition))
 
 
 def mark_used(item: Credential, now: datetime) -> None:
     """Record when an API key was last used (never resurrecting a key deleted meanwhile)."""
-    try:
-        item.update(actions=[Credential.last_used_at.set(now)], condition=Credential.credential_key.exists())
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    written(lambda: item.update(actions=[Credential.last_used_at.set(now)],
+                                condition=Credential.credential_key.exists()))

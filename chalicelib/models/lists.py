@@ -37,10 +37,7 @@ class ContactList(BaseModel):
 
 
 def get(account_id: str, list_id: str) -> ContactList | None:
-    try:
-        return ContactList.get(account_id, list_id)
-    except ContactList.DoesNotExist:
-        return None
+    return ContactList.find(account_id, list_id)
 
 
 def page(account_id: str, limit: int, start: dict | None) -> Page[ContactList]:

@@ -7,13 +7,13 @@ from enum import Enum
 from typing import Callable, Iterator
 
 from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import errors
 from chalicelib.models.accounts import Account
-from chalicelib.models.base import BaseModel, Page, take_page, transaction_connection
+from chalicelib.models.base import BaseModel, Page, take_page, transaction_connection, written
 from chalicelib.models.lists import ContactList
 
 
@@ -80,10 +80,7 @@ def status_key(key: str, status: SubscriberStatus) -> str:
 
 
 def get(account_id: str, list_id: str, subscriber_id: str) -> Subscriber | None:
-    try:
-        return Subscriber.get(list_key(account_id, list_id), subscriber_id)
-    except Subscriber.DoesNotExist:
-        return None
+    return Subscriber.find(list_key(account_id, list_id), subscriber_id)
 
 
 def page(account_id: str, list_id: str, limit: int, start: dict | None) -> Page[Subscriber]:
@@ -196,10 +193,4 @@ def update_if(subscriber: Subscriber, actions: list, allowed: set[SubscriberStat
     condition = Subscriber.subscriber_id.exists()
     if allowed is not None:
         condition &= Subscriber.status.is_in(*(s.value for s in allowed))
-    try:
-        subscriber.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: subscriber.update(actions=actions, condition=condition))

@@ -4,9 +4,8 @@ from __future__ import annotations
 from enum import Enum
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DeleteError, PutError
 
-from chalicelib.models.base import BaseModel, Page, take_page
+from chalicelib.models.base import BaseModel, Page, take_page, written
 
 
 class SuppressionReason(str, Enum):
@@ -29,10 +28,7 @@ class Suppression(BaseModel):
 
 
 def get(account_id: str, email_key: str) -> Suppression | None:
-    try:
-        return Suppression.get(account_id, email_key)
-    except Suppression.DoesNotExist:
-        return None
+    return Suppression.find(account_id, email_key)
 
 
 def page(account_id: str, limit: int, start: dict | None) -> Page[Suppression]:
@@ -44,22 +40,10 @@ def put_unless(item: Suppression, keep: set[SuppressionReason]) -> bool:
     condition = Suppression.email_key.does_not_exist()
     if keep:
         condition |= ~Suppression.reason.is_in(*(r.value for r in keep))
-    try:
-        item.save(condition=condition)
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: item.save(condition=condition))
 
 
 def delete_if(account_id: str, email_key: str, reasons: set[SuppressionReason]) -> bool:
     """Delete the suppression if its reason is one of `reasons`; True if it was deleted."""
     condition = Suppression.email_key.exists() & Suppression.reason.is_in(*(r.value for r in reasons))
-    try:
-        Suppression(account_id, email_key).delete(condition=condition)
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: Suppression(account_id, email_key).delete(condition=condition))

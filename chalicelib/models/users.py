@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.models.base import BaseModel, transaction_connection
+from chalicelib.models.base import BaseModel, transaction_connection, written
 
 
 class User(BaseModel):
@@ -36,10 +36,7 @@ class Login(BaseModel):
 
 
 def get(account_id: str, user_id: str) -> User | None:
-    try:
-        return User.get(account_id, user_id)
-    except User.DoesNotExist:
-        return None
+    return User.find(account_id, user_id)
 
 
 def login_for(email: str) -> Login | None:
@@ -69,10 +66,4 @@ def register(*items: BaseModel) -> bool:
 def update(user: User, **values: object) -> bool:
     """Set attributes of an existing user; False when the user is gone."""
     actions = [getattr(User, name).set(value) for name, value in values.items()]
-    try:
-        user.update(actions=actions, condition=User.user_id.exists())
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: user.update(actions=actions, condition=User.user_id.exists()))
