@@ -136,6 +136,14 @@ def policy(functions: list[str]) -> dict[str, Any]:
                 ],
             },
             {
+                # Customers' sending domains (services/domains.py): registered, checked, removed, and sent from.
+                "Sid": "CustomerSendingDomains",
+                "Effect": "Allow",
+                "Action": ["ses:CreateEmailIdentity", "ses:GetEmailIdentity", "ses:DeleteEmailIdentity",
+                           *SES_ACTIONS],
+                "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}],
+            },
+            {
                 "Sid": "StageEventsTopic",
                 "Effect": "Allow",
                 "Action": ["sns:Publish"],
@@ -206,6 +214,11 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
                 "RetentionInDays": LOG_RETENTION_DAYS,
             },
         }
+
+    # API Gateway picks binary by the first Accept value only; mail clients fetch the open pixel with
+    # "image/webp,…", "image/*" or no Accept at all. "*/*" lets the Lambda's isBase64Encoded decide.
+    if "RestAPI" in resources:
+        resources["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-binary-media-types"] = ["*/*"]
 
     roles = _lambda_roles(resources)
     if not roles:

@@ -111,6 +111,11 @@ def test_the_template_holds_every_defined_resource_and_stays_in_its_region(templ
     assert log_groups and all(g["Properties"]["RetentionInDays"] > 0 for g in log_groups)
 
 
+def test_the_api_returns_the_open_pixel_as_binary_whatever_the_client_accepts(template):
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert body["x-amazon-apigateway-binary-media-types"] == ["*/*"]
+
+
 def test_merge_refuses_a_region_outside_the_eu(template):
     with pytest.raises(PackageError):
         merge({"Resources": {}}, "dev", "us-east-1")
