@@ -55,3 +55,61 @@ class SesMailer:
 
 def mailer() -> SesMailer:
     return SesMailer()
+
+
+# --- campaign sending: one recipient's raw MIME, with SES's answer sorted by what the sender does next ---
+
+THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
+                            "LimitExceeded", "SendingPausedException", "MaxSendingRateExceeded"})
+REFUSAL_CODES = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException",
+                           "InvalidParameterValue", "AccountSuspendedException", "NotFoundException"})
+
+
+class SendThrottled(Exception):
+    """SES asked us to slow down; nothing was sent; the same email may be tried again later."""
+
+
+class SendRefused(Exception):
+    """SES refused this email for good (e.g. MessageRejected); trying again will not help."""
+
+
+class SendUnavailable(Exception):
+    """SES answered with an error of its own: the email was certainly not accepted; try again later."""
+
+
+def send_raw(composed) -> str:
+    """Send one composed campaign email (rendering.compose.ComposedEmail) with SendEmail v2; its SES message id."""
+    try:
+        answer = aws.client("sesv2").send_email(
+            FromEmailAddress=composed.from_address,
+            Destination={"ToAddresses": [composed.to]},
+            Content={"Raw": {"Data": composed.as_bytes()}},
+            EmailTags=composed.tags,
+            ConfigurationSetName=get_settings().configuration_set,
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in THROTTLE_CODES:
+            raise SendThrottled(code) from exc
+        if code in REFUSAL_CODES:
+            raise SendRefused(code) from exc
+        raise SendUnavailable(code) from exc
+    return answer["MessageId"]
+
+
+class RawSender:
+    """The campaign sender's SES: `send(composed) -> message id` (services/sender.py's Mailer)."""
+
+    def send(self, composed) -> str:
+        return send_raw(composed)
+
+
+class CampaignMailer:
+    """Test copies of a campaign (services/campaigns.send_test): `send_raw`, with any failure an UpstreamError."""
+
+    def send(self, email) -> str:
+        try:
+            return send_raw(email)
+        except (SendThrottled, SendRefused, SendUnavailable) as exc:
+            logger.error("ses test copy not sent", extra={"error_code": str(exc)})
+            raise errors.UpstreamError("The test copy could not be sent just now; try again shortly.") from exc

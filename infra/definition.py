@@ -26,6 +26,11 @@ TABLES: dict[str, dict[str, Any]] = {
     },
     "suppressions": {"hash": "account_id", "range": "email_key"},
     "campaigns": {"hash": "account_id", "range": "campaign_id", "indexes": {"by_queue": ("queue", "due_at")}},
+    "events": {"hash": "campaign_key", "range": "event_key", "ttl": "expires_at"},
+    "deliveries": {"hash": "campaign_key", "range": "delivery_key", "ttl": "expires_at"},
+    "usage": {"hash": "account_id", "range": "period"},
+    "domains": {"hash": "account_id", "range": "name"},
+    "domain_claims": {"hash": "name"},   # one owner per sending domain, across accounts
 }
 
 # logical queue name -> visibility timeout (s); each gets a dead-letter queue "<name>-dlq".

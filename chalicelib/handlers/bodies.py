@@ -143,3 +143,43 @@ class SubscriberChanges(Body):
 
 class NewSuppression(Body):
     email: str
+
+
+# --- campaigns, domains, reviews ---------------------------------------------------------------
+
+class NewCampaign(Body):
+    list_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    subject: str = Field(min_length=1, max_length=500)
+    html: str = Field(min_length=1, max_length=200_000)
+    text: str | None = Field(default=None, max_length=200_000)
+    from_name: str | None = OptionalText
+    from_email: str | None = Field(default=None, max_length=254)
+    reply_to: str | None = Field(default=None, max_length=254)
+
+
+class CampaignChanges(Body):
+    list_id: str | None = Field(default=None, min_length=1, max_length=64)
+    name: str | None = OptionalText
+    subject: str | None = Field(default=None, min_length=1, max_length=500)
+    html: str | None = Field(default=None, min_length=1, max_length=200_000)
+    text: str | None = Field(default=None, max_length=200_000)
+    from_name: str | None = OptionalText
+    from_email: str | None = Field(default=None, max_length=254)
+    reply_to: str | None = Field(default=None, max_length=254)
+
+
+class TestCopies(Body):
+    emails: list[str] = Field(min_length=1, max_length=5)
+
+
+class SendOrder(Body):
+    scheduled_at: str | None = Field(default=None, max_length=40)
+
+
+class Rejection(Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class NewDomain(Body):
+    domain: str = Field(min_length=1, max_length=300)

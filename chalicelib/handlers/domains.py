@@ -1,4 +1,43 @@
-"""Routes: domains (being built)."""
-from chalicelib.handlers.http import Api
+"""Routes: /v1/domains (sending domains, verified by SES with Easy DKIM)."""
+from __future__ import annotations
+
+from chalicelib import clock
+from chalicelib.handlers.http import (
+    Api,
+    Call,
+    bodies,
+    json_response,
+    no_content,
+    page_response,
+)
+from chalicelib.models.domains import Domain
+from chalicelib.services import domains
 
 api = Api(__name__)
+
+
+def shape(item: Domain) -> dict:
+    return {
+        "name": item.name,
+        "status": item.status,
+        "dns_records": [{"type": r.type, "name": r.name, "value": r.value} for r in domains.dns_records(item)],
+        "created_at": clock.iso(item.created_at),
+        "checked_at": clock.iso(item.checked_at),
+    }
+
+
+@api.route("/v1/domains", methods=["POST"])
+def add_domain(call: Call):
+    domain = call.body(bodies.NewDomain).domain
+    return json_response({"domain": shape(domains.register(call.account_id, domain))}, status=201)
+
+
+@api.route("/v1/domains")
+def list_domains(call: Call):
+    return page_response(domains.page(call.account_id, call.limit(), call.cursor()), shape)
+
+
+@api.route("/v1/domains/{name}", methods=["DELETE"])
+def delete_domain(call: Call, name: str):
+    domains.delete(call.account_id, name)
+    return no_content()

@@ -16,3 +16,14 @@ def purge_expired(event) -> dict[str, int]:
     counts = auth.purge_expired()
     logger.info("purged expired items", extra=counts)
     return counts
+
+
+@api.blueprint.schedule(Rate(1, unit=Rate.MINUTES))
+def start_due_campaigns(event) -> dict[str, int]:
+    """Start scheduled campaigns whose time has come (the gate runs again; a refused one returns to draft)."""
+    from chalicelib.services import campaigns
+
+    counts = campaigns.start_due()
+    if any(counts.values()):
+        logger.info("scheduled campaigns processed", extra=counts)
+    return counts

@@ -1,4 +1,62 @@
-"""SQS consumers: campaign fan-out and sending (being built)."""
+"""SQS consumers: campaign fan-out and sending.
+
+Each record is handled on its own; a record that fails is reported in `batchItemFailures` (infra/package.py
+sets ReportBatchItemFailures on every SQS event source), so SQS delivers it again and, after the queue's
+maxReceiveCount, moves it to the dead-letter queue. Nothing is swallowed.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from chalicelib import config, errors, queues
 from chalicelib.handlers.http import Api
+from chalicelib.log import logger
 
 api = Api(__name__)
+
+
+def _each_record(event, work: Callable[[dict[str, Any], Callable[[], int]], None], what: str) -> dict[str, Any]:
+    """Run `work(body, remaining_ms)` for every record; the failed ones, as Lambda reads them."""
+    remaining_ms = event.context.get_remaining_time_in_millis
+    failures = []
+    for record in event:
+        try:
+            try:
+                body = json.loads(record.body)
+            except ValueError as exc:
+                raise errors.Malformed(f"A {what} message is not JSON.") from exc
+            if not isinstance(body, dict):
+                raise errors.Malformed(f"A {what} message is not a JSON object.")
+            work(body, remaining_ms)
+        except Exception as exc:  # reported below, never swallowed: SQS redelivers, then dead-letters
+            logger.error(f"{what} record failed", extra={
+                "message_id": record.to_dict().get("messageId"), "error": type(exc).__name__,
+                "receive_count": record.to_dict().get("attributes", {}).get("ApproximateReceiveCount")})
+            failures.append({"itemIdentifier": record.to_dict()["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def _fan_out(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
+    from chalicelib.services import fanout
+
+    fanout.fan_out(fanout.FanoutJob.from_body(body), queues, remaining_ms)
+
+
+def _send(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
+    from chalicelib import ses
+    from chalicelib.services import sender
+
+    sender.send_chunk(sender.Chunk.from_body(body), ses.RawSender(), remaining_ms)
+
+
+@api.blueprint.on_sqs_message(queue=config.queue_name("fanout"), batch_size=1)
+def fanout_campaign(event) -> dict[str, Any]:
+    """Fan a sending campaign's list out into chunks on the send queue."""
+    return _each_record(event, _fan_out, "fanout")
+
+
+@api.blueprint.on_sqs_message(queue=config.queue_name("send"), batch_size=1)
+def send_chunk(event) -> dict[str, Any]:
+    """Send one chunk of a campaign's recipients."""
+    return _each_record(event, _send, "send")

@@ -96,6 +96,43 @@ def is_live(expires_at: datetime | None) -> bool:
     return expires_at is None or expires_at > clock.now()
 
 
+CONFLICT_RETRIES = 6
+
+
+def transact(write: Callable[[Any], None], size: int = 1) -> list[bool]:
+    """Run one TransactWrite built by `write`; for each of its (at least `size`) items, whether its condition failed
+    (all False: applied; any True: nothing was written). pynamodb orders the items as condition checks,
+    deletes, puts, updates, and DynamoDB's cancellation reasons follow that order.
+
+    Concurrent transactions on one item make DynamoDB cancel some with TransactionConflict; nothing was
+    written then, so they are retried with jittered backoff.
+    """
+    import random
+    import time
+
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib import errors
+
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                write(tx)
+            return [False] * size
+        except TransactWriteError as exc:
+            codes = [reason.code if reason else None for reason in exc.cancellation_reasons or []]
+            if "ConditionalCheckFailed" in codes:
+                codes += [None] * (size - len(codes))
+                return [code == "ConditionalCheckFailed" for code in codes]
+            retryable = "TransactionConflict" in codes or exc.cause_response_code in (
+                "TransactionConflictException", "TransactionInProgressException")
+            if not retryable or attempt == CONFLICT_RETRIES - 1:
+                raise errors.UpstreamError("The change could not be saved just now; try again shortly.") from exc
+            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class Page(Generic[T]):
     items: list[T]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Iterator
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -13,7 +14,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.models.base import BaseModel, Page, take_page
+from chalicelib.models.base import BaseModel, Page, take_page, written
 
 
 class CampaignStatus(str, Enum):
@@ -68,6 +69,11 @@ class Campaign(BaseModel):
     chunks_total = NumberAttribute(null=True)
     chunks_done = NumberAttribute(default=0)
     generation = NumberAttribute(default=0)      # bumps on resume: a fresh fan-out pass
+    # Fan-out progress of the current generation (services/fanout.py):
+    fanout_generation = NumberAttribute(null=True)   # the generation the fields below belong to
+    fanout_cursor = UnicodeAttribute(null=True)      # JSON: where the next page of the list starts
+    fanout_page = NumberAttribute(default=0)         # pages fanned out so far
+    fanout_chunks = NumberAttribute(default=0)       # chunks enqueued so far
     # Counters, each changed only by atomic ADD updates:
     sent_count = NumberAttribute(default=0)      # accepted by SES
     failed_count = NumberAttribute(default=0)    # given up on (SES refused the recipient)
@@ -83,6 +89,11 @@ class Campaign(BaseModel):
     updated_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
+    # The reservation (services/quota.py): where `reserved` came from, and whether what was not sent went back.
+    reserved_from = UnicodeAttribute(null=True)  # "trial" | "monthly" | "credits"; None: nothing to count
+    reserved_period = UnicodeAttribute(null=True)  # the usage period charged ("YYYY-MM" or "trial")
+    released = BooleanAttribute(default=False)   # set once, with the give-back, by quota.release_unsent
+    approved_at = UTCDateTimeAttribute(null=True)  # staff approved this content (R8, R21); cleared by an edit
 
     by_queue = CampaignsByQueue()
 
@@ -97,3 +108,38 @@ def get(account_id: str, campaign_id: str) -> Campaign | None:
 def page(account_id: str, limit: int, start: dict | None) -> Page[Campaign]:
     return take_page(Campaign.query(account_id, limit=limit, last_evaluated_key=start, scan_index_forward=False),
                      limit)
+
+
+# --- sending, review and schedule queries (campaigns API) ---------------------------------------
+
+def change(campaign: Campaign, actions: list, condition=None) -> bool:
+    """Apply update actions atomically if the campaign exists (and `condition` holds); False if not."""
+    full = Campaign.campaign_id.exists() if condition is None else Campaign.campaign_id.exists() & condition
+    return written(lambda: campaign.update(actions=actions, condition=full))
+
+
+def remove_if(campaign: Campaign, condition) -> bool:
+    """Delete the campaign if `condition` holds; False if it does not (or the campaign is gone)."""
+    return written(lambda: campaign.delete(condition=Campaign.campaign_id.exists() & condition))
+
+
+def due(queue: str, until: str) -> Iterator[Campaign]:
+    """Campaigns waiting in `queue` ("scheduled", "in_review") whose due_at is at or before `until` (ISO)."""
+    return Campaign.by_queue.query(queue, CampaignsByQueue.due_at <= until)
+
+
+def queue_page(queue: str, limit: int, start: dict | None) -> Page[Campaign]:
+    """Campaigns waiting in `queue`, oldest first."""
+    return take_page(Campaign.by_queue.query(queue, limit=limit, last_evaluated_key=start), limit)
+
+
+def find_in_queue(queue: str, campaign_id: str) -> Campaign | None:
+    """The campaign with this id among those waiting in `queue` (staff routes name no account)."""
+    return next(iter(Campaign.by_queue.query(queue, filter_condition=Campaign.campaign_id == campaign_id)), None)
+
+
+def subscribed_count(account_id: str, list_id: str) -> int:
+    """How many members of the list are subscribed now (the by_status index, counted by DynamoDB)."""
+    from chalicelib.models.subscribers import Subscriber, SubscriberStatus, list_key, status_key
+
+    return Subscriber.by_status.count(status_key(list_key(account_id, list_id), SubscriberStatus.SUBSCRIBED))

@@ -1,19 +1,15 @@
 """Subscribers: one item per (list, address), keyed so that a duplicate add is a failed conditional put."""
 from __future__ import annotations
 
-import random
-import time
 from enum import Enum
-from typing import Callable, Iterator
+from typing import Iterator
 
 from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import errors
 from chalicelib.models.accounts import Account
-from chalicelib.models.base import BaseModel, Page, take_page, transaction_connection, written
+from chalicelib.models.base import BaseModel, Page, take_page, transact, written
 from chalicelib.models.lists import ContactList
 
 
@@ -136,7 +132,7 @@ def insert_counted(subscriber: Subscriber, limit: int | None) -> None:
         tx.save(subscriber, condition=Subscriber.subscriber_id.does_not_exist())
         tx.update(Account(subscriber.account_id), actions=[Account.subscriber_count.add(1)], condition=room)
 
-    list_gone, duplicate, full = _transact(write, 3)
+    list_gone, duplicate, full = transact(write, 3)
     if list_gone:
         raise Gone()
     if duplicate:
@@ -157,35 +153,8 @@ def delete_counted(subscribers: list[Subscriber]) -> None:
         tx.update(Account(subscribers[0].account_id), actions=[Account.subscriber_count.add(-len(subscribers))],
                   condition=Account.account_id.exists())
 
-    if any(_transact(write, len(subscribers) + 1)):
+    if any(transact(write, len(subscribers) + 1)):
         raise Gone()
-
-
-CONFLICT_RETRIES = 6
-
-
-def _transact(write: Callable[[TransactWrite], None], size: int) -> list[bool]:
-    """Run a TransactWrite built by `write`; which of its `size` items failed their condition (none: done).
-
-    Concurrent transactions on one account item make DynamoDB cancel some with TransactionConflict;
-    those are retried with jittered backoff, since nothing was written.
-    """
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            with TransactWrite(connection=transaction_connection()) as tx:
-                write(tx)
-            return [False] * size
-        except TransactWriteError as exc:
-            codes = [reason.code if reason else None for reason in exc.cancellation_reasons or []]
-            if "ConditionalCheckFailed" in codes:
-                codes += [None] * (size - len(codes))
-                return [code == "ConditionalCheckFailed" for code in codes[:size]]
-            retryable = "TransactionConflict" in codes or exc.cause_response_code in (
-                "TransactionConflictException", "TransactionInProgressException")
-            if not retryable or attempt == CONFLICT_RETRIES - 1:
-                raise errors.UpstreamError("The change could not be saved just now; try again shortly.") from exc
-            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
-    raise AssertionError("unreachable")
 
 
 def update_if(subscriber: Subscriber, actions: list, allowed: set[SubscriberStatus] | None = None) -> bool:
@@ -194,3 +163,14 @@ def update_if(subscriber: Subscriber, actions: list, allowed: set[SubscriberStat
     if allowed is not None:
         condition &= Subscriber.status.is_in(*(s.value for s in allowed))
     return written(lambda: subscriber.update(actions=actions, condition=condition))
+
+
+def many(account_id: str, list_id: str, subscriber_ids: list[str]) -> dict[str, Subscriber]:
+    """The list's members with these ids that exist, by id (BatchGet, 100 keys per call)."""
+    key = list_key(account_id, list_id)
+    wanted = list(dict.fromkeys(subscriber_ids))
+    found: dict[str, Subscriber] = {}
+    for start in range(0, len(wanted), 100):
+        for item in Subscriber.batch_get([(key, sid) for sid in wanted[start:start + 100]]):
+            found[item.subscriber_id] = item
+    return found

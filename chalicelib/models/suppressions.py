@@ -47,3 +47,16 @@ def delete_if(account_id: str, email_key: str, reasons: set[SuppressionReason]) 
     """Delete the suppression if its reason is one of `reasons`; True if it was deleted."""
     condition = Suppression.email_key.exists() & Suppression.reason.is_in(*(r.value for r in reasons))
     return written(lambda: Suppression(account_id, email_key).delete(condition=condition))
+
+
+BATCH_GET = 100  # DynamoDB BatchGetItem takes at most 100 keys
+
+
+def suppressed_among(account_id: str, email_keys) -> set[str]:
+    """Which of these email keys the account suppresses (BatchGet, 100 keys per call)."""
+    wanted = list(dict.fromkeys(email_keys))
+    found: set[str] = set()
+    for start in range(0, len(wanted), BATCH_GET):
+        for item in Suppression.batch_get([(account_id, key) for key in wanted[start:start + BATCH_GET]]):
+            found.add(item.email_key)
+    return found

@@ -1,0 +1,155 @@
+"""The send gate (R5, R8, R10, R11, R21, R34): go, hold for staff, or refuse with a reason. Pure: no I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+
+from chalicelib.services.plans import (
+    CREDIT_VALIDITY_DAYS,
+    MONTHLY_EMAILS_PER_LEVEL,
+    TRIAL_EMAILS,
+    AccountStatus,
+    Plan,
+    subscriber_limit,
+)
+from chalicelib.services.screening import Match
+
+
+class Outcome(str, Enum):
+    GO = "go"            # reserve and send (or schedule)
+    HOLD = "hold"        # in_review: staff decide
+    REFUSE = "refuse"    # 422, nothing changes
+
+
+class HoldReason(str, Enum):
+    TRIAL = "trial"      # R8: every trial campaign waits for staff
+    CONTENT = "content"  # R21: the prohibited-content screen matched
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the gate decides on, gathered by the caller."""
+
+    account_status: str
+    plan: str
+    now: datetime
+    recipients: int
+    used: int = 0                              # trial: emails used so far; monthly: this month's
+    trial_ends_at: datetime | None = None
+    subscriber_level: int | None = None
+    subscriber_count: int = 0
+    credits: int = 0
+    credits_purchased_at: datetime | None = None
+    from_domain: str = ""
+    domain_verified: bool = False
+    matches: tuple[Match, ...] = ()
+    approved: bool = False                     # staff already approved this content
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    code: str | None = None
+    message: str | None = None
+    holds: tuple[HoldReason, ...] = field(default_factory=tuple)
+    matches: tuple[Match, ...] = ()
+
+
+def go() -> Decision:
+    return Decision(Outcome.GO)
+
+
+def refuse(code: str, message: str) -> Decision:
+    return Decision(Outcome.REFUSE, code, message)
+
+
+def decide(facts: Facts) -> Decision:
+    """The gate's decision for sending one campaign to `facts.recipients` people."""
+    refusal = _account_refusal(facts) or _sender_refusal(facts) or _plan_refusal(facts)
+    if refusal is not None:
+        return refusal
+    if facts.approved:
+        return go()
+    holds = []
+    if Plan(facts.plan) is Plan.TRIAL:
+        holds.append(HoldReason.TRIAL)
+    if facts.matches:
+        holds.append(HoldReason.CONTENT)
+    if holds:
+        return Decision(Outcome.HOLD, holds=tuple(holds), matches=tuple(facts.matches))
+    return go()
+
+
+def _account_refusal(facts: Facts) -> Decision | None:
+    return account_refusal(facts.account_status)
+
+
+def account_refusal(account_status: str, allow_pending: bool = False) -> Decision | None:
+    """Why an account in this state may not send (R5, R33, R34), or None; test copies `allow_pending`."""
+    status = AccountStatus(account_status)
+    if status is AccountStatus.CLOSED:
+        return refuse("account_closed", "This account is closed; it can no longer send.")
+    if status is AccountStatus.SUSPENDED:
+        return refuse("account_suspended", "This account is suspended by staff; nothing can be sent until "
+                                           "it is reinstated.")
+    if status is AccountStatus.PENDING_REVIEW and not allow_pending:
+        return refuse("account_not_approved", "This account is still waiting for approval by our staff; "
+                                              "campaigns can be sent once it is approved.")
+    return None
+
+
+def _sender_refusal(facts: Facts) -> Decision | None:
+    if not facts.domain_verified:
+        return domain_refusal(facts.from_domain)
+    if facts.recipients <= 0:
+        return refuse("no_recipients", "The list has no subscribed members to send to.")
+    return None
+
+
+def domain_refusal(domain: str) -> Decision:
+    """The refusal for a sender address whose domain is not verified for the account."""
+    return refuse("domain_not_verified",
+                  f"The sending domain {domain} is not verified for this account. Add it under /v1/domains, "
+                  "publish the DNS records it shows, and send once its status is verified.")
+
+
+def _plan_refusal(facts: Facts) -> Decision | None:
+    plan = Plan(facts.plan)
+    n = facts.recipients
+    limit = subscriber_limit(plan, facts.subscriber_level)
+    if limit is not None and facts.subscriber_count > limit:
+        return refuse("subscriber_limit_exceeded",
+                      f"The account holds {facts.subscriber_count} subscribers, more than the {limit} its plan "
+                      "allows; remove some or raise the level to send again.")
+    if plan is Plan.TRIAL:
+        if facts.trial_ends_at is None or facts.trial_ends_at <= facts.now:
+            return refuse("trial_expired", "The 30-day trial has ended; choose a plan to send again.")
+        if facts.used + n > TRIAL_EMAILS:
+            left = max(TRIAL_EMAILS - facts.used, 0)
+            return refuse("trial_limit", f"The trial allows {TRIAL_EMAILS} emails in all and {left} are left; "
+                                         f"this campaign would send {n}.")
+    if plan is Plan.MONTHLY:
+        cap = MONTHLY_EMAILS_PER_LEVEL * int(facts.subscriber_level or 0)
+        if facts.used + n > cap:
+            left = max(cap - facts.used, 0)
+            return refuse("monthly_limit", f"The plan allows {cap} emails this month and {left} are left; "
+                                           f"this campaign would send {n}.")
+    if plan is Plan.PAYG:
+        if credits_expired(facts.credits_purchased_at, facts.now):
+            return refuse("insufficient_credits", "The email credits have expired (12 months after the last "
+                                                  "purchase); buy credits to send.")
+        if facts.credits < n:
+            return refuse("insufficient_credits", f"This campaign needs {n} email credits and the account has "
+                                                  f"{facts.credits}.")
+    return None
+
+
+def credits_expired(purchased_at: datetime | None, now: datetime) -> bool:
+    """R11: credits expire 12 months after the last purchase."""
+    return purchased_at is None or purchased_at + timedelta(days=CREDIT_VALIDITY_DAYS) < now
+
+
+def credits_valid_after(now: datetime) -> datetime:
+    """The oldest last-purchase time whose credits are still valid at `now`."""
+    return now - timedelta(days=CREDIT_VALIDITY_DAYS)

@@ -1,0 +1,132 @@
+"""Reserving emails from the plan's allowance at send, and giving back what was not sent (R8, R10, R11).
+
+Every change is a conditional, atomic DynamoDB transaction that moves the campaign too: two sends
+against a quota that fits one can never both pass, and a give-back happens exactly once.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from chalicelib import clock
+from chalicelib.log import logger
+from chalicelib.models import campaigns as campaign_store
+from chalicelib.models import usage as store
+from chalicelib.models.accounts import Account
+from chalicelib.models.campaigns import Campaign, CampaignStatus
+from chalicelib.models.usage import Charge
+from chalicelib.services import gate
+from chalicelib.services.plans import (
+    AccountStatus,
+    Plan,
+    monthly_email_cap,
+    subscriber_limit,
+)
+
+RELEASE_RETRIES = 5
+
+
+class Source(str, Enum):
+    TRIAL = "trial"
+    MONTHLY = "monthly"
+    CREDITS = "credits"
+
+
+def period_for(plan: Plan | str, now: datetime) -> str | None:
+    """The usage period a send on `plan` is counted in, if any."""
+    plan = Plan(plan)
+    if plan is Plan.TRIAL:
+        return store.TRIAL_PERIOD
+    if plan is Plan.MONTHLY:
+        return store.month_of(now)
+    return None
+
+
+def used(account: Account, now: datetime) -> int:
+    """Emails already counted against the account's current allowance (trial in all, or this month)."""
+    period = period_for(account.plan, now)
+    return store.used(account.account_id, period) if period else 0
+
+
+def charge_for(account: Account, amount: int, now: datetime) -> Charge:
+    """What sending `amount` emails takes from the account, and the terms under which it may."""
+    plan = Plan(account.plan)
+    limit = subscriber_limit(plan, account.subscriber_level)
+    common = {"amount": amount, "plan": plan.value, "subscriber_limit": limit}
+    if plan is Plan.TRIAL:
+        return Charge(Source.TRIAL.value, store.TRIAL_PERIOD, cap=monthly_email_cap(plan, None),
+                      trial_ends_after=now, **common)
+    if plan is Plan.MONTHLY:
+        return Charge(Source.MONTHLY.value, store.month_of(now),
+                      cap=monthly_email_cap(plan, account.subscriber_level), **common)
+    if plan is Plan.PAYG:
+        return Charge(Source.CREDITS.value, None, credits_bought_after=gate.credits_valid_after(now), **common)
+    return Charge(None, None, **common)
+
+
+def reserve_and_start(campaign: Campaign, account: Account, recipients: int, from_statuses: list[CampaignStatus],
+                      extra_actions: list, now: datetime | None = None) -> bool:
+    """Reserve `recipients` emails and move the campaign to sending, both or neither; False if either is refused."""
+    now = now or clock.now()
+    charge = charge_for(account, recipients, now)
+    actions = [
+        Campaign.status.set(CampaignStatus.SENDING.value),
+        Campaign.started_at.set(now),
+        Campaign.updated_at.set(now),
+        Campaign.recipients.set(recipients),
+        Campaign.reserved.set(recipients),
+        Campaign.released.set(False),
+        Campaign.queue.remove(),
+        Campaign.due_at.remove(),
+        Campaign.status_reason.remove(),
+        *extra_actions,
+    ]
+    actions.append(Campaign.reserved_from.set(charge.source) if charge.source else Campaign.reserved_from.remove())
+    actions.append(Campaign.reserved_period.set(charge.period) if charge.period else Campaign.reserved_period.remove())
+    done = store.reserve(campaign, [s.value for s in from_statuses], actions, charge, AccountStatus.ACTIVE.value)
+    if done:
+        logger.info("campaign reserved and started", extra={
+            "account_id": campaign.account_id, "campaign_id": campaign.campaign_id, "recipients": recipients,
+            "source": charge.source})
+    return done
+
+
+def release_unsent(campaign: Campaign) -> int:
+    """Give back what the campaign reserved but did not send or fail, exactly once; the number given back.
+
+    R11: failed emails stay charged. Called when a campaign is sent (the sender) or cancelled. The
+    give-back is conditional on the counters it was computed from, so a chunk that lands meanwhile
+    is counted first.
+    """
+    for _ in range(RELEASE_RETRIES):
+        fresh = campaign_store.get(campaign.account_id, campaign.campaign_id)
+        if fresh is None or fresh.released:
+            return 0
+        amount = max(int(fresh.reserved or 0) - int(fresh.sent_count or 0) - int(fresh.failed_count or 0), 0)
+        condition = ((Campaign.released.does_not_exist() | (Campaign.released == False))
+                     & (Campaign.sent_count == fresh.sent_count) & (Campaign.failed_count == fresh.failed_count))
+        actions = [Campaign.released.set(True), Campaign.updated_at.set(clock.now())]
+        if store.give_back(fresh, amount, actions, condition):
+            logger.info("campaign reservation released", extra={
+                "account_id": fresh.account_id, "campaign_id": fresh.campaign_id, "given_back": amount,
+                "source": fresh.reserved_from})
+            return amount
+    logger.warning("campaign reservation not released: counters kept moving",
+                   extra={"account_id": campaign.account_id, "campaign_id": campaign.campaign_id})
+    return 0
+
+
+def undo_start(campaign: Campaign, reason: str) -> bool:
+    """Put a campaign that was moved to sending but could not be queued back to draft, with everything it
+    reserved given back; False if its sending has begun meanwhile."""
+    fresh = campaign_store.get(campaign.account_id, campaign.campaign_id)
+    if fresh is None:
+        return False
+    now = clock.now()
+    actions = [
+        Campaign.status.set(CampaignStatus.DRAFT.value), Campaign.status_reason.set(reason),
+        Campaign.released.set(True), Campaign.updated_at.set(now), Campaign.started_at.remove(),
+    ]
+    condition = ((Campaign.status == CampaignStatus.SENDING.value) & (Campaign.generation == fresh.generation)
+                 & (Campaign.sent_count == 0) & (Campaign.failed_count == 0))
+    return store.give_back(fresh, int(fresh.reserved or 0), actions, condition)

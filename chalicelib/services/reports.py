@@ -1,0 +1,80 @@
+"""A campaign's report (R26): its counts and rates from the campaign's counters, and who its readers were
+(device, browser, country) from its tracking events.
+
+Bounces, complaints, unsubscribes and deliveries are not recorded per campaign yet (the feedback issue),
+so the report leaves them out rather than showing zeros nobody measured.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.models import campaigns as campaign_store
+from chalicelib.models import events
+from chalicelib.models.campaigns import Campaign
+
+UNKNOWN = "unknown"
+
+
+def campaign_report(account_id: str, campaign_id: str) -> dict[str, Any]:
+    """The report of one of the account's campaigns (NotFound for a missing or another account's one)."""
+    campaign = campaign_store.get(account_id, campaign_id)
+    if campaign is None:
+        raise errors.NotFound("There is no such campaign.")
+    return {**counts(campaign), **breakdowns(account_id, campaign_id)}
+
+
+def counts(campaign: Campaign) -> dict[str, Any]:
+    """Counts and rates (over the emails SES accepted; 0 before any) from the campaign's counters."""
+    sent = int(campaign.sent_count or 0)
+    link_clicks = _as_dict(campaign.link_clicks)
+    return {
+        "campaign_id": campaign.campaign_id,
+        "status": campaign.status,
+        "recipients": int(campaign.recipients or 0),
+        "sent": sent,
+        "failed": int(campaign.failed_count or 0),
+        "skipped": int(campaign.skipped_count or 0),
+        "opens": {
+            "unique": int(campaign.opens_unique or 0),
+            "total": int(campaign.opens_total or 0),
+            "machine": int(campaign.machine_opens or 0),
+            "rate": rate(int(campaign.opens_unique or 0), sent),
+        },
+        "clicks": {
+            "unique": int(campaign.clicks_unique or 0),
+            "total": int(campaign.clicks_total or 0),
+            "scanner": int(campaign.scanner_clicks or 0),
+            "rate": rate(int(campaign.clicks_unique or 0), sent),
+            "links": [{"url": url, "clicks": int(link_clicks.get(str(index), 0))}
+                      for index, url in enumerate(campaign.links or [])],
+        },
+    }
+
+
+def breakdowns(account_id: str, campaign_id: str) -> dict[str, dict[str, int]]:
+    """How many readers (distinct recipients who opened or clicked) used each device, browser and country.
+
+    Machines are left out. A reader whose open came through an image proxy (Gmail) counts under the proxy's
+    name as browser and under "unknown" device and country: the proxy's own are not the reader's.
+    """
+    seen: dict[str, set[tuple[str, str]]] = {"devices": set(), "browsers": set(), "countries": set()}
+    for event in events.of_campaign(account_id, campaign_id):
+        if event.machine:
+            continue
+        seen["devices"].add((event.subscriber_id, event.device or UNKNOWN))
+        seen["browsers"].add((event.subscriber_id, event.browser or UNKNOWN))
+        seen["countries"].add((event.subscriber_id, event.country or UNKNOWN))
+    return {name: dict(Counter(value for _, value in pairs).most_common()) for name, pairs in seen.items()}
+
+
+def rate(part: int, whole: int) -> float:
+    """part / whole rounded to four places; 0 when whole is 0."""
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
