@@ -12,7 +12,8 @@ import pytest
 
 from tests.e2e.sending import add_members, create_campaign, customer, send_and_wait
 
-pytestmark = pytest.mark.e2e
+# The longest test: alone on one worker, while the other worker takes everything else.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("campaign_send")]
 
 SUBSCRIBED = 2000
 
