@@ -80,7 +80,3 @@ def _serializer(purpose: str):
 
     return URLSafeTimedSerializer(get_settings().secret_key, salt=f"mailroom.{purpose}")
 
-
-def reset_keys() -> None:
-    """Forget derived keys (tests that change the secret call this)."""
-    _serializer.cache_clear()

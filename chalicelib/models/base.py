@@ -1,16 +1,19 @@
 """What every table model shares: lazy binding to the configured table, TTL-aware reads, pages."""
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
 from pynamodb.models import Model
 
-from chalicelib import clock
+from chalicelib import clock, errors
 from chalicelib.config import get_settings
 
 T = TypeVar("T")
@@ -107,14 +110,6 @@ def transact(write: Callable[[Any], None], size: int = 1) -> list[bool]:
     Concurrent transactions on one item make DynamoDB cancel some with TransactionConflict; nothing was
     written then, so they are retried with jittered backoff.
     """
-    import random
-    import time
-
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
-
-    from chalicelib import errors
-
     for attempt in range(CONFLICT_RETRIES):
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
