@@ -1,12 +1,14 @@
 """The Chalice app: created here, with its middleware and blueprints, and nothing else."""
 from chalice import Chalice
 
+from chalicelib import config
 from chalicelib.handlers import (
     accounts, admin, api_keys, campaigns, domains, lists, public, reviews, schedules, sessions, subscribers,
     suppressions, tracking, workers,
 )
 from chalicelib.handlers.http import edge_middleware
 
+config.check_at_start()
 app = Chalice(app_name="mailroom", configure_logs=False)
 app.register_middleware(edge_middleware, "http")
 

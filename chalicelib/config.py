@@ -96,3 +96,10 @@ def load(environ: Mapping[str, str]) -> Settings:
 def get_settings() -> Settings:
     """The process's settings, validated once on first use."""
     return load(os.environ)
+
+
+def check_at_start() -> None:
+    """In Lambda, validate the settings during the cold start: a function deployed outside the EU/EEA, or
+    without its secret, refuses to start instead of answering its first request with an error (R31)."""
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        get_settings()

@@ -43,6 +43,8 @@ QUEUES: dict[str, int] = {
 MAX_RECEIVES = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
+DATA_KEY = "DataKey"   # the customer-managed KMS key of the stage's data (R32)
+
 # SES configuration-set events go to this topic; the feedback queue is subscribed to it.
 EVENTS_TOPIC = "ses-events"
 CONFIGURATION_SET = "events"
@@ -74,7 +76,7 @@ def dead_letter_queue_id(logical: str) -> str:
 
 
 def table_resource(stage: str, logical: str) -> dict[str, Any]:
-    """One table: on-demand, encrypted, point-in-time recovery, TTL where the spec names one."""
+    """One table: on-demand, encrypted with the data key, point-in-time recovery, TTL where the spec names one."""
     spec = TABLES[logical]
     keys = [(spec["hash"], "HASH")] + ([(spec["range"], "RANGE")] if spec.get("range") else [])
     attributes = {attr for attr, _ in keys}
@@ -92,7 +94,7 @@ def table_resource(stage: str, logical: str) -> dict[str, Any]:
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
         "KeySchema": [{"AttributeName": attr, "KeyType": kind} for attr, kind in keys],
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-        "SSESpecification": {"SSEEnabled": True},
+        "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": {"Ref": DATA_KEY}},
     }
     if indexes:
         properties["GlobalSecondaryIndexes"] = indexes
@@ -106,6 +108,50 @@ def table_resource(stage: str, logical: str) -> dict[str, Any]:
     }
 
 
+def _data_key(stage: str) -> dict[str, dict[str, Any]]:
+    """The customer-managed key that encrypts every table, queue and the events topic (R32).
+
+    The account's IAM decides who else may use it (the functions' role is granted in infra/package.py);
+    SES may publish to the encrypted topic and SNS deliver to the encrypted queue, for this account only.
+    """
+    own_account = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    return {
+        DATA_KEY: {
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": f"mailroom {stage}: encrypts its tables, queues and SES events topic",
+                "EnableKeyRotation": True,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministersThroughIam",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "SesPublishesAndSnsDeliversEncrypted",
+                            "Effect": "Allow",
+                            "Principal": {"Service": ["ses.amazonaws.com", "sns.amazonaws.com"]},
+                            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                            "Resource": "*",
+                            "Condition": own_account,
+                        },
+                    ],
+                },
+            },
+        },
+        f"{DATA_KEY}Alias": {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {"AliasName": f"alias/{name(stage, 'data')}", "TargetKeyId": {"Ref": DATA_KEY}},
+        },
+    }
+
+
 def _queues(stage: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for logical, visibility in QUEUES.items():
@@ -115,7 +161,7 @@ def _queues(stage: str) -> dict[str, dict[str, Any]]:
             "Properties": {
                 "QueueName": name(stage, f"{logical}-dlq"),
                 "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
-                "SqsManagedSseEnabled": True,
+                "KmsMasterKeyId": {"Ref": DATA_KEY},
             },
         }
         out[queue_id(logical)] = {
@@ -123,7 +169,7 @@ def _queues(stage: str) -> dict[str, dict[str, Any]]:
             "Properties": {
                 "QueueName": name(stage, logical),
                 "VisibilityTimeout": visibility,
-                "SqsManagedSseEnabled": True,
+                "KmsMasterKeyId": {"Ref": DATA_KEY},
                 "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": MAX_RECEIVES},
             },
         }
@@ -204,7 +250,9 @@ def resources(stage: str, sender_domain: Any) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {table_id(logical): table_resource(stage, logical) for logical in TABLES}
     out.update(_queues(stage))
-    out["SesEventsTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name(stage, EVENTS_TOPIC)}}
+    out.update(_data_key(stage))
+    out["SesEventsTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name(stage, EVENTS_TOPIC),
+                                                                      "KmsMasterKeyId": {"Ref": DATA_KEY}}}
     out.update(_feedback_route())
     out["SesConfigurationSet"] = {
         "Type": "AWS::SES::ConfigurationSet",

@@ -144,6 +144,13 @@ def policy(functions: list[str]) -> dict[str, Any]:
                 "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}],
             },
             {
+                # SQS encrypts with the stage's key: producers generate data keys, consumers decrypt (R32).
+                "Sid": "StageDataKey",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": [{"Fn::GetAtt": [definition.DATA_KEY, "Arn"]}],
+            },
+            {
                 "Sid": "StageEventsTopic",
                 "Effect": "Allow",
                 "Action": ["sns:Publish"],

@@ -49,6 +49,8 @@ class Provisioner:
     def run(self) -> dict[str, str]:
         """Create every resource (each step is idempotent) and return what each Ref resolves to."""
         handlers: dict[str, Callable[[str, dict], None]] = {
+            "AWS::KMS::Key": self._key,
+            "AWS::KMS::Alias": self._alias,
             "AWS::DynamoDB::Table": self._table,
             "AWS::SQS::Queue": self._queue,
             "AWS::SNS::Topic": self._topic,
@@ -125,13 +127,40 @@ class Provisioner:
         return value
 
     # --- resource types ---------------------------------------------------------------------
+    def _key(self, logical_id: str, props: dict) -> None:
+        """The stage's data key, found again by its alias on a second run (keys have no name of their own)."""
+        kms = self._client("kms")
+        alias = next((r["Properties"]["AliasName"] for r in self.template.values()
+                      if r["Type"] == "AWS::KMS::Alias" and r["Properties"]["TargetKeyId"] == {"Ref": logical_id}), None)
+        key_id = None
+        if alias:
+            try:
+                key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+            except kms.exceptions.NotFoundException:
+                key_id = None
+        if key_id is None:
+            key_id = kms.create_key(Description=props["Description"], Policy=json.dumps(props["KeyPolicy"]))[
+                "KeyMetadata"]["KeyId"]
+            if props.get("EnableKeyRotation"):
+                kms.enable_key_rotation(KeyId=key_id)
+        self.made[logical_id] = key_id
+        self.arns[logical_id] = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+
+    def _alias(self, logical_id: str, props: dict) -> None:
+        kms = self._client("kms")
+        with _already_exists_is_fine():
+            kms.create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+        self.made[logical_id] = props["AliasName"]
+
     def _table(self, logical_id: str, props: dict) -> None:
         dynamodb = self._client("dynamodb")
         create = {k: props[k] for k in ("TableName", "BillingMode", "AttributeDefinitions", "KeySchema")}
         if "GlobalSecondaryIndexes" in props:
             create["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        if props.get("SSESpecification", {}).get("SSEEnabled"):
-            create["SSESpecification"] = {"Enabled": True}
+        sse = props.get("SSESpecification", {})
+        if sse.get("SSEEnabled"):
+            create["SSESpecification"] = {"Enabled": True, **({"SSEType": sse["SSEType"], "KMSMasterKeyId":
+                                                                 sse["KMSMasterKeyId"]} if "SSEType" in sse else {})}
         try:
             arn = dynamodb.create_table(**create)["TableDescription"]["TableArn"]
         except dynamodb.exceptions.ResourceInUseException:
@@ -165,7 +194,8 @@ class Provisioner:
         self.arns[logical_id] = arn
 
     def _topic(self, logical_id: str, props: dict) -> None:
-        arn = self._client("sns").create_topic(Name=props["TopicName"])["TopicArn"]
+        attributes = {key: str(value) for key, value in props.items() if key == "KmsMasterKeyId"}
+        arn = self._client("sns").create_topic(Name=props["TopicName"], Attributes=attributes)["TopicArn"]
         self.made[logical_id] = arn
         self.arns[logical_id] = arn
 

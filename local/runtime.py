@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from chalicelib.config import SettingsError
 from local import configure_logging
 from local.emulator import Emulator, PortInUse, ensure_free
 from local.outbox import Outbox, OutboxServer, capture_send_options
@@ -284,7 +285,7 @@ def main() -> int:
         code = runtime.wait()
     except Stopped:
         code = 0
-    except (StartFailed, PortInUse) as exc:
+    except (StartFailed, PortInUse, SettingsError) as exc:
         log.error("runtime: could not start: %s", exc)
         code = 1
     except Exception as exc:

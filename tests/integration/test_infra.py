@@ -173,7 +173,7 @@ def test_a_consumer_slower_than_its_queue_visibility_timeout_is_refused(tmp_path
 
 
 # --- drift: the provisioner makes everything the template defines ---------------------------------
-def _check_table(aws, props: dict) -> None:
+def _check_table(aws, props: dict, made: str) -> None:
     table = aws("dynamodb").describe_table(TableName=props["TableName"])["Table"]
     assert table["KeySchema"] == props["KeySchema"]
     assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
@@ -183,6 +183,9 @@ def _check_table(aws, props: dict) -> None:
     assert made_indexes == defined_indexes
     assert table["BillingModeSummary"]["BillingMode"] == props["BillingMode"]
     assert table["SSEDescription"]["Status"] == "ENABLED"
+    if props["SSESpecification"].get("SSEType") == "KMS":
+        assert table["SSEDescription"]["SSEType"] == "KMS"
+        assert table["SSEDescription"]["KMSMasterKeyArn"].endswith(props["SSESpecification"]["KMSMasterKeyId"])
     ttl = aws("dynamodb").describe_time_to_live(TableName=props["TableName"])["TimeToLiveDescription"]
     if "TimeToLiveSpecification" in props:
         assert ttl["TimeToLiveStatus"] == "ENABLED"
@@ -193,7 +196,7 @@ def _check_table(aws, props: dict) -> None:
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
-def _check_queue(aws, props: dict) -> None:
+def _check_queue(aws, props: dict, made: str) -> None:
     url = aws("sqs").get_queue_url(QueueName=props["QueueName"])["QueueUrl"]
     attributes = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     for key, value in props.items():
@@ -207,18 +210,32 @@ def _check_queue(aws, props: dict) -> None:
             assert attributes[key] == (str(value).lower() if isinstance(value, bool) else str(value)), key
 
 
-def _check_topic(aws, props: dict) -> None:
-    arns = [t["TopicArn"] for t in aws("sns").list_topics()["Topics"]]
-    assert any(arn.endswith(f":{props['TopicName']}") for arn in arns)
+def _check_topic(aws, props: dict, made: str) -> None:
+    arns = [t["TopicArn"] for t in aws("sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{props['TopicName']}")]
+    assert arns
+    attributes = aws("sns").get_topic_attributes(TopicArn=arns[0])["Attributes"]
+    assert attributes.get("KmsMasterKeyId") == props.get("KmsMasterKeyId")
 
 
-def _check_topic_policy(aws, props: dict) -> None:
+def _check_key(aws, props: dict, key_id: str) -> None:
+    metadata = aws("kms").describe_key(KeyId=key_id)["KeyMetadata"]
+    assert metadata["KeyManager"] == "CUSTOMER" and metadata["KeyState"] == "Enabled"
+    assert aws("kms").get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is props["EnableKeyRotation"]
+    assert json.loads(aws("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]) == props["KeyPolicy"]
+
+
+def _check_alias(aws, props: dict, made: str) -> None:
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in aws("kms").list_aliases()["Aliases"]}
+    assert aliases.get(props["AliasName"]) == props["TargetKeyId"]
+
+
+def _check_topic_policy(aws, props: dict, made: str) -> None:
     for arn in props["Topics"]:
         policy = aws("sns").get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"]
         assert json.loads(policy) == props["PolicyDocument"]
 
 
-def _check_subscription(aws, props: dict) -> None:
+def _check_subscription(aws, props: dict, made: str) -> None:
     subscriptions = aws("sns").list_subscriptions_by_topic(TopicArn=props["TopicArn"])["Subscriptions"]
     matching = [s for s in subscriptions if s["Protocol"] == props["Protocol"] and s["Endpoint"] == props["Endpoint"]]
     assert len(matching) == 1
@@ -226,17 +243,17 @@ def _check_subscription(aws, props: dict) -> None:
     assert attributes["RawMessageDelivery"] == str(props["RawMessageDelivery"]).lower()
 
 
-def _check_queue_policy(aws, props: dict) -> None:
+def _check_queue_policy(aws, props: dict, made: str) -> None:
     for url in props["Queues"]:
         policy = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
         assert json.loads(policy) == props["PolicyDocument"]
 
 
-def _check_configuration_set(aws, props: dict) -> None:
+def _check_configuration_set(aws, props: dict, made: str) -> None:
     assert aws("sesv2").get_configuration_set(ConfigurationSetName=props["Name"])["ConfigurationSetName"] == props["Name"]
 
 
-def _check_event_destination(aws, props: dict) -> None:
+def _check_event_destination(aws, props: dict, made: str) -> None:
     described = aws("ses").describe_configuration_set(
         ConfigurationSetName=props["ConfigurationSetName"], ConfigurationSetAttributeNames=["eventDestinations"])
     destinations = {d["Name"]: d for d in described["EventDestinations"] if d}
@@ -246,13 +263,15 @@ def _check_event_destination(aws, props: dict) -> None:
     assert made["SNSDestination"]["TopicARN"] == props["EventDestination"]["SnsDestination"]["TopicARN"]
 
 
-def _check_identity(aws, props: dict) -> None:
+def _check_identity(aws, props: dict, made: str) -> None:
     identity = aws("sesv2").get_email_identity(EmailIdentity=props["EmailIdentity"])
     assert identity["VerificationStatus"] == "SUCCESS"
     assert identity["ConfigurationSetName"] == props["ConfigurationSetAttributes"]["ConfigurationSetName"]
 
 
 DRIFT_CHECKS = {
+    "AWS::KMS::Key": _check_key,
+    "AWS::KMS::Alias": _check_alias,
     "AWS::DynamoDB::Table": _check_table,
     "AWS::SQS::Queue": _check_queue,
     "AWS::SNS::Topic": _check_topic,
@@ -281,10 +300,9 @@ def test_provisioning_creates_every_resource_the_template_defines():
             return session.client(service)
 
         for logical_id, resource in definition.resources(settings.stage, settings.sender_domain).items():
-            check = DRIFT_CHECKS.get(resource["Type"])
-            assert check is not None, f"no drift check for {resource['Type']} ({logical_id}); add one here"
+            assert resource["Type"] in DRIFT_CHECKS, f"no drift check for {resource['Type']} ({logical_id}); add one"
             assert logical_id in provisioner.made, f"{logical_id} was not provisioned"
-            check(aws, provisioner.resolve(resource["Properties"]))
+            DRIFT_CHECKS[resource["Type"]](aws, provisioner.resolve(resource["Properties"]), provisioner.made[logical_id])
 
 
 # --- drift: the PynamoDB models and the tables --------------------------------------------------

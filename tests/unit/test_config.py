@@ -1,0 +1,53 @@
+"""Settings: the service runs only in the EU/EEA (R31) and only with a real secret."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib.config import EU_REGIONS, SettingsError, load
+
+SECRET = "s" * 32
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("region", sorted(EU_REGIONS))
+def test_every_eu_region_is_accepted(region):
+    assert load({"AWS_REGION": region, "MAILROOM_SECRET_KEY": SECRET}).region == region
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-2", "eu-central-2", "ap-southeast-1"])
+def test_a_region_outside_the_eu_or_eea_is_refused_with_the_reason(region):
+    # eu-west-2 (London) and eu-central-2 (Zurich) are outside the EU/EEA
+    with pytest.raises(SettingsError, match=f"Region {region} is outside the EU/EEA"):
+        load({"AWS_REGION": region, "MAILROOM_SECRET_KEY": SECRET})
+
+
+def test_a_non_production_stage_may_override_the_region_and_production_may_not():
+    override = {"AWS_REGION": "us-east-1", "MAILROOM_SECRET_KEY": SECRET, "MAILROOM_ALLOW_NON_EU_REGION": "1"}
+    assert load({**override, "MAILROOM_STAGE": "dev"}).region == "us-east-1"
+    with pytest.raises(SettingsError):
+        load({**override, "MAILROOM_STAGE": "prod"})
+
+
+def test_a_short_secret_is_refused():
+    with pytest.raises(SettingsError, match="MAILROOM_SECRET_KEY"):
+        load({"AWS_REGION": "eu-west-1", "MAILROOM_SECRET_KEY": "short"})
+
+
+def _import_app_in_lambda(region: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAILROOM_"))}
+    environment.update({"AWS_LAMBDA_FUNCTION_NAME": "mailroom-dev-api", "AWS_REGION": region,
+                        "MAILROOM_SECRET_KEY": SECRET})
+    return subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=environment, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_lambda_refuses_to_start_outside_the_eu_and_starts_inside():
+    refused = _import_app_in_lambda("us-east-1")
+    assert refused.returncode != 0
+    assert "Region us-east-1 is outside the EU/EEA" in refused.stderr
+    assert _import_app_in_lambda("eu-central-1").returncode == 0
