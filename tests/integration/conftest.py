@@ -14,6 +14,7 @@ from chalicelib.config import get_settings
 from chalicelib.models.base import reset_connections
 from infra.definition import TABLES
 from infra.provision import provision
+from local import transactions
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +22,7 @@ def emulated_aws():
     """One emulated AWS account per test process, provisioned once (creating it per test was most of the
     suite's time). The mock is active only inside tests that ask for it, so tests that start their own
     emulator are not intercepted."""
+    transactions.install()   # the emulator's item-level transactions, as the local runtime runs them
     mock = mock_aws()
     mock.start()
     aws.reset()
