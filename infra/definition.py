@@ -24,13 +24,26 @@ TABLES: dict[str, dict[str, Any]] = {
         "range": "subscriber_id",
         "indexes": {"by_status": ("list_status", "created_at"), "by_email": ("email_key", "list_key")},
     },
-    "suppressions": {"hash": "account_id", "range": "email_key"},
+    "suppressions": {"hash": "account_id", "range": "email_key", "indexes": {"by_email": ("email_key", "account_id")}},
     "campaigns": {"hash": "account_id", "range": "campaign_id", "indexes": {"by_queue": ("queue", "due_at")}},
     "events": {"hash": "campaign_key", "range": "event_key", "ttl": "expires_at"},
-    "deliveries": {"hash": "campaign_key", "range": "delivery_key", "ttl": "expires_at"},
+    "deliveries": {
+        "hash": "campaign_key",
+        "range": "delivery_key",
+        "indexes": {"by_subscriber": ("subscriber_key", "claimed_at")},
+        "ttl": "expires_at",
+    },
     "usage": {"hash": "account_id", "range": "period"},
     "domains": {"hash": "account_id", "range": "name"},
     "domain_claims": {"hash": "name"},   # one owner per sending domain, across accounts
+    "exports": {"hash": "account_id", "range": "export_id", "ttl": "expires_at"},   # account data exports (R28)
+    "jobs": {"hash": "job"},   # where an unfinished pass of a scheduled retention job stopped
+    "notices": {   # subscribe/unsubscribe notices waiting for a list's digest (R29)
+        "hash": "list_key",
+        "range": "notice_key",
+        "indexes": {"by_queue": ("queue", "queued_at"), "by_email": ("email_key", "list_key")},
+        "ttl": "expires_at",
+    },
 }
 
 # logical queue name -> visibility timeout (s); each gets a dead-letter queue "<name>-dlq".
@@ -39,6 +52,7 @@ QUEUES: dict[str, int] = {
     "fanout": 900,
     "send": 180,
     "feedback": 120,
+    "exports": 900,   # account data exports (R28): the consumer may run for 10 minutes
 }
 MAX_RECEIVES = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
@@ -49,6 +63,12 @@ DATA_KEY = "DataKey"   # the customer-managed KMS key of the stage's data (R32)
 EVENTS_TOPIC = "ses-events"
 CONFIGURATION_SET = "events"
 SES_EVENT_TYPES = ["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVERY_DELAY", "OPEN", "CLICK"]
+
+
+# Account data exports (R28) wait here for their download; the lifecycle deletes them after this many days.
+EXPORTS_BUCKET = "exports"
+EXPORTS_BUCKET_ID = "ExportsBucket"
+EXPORT_RETENTION_DAYS = 7
 
 
 def name(stage: str, logical: str) -> str:
@@ -242,6 +262,32 @@ def _feedback_route() -> dict[str, dict[str, Any]]:
     }
 
 
+def exports_bucket(stage: str) -> dict[str, Any]:
+    """The bucket of account data exports (R28): private, encrypted by default with the data key, kept 7 days."""
+    return {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketName": name(stage, EXPORTS_BUCKET),
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+                "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                                  "KMSMasterKeyID": {"Fn::GetAtt": [DATA_KEY, "Arn"]}},
+                "BucketKeyEnabled": True,
+            }]},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "LifecycleConfiguration": {"Rules": [{
+                "Id": "expire-exports",
+                "Status": "Enabled",
+                "ExpirationInDays": EXPORT_RETENTION_DAYS,
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+            }]},
+        },
+    }
+
+
 def resources(stage: str, sender_domain: Any) -> dict[str, dict[str, Any]]:
     """Every resource besides the Lambda functions and the API (Chalice packages those).
 
@@ -251,6 +297,7 @@ def resources(stage: str, sender_domain: Any) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {table_id(logical): table_resource(stage, logical) for logical in TABLES}
     out.update(_queues(stage))
     out.update(_data_key(stage))
+    out[EXPORTS_BUCKET_ID] = exports_bucket(stage)
     out["SesEventsTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name(stage, EVENTS_TOPIC),
                                                                       "KmsMasterKeyId": {"Ref": DATA_KEY}}}
     out.update(_feedback_route())

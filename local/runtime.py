@@ -8,9 +8,14 @@ in it, serves the HTTP API with Chalice's local gateway (a child process), runs 
 random password. When the API answers it writes .mailroom/local.json and prints where everything
 is. Ctrl-C or SIGTERM stops all of it and removes local.json. It never reads stdin.
 
+Mail to SES's mailbox simulator (success@, bounce@, ooto@, complaint@, suppressionlist@
+simulator.amazonses.com) produces the events SES publishes, through the configuration set's SNS topic to
+the feedback queue (local/ses_simulator.py).
+
 Ports and places come from MAILROOM_API_PORT (8000), MAILROOM_OUTBOX_PORT (8025),
-MAILROOM_EMULATOR_PORT (4566) and MAILROOM_STATE_DIR (./.mailroom). Being a launcher, this module
-(and no service code) sets the environment the service reads, for itself and its child.
+MAILROOM_EMULATOR_PORT (4566) and MAILROOM_STATE_DIR (./.mailroom); MAILROOM_SES_EVENT_DELAY (seconds,
+default 0) holds the simulator's events back, as SES takes a moment to deliver. Being a launcher, this
+module (and no service code) sets the environment the service reads, for itself and its child.
 """
 from __future__ import annotations
 
@@ -23,14 +28,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib.config import SettingsError
 from local import configure_logging
 from local.emulator import Emulator, PortInUse, ensure_free
 from local.outbox import Outbox, OutboxServer, capture_send_options
+from local.ses_simulator import SimulatorEvents
 
 log = logging.getLogger("local.runtime")
 
@@ -41,6 +48,7 @@ REGION = "eu-west-1"
 STAFF_EMAIL = "staff@mailroom-local.eu"
 API_START_TIMEOUT = 60.0
 STATE_FILE = "local.json"
+MAX_SES_EVENT_DELAY = 60.0
 
 
 class Stopped(Exception):
@@ -57,9 +65,10 @@ class Options:
     outbox_port: int = 8025
     emulator_port: int = 4566
     state_dir: Path = Path(".mailroom")
+    ses_event_delay: float = 0.0
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> "Options":
+    def from_environ(cls, environ: Mapping[str, str]) -> Options:
         """Ports and the state directory, from the MAILROOM_* variables the runtime documents."""
         def port(name: str, default: int) -> int:
             raw = environ.get(name, "")
@@ -69,11 +78,23 @@ class Options:
                 raise StartFailed(f"{name} must be a port number, not {raw!r}.")
             return int(raw)
 
+        def seconds(name: str) -> float:
+            raw = environ.get(name, "")
+            try:
+                value = float(raw) if raw else 0.0
+            except ValueError:
+                value = -1.0
+            if not 0 <= value <= MAX_SES_EVENT_DELAY:
+                raise StartFailed(f"{name} must be a number of seconds from 0 to {MAX_SES_EVENT_DELAY:.0f}, "
+                                  f"not {raw!r}.")
+            return value
+
         return cls(
             api_port=port("MAILROOM_API_PORT", 8000),
             outbox_port=port("MAILROOM_OUTBOX_PORT", 8025),
             emulator_port=port("MAILROOM_EMULATOR_PORT", 4566),
             state_dir=Path(environ.get("MAILROOM_STATE_DIR") or ".mailroom"),
+            ses_event_delay=seconds("MAILROOM_SES_EVENT_DELAY"),
         )
 
     @property
@@ -113,6 +134,7 @@ class Runtime:
         self.outbox_server: OutboxServer | None = None
         self.api: subprocess.Popen | None = None
         self.pump: Any = None
+        self.simulator: SimulatorEvents | None = None
         self.state_path = options.state_dir / STATE_FILE
         self._wrote_state = False
         self._stopping = False
@@ -143,6 +165,7 @@ class Runtime:
         settings = get_settings()
         self.outbox.attach(self.emulator.ses_backend(settings.region))
         provision(settings)
+        self._start_simulator(settings.region)
         self._check()
 
         self._start_api()
@@ -157,6 +180,17 @@ class Runtime:
         self._write_state(state)
         log.info("runtime: ready in %.1f s", time.monotonic() - started)
         return state
+
+    def _start_simulator(self, region: str) -> None:
+        import boto3
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        session = boto3.session.Session(region_name=region)
+        self.simulator = SimulatorEvents(
+            session.client("ses", endpoint_url=self.emulator.url), session.client("sns", endpoint_url=self.emulator.url),
+            account_id=DEFAULT_ACCOUNT_ID, region=region, delay=self.options.ses_event_delay)
+        self.simulator.start()
+        self.outbox.subscribe(self.simulator)
 
     def _start_api(self) -> None:
         command = [sys.executable, "-m", "local.api_server", "--host", HOST, "--port", str(self.options.api_port),
@@ -243,6 +277,9 @@ class Runtime:
         if self.pump is not None:
             self.pump.stop()
             self.pump = None
+        if self.simulator is not None:
+            self.simulator.stop()
+            self.simulator = None
         if self.outbox_server is not None:
             self.outbox_server.stop()
             self.outbox_server = None

@@ -95,6 +95,13 @@ class FieldBody(Body):
     type: Literal["text", "number", "date", "boolean"] = "text"
 
 
+class NotifyBody(Body):
+    """Which digests the list's owner gets (R29); a setting left out stays as it is."""
+
+    subscribes: bool | None = None
+    unsubscribes: bool | None = None
+
+
 class NewList(Body):
     name: str = Text
     from_name: str = Text
@@ -103,6 +110,7 @@ class NewList(Body):
     double_opt_in: bool = True
     reply_to: str | None = Field(default=None, max_length=254)
     notify_email: str | None = Field(default=None, max_length=254)
+    notify: NotifyBody | None = None
     fields: list[FieldBody] = Field(default_factory=list, max_length=50)
 
 
@@ -114,6 +122,7 @@ class ListChanges(Body):
     double_opt_in: bool | None = None
     reply_to: str | None = Field(default=None, max_length=254)
     notify_email: str | None = Field(default=None, max_length=254)
+    notify: NotifyBody | None = None
     fields: list[FieldBody] | None = Field(default=None, max_length=50)
 
 
@@ -143,6 +152,13 @@ class SubscriberChanges(Body):
 
 class NewSuppression(Body):
     email: str
+
+
+# --- privacy requests (R28) --------------------------------------------------------------------
+
+class PrivacyRequest(Body):
+    email: str = Field(max_length=320)
+    type: Literal["erasure", "access"]
 
 
 # --- campaigns, domains, reviews ---------------------------------------------------------------

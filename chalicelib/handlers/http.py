@@ -153,11 +153,16 @@ def no_content() -> Response:
     return Response(body="", status_code=204)
 
 
-def page_response(page: Page, shape: Callable[[Any], dict]) -> Response:
-    return json_response({
+def page_body(page: Page, shape: Callable[[Any], dict]) -> dict:
+    """`{"items": [...], "next_cursor": ...}` (API.md's lists of things), to answer alone or with more."""
+    return {
         "items": [shape(item) for item in page.items],
         "next_cursor": encode_cursor(page.last_key) if page.last_key else None,
-    })
+    }
+
+
+def page_response(page: Page, shape: Callable[[Any], dict]) -> Response:
+    return json_response(page_body(page, shape))
 
 
 def encode_cursor(last_key: dict) -> str:

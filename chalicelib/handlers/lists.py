@@ -20,6 +20,7 @@ def shape(item: ContactList) -> dict:
         "company_address": item.company_address,
         "double_opt_in": item.double_opt_in,
         "notify_email": item.notify_email,
+        "notify": {"subscribes": bool(item.notify_subscribes), "unsubscribes": bool(item.notify_unsubscribes)},
         "fields": [{"key": f.key, "label": f.label, "type": f.type} for f in item.fields],
         "created_at": clock.iso(item.created_at),
         "updated_at": clock.iso(item.updated_at),

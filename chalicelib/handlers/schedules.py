@@ -1,7 +1,7 @@
 """Scheduled housekeeping: the backstops to DynamoDB's TTL, which may lag by up to 48 hours."""
 from __future__ import annotations
 
-from chalice import Rate
+from chalice import Cron, Rate
 
 from chalicelib.handlers.http import Api
 from chalicelib.log import logger
@@ -27,3 +27,80 @@ def start_due_campaigns(event) -> dict[str, int]:
     if any(counts.values()):
         logger.info("scheduled campaigns processed", extra=counts)
     return counts
+
+
+@api.blueprint.schedule(Rate(15, unit=Rate.MINUTES))
+def send_notice_digests(event) -> dict[str, int]:
+    """Mail each list's owner the subscribes and unsubscribes since the last digest (R29), one email per list."""
+    from chalicelib import ses
+    from chalicelib.services import notices
+
+    counts = notices.send_digests(ses.mailer(), event.context.get_remaining_time_in_millis)
+    if counts["lists"]:
+        logger.info("notice digests processed", extra=counts)
+    return counts
+
+
+# --- retention (R8, R11, R13, R30): daily rules, hourly backstops; each resumes where it stopped ----------
+
+def _retention():
+    from chalicelib.services import retention
+
+    return retention
+
+
+def _remaining_ms(event):
+    return event.context.get_remaining_time_in_millis
+
+
+@api.blueprint.schedule(Cron(10, 2, "*", "*", "?", "*"))
+def purge_closed_accounts(event) -> dict[str, object]:
+    """Delete all the data of closed accounts past their grace period (R30)."""
+    retention = _retention()
+    return retention.report(retention.purge_closed_accounts(_remaining_ms(event)))
+
+
+@api.blueprint.schedule(Cron(25, 2, "*", "*", "?", "*"))
+def purge_inactive_accounts(event) -> dict[str, object]:
+    """Warn, then purge, accounts nobody signed in to for 2 years (R30)."""
+    from chalicelib import ses
+
+    retention = _retention()
+    return retention.report(retention.purge_inactive_accounts(_remaining_ms(event), ses.mailer()))
+
+
+@api.blueprint.schedule(Cron(40, 2, "*", "*", "?", "*"))
+def expire_credits(event) -> dict[str, object]:
+    """Expire pay-as-you-go credits 12 months after the last purchase (R11)."""
+    retention = _retention()
+    return retention.report(retention.expire_credits(_remaining_ms(event)))
+
+
+@api.blueprint.schedule(Cron(55, 2, "*", "*", "?", "*"))
+def expire_trials(event) -> dict[str, object]:
+    """End trials past 30 days: their waiting campaigns go back to draft (R8)."""
+    retention = _retention()
+    return retention.report(retention.expire_trials(_remaining_ms(event)))
+
+
+@api.blueprint.schedule(Cron(10, 3, "*", "*", "?", "*"))
+def purge_unconfirmed_subscribers(event) -> dict[str, object]:
+    """Delete double opt-in members nobody confirmed within 30 days (R13)."""
+    retention = _retention()
+    return retention.report(retention.purge_unconfirmed_subscribers(_remaining_ms(event)))
+
+
+@api.blueprint.schedule(Rate(1, unit=Rate.HOURS))
+def purge_expired_items(event) -> dict[str, object]:
+    """Delete tracking events, ledger items and other TTL'd items past their expiry (TTL may lag 48 hours)."""
+    retention = _retention()
+    return retention.report(retention.purge_expired_items(_remaining_ms(event)))
+
+
+@api.blueprint.schedule(Rate(1, unit=Rate.HOURS))
+def resume_retention(event) -> dict[str, object]:
+    """Finish purges cut short and go on with daily passes that stopped before their end."""
+    from chalicelib import ses
+
+    retention = _retention()
+    return retention.report(retention.resume_unfinished(_remaining_ms(event), ses.mailer()))

@@ -1,21 +1,28 @@
 """Routes: /v1/lists/{list_id}/subscribers."""
 from __future__ import annotations
 
-
-from chalicelib import clock, ses
-from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
-from chalicelib.models.subscribers import Subscriber, SubscriberStatus
-from chalicelib.services import links, subscribers
+from chalicelib import clock, errors, ses
+from chalicelib.handlers.context import actor, origin
+from chalicelib.handlers.http import (
+    Api,
+    Call,
+    bodies,
+    json_response,
+    no_content,
+    page_body,
+    page_response,
+)
+from chalicelib.models.subscribers import Subscriber
+from chalicelib.services import activity, erasure, links, lookups, subscribers
 
 api = Api(__name__)
 
 
 def shape(item: Subscriber) -> dict:
-    complained = item.status == SubscriberStatus.COMPLAINED.value
     return {
         "id": item.subscriber_id,
         "list_id": item.list_id,
-        "email": None if complained else item.email,   # R23: complainers are never shown
+        "email": item.email,
         "status": item.status,
         "fields": item.fields.as_dict(),
         "consent": item.consent.as_dict(),
@@ -24,6 +31,46 @@ def shape(item: Subscriber) -> dict:
         "updated_at": clock.iso(item.updated_at),
         "confirmed_at": clock.iso(item.confirmed_at),
         "unsubscribed_at": clock.iso(item.unsubscribed_at),
+        "activity": activity_shape(activity.of(item)),
+    }
+
+
+def activity_shape(counts: activity.Activity) -> dict:
+    return {
+        "score": activity.score(counts, clock.now()),
+        "received": counts.received,
+        "opened": counts.opened,
+        "clicked": counts.clicked,
+        "last_activity_at": clock.iso(counts.last_activity_at),
+    }
+
+
+def standing_shape(standing: lookups.Standing) -> dict:
+    return {
+        "id": standing.subscriber_id,
+        "list_id": standing.list_id,
+        "status": standing.status,
+        "suppressed": standing.suppression is not None,
+        "suppression_reason": standing.suppression,
+        "suppressed_at": clock.iso(standing.suppressed_since),
+        "mailable": standing.mailable,
+    }
+
+
+def campaign_email_shape(item: lookups.CampaignEmail) -> dict:
+    bounce = item.bounce
+    return {
+        "campaign_id": item.campaign_id,
+        "campaign_name": item.campaign_name,
+        "state": item.state,
+        "message_id": item.message_id,
+        "claimed_at": clock.iso(item.claimed_at),
+        "sent_at": clock.iso(item.sent_at),
+        "delivered_at": clock.iso(item.delivered_at),
+        "bounce": None if bounce is None else {"type": bounce.type, "reason": bounce.reason,
+                                               "at": clock.iso(bounce.at)},
+        "opened_at": clock.iso(item.opened_at),
+        "clicked_at": clock.iso(item.clicked_at),
     }
 
 
@@ -47,19 +94,34 @@ def get_subscriber(call: Call, list_id: str, subscriber_id: str):
     return json_response({"subscriber": shape(subscribers.get(call.account_id, list_id, subscriber_id))})
 
 
+@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}/activity")
+def subscriber_activity(call: Call, list_id: str, subscriber_id: str):
+    """Support look-up (R27): the subscriber's standing and every campaign email sent to them, newest first."""
+    found = lookups.look_up(call.account_id, list_id, subscriber_id, call.limit(), call.cursor())
+    return json_response({"subscriber": standing_shape(found.standing),
+                          **page_body(found.emails, campaign_email_shape)})
+
+
 @api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["PATCH"])
 def update_subscriber(call: Call, list_id: str, subscriber_id: str):
     changes = call.body(bodies.SubscriberChanges).model_dump(exclude_unset=True)
-    item = subscribers.update(call.account_id, list_id, subscriber_id, changes)
+    item = subscribers.update(call.account_id, list_id, subscriber_id, changes, actor=actor(call), origin=origin(call))
     return json_response({"subscriber": shape(item)})
 
 
 @api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["DELETE"])
 def delete_subscriber(call: Call, list_id: str, subscriber_id: str):
-    subscribers.delete(call.account_id, list_id, subscriber_id)
+    erase = call.query("erase", "false")
+    if erase not in ("true", "false"):
+        raise errors.Malformed('erase must be "true" or "false".', code="invalid_erase")
+    if erase == "true":   # R28: the address goes from every list of the account, with its events and ledger
+        erasure.erase_subscriber(call.account_id, list_id, subscriber_id, actor(call), origin(call))
+    else:
+        subscribers.delete(call.account_id, list_id, subscriber_id, actor=actor(call), origin=origin(call))
     return no_content()
 
 
 @api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}/unsubscribe", methods=["POST"])
 def unsubscribe_subscriber(call: Call, list_id: str, subscriber_id: str):
-    return json_response({"subscriber": shape(subscribers.unsubscribe(call.account_id, list_id, subscriber_id))})
+    item = subscribers.unsubscribe(call.account_id, list_id, subscriber_id, actor=actor(call), origin=origin(call))
+    return json_response({"subscriber": shape(item)})

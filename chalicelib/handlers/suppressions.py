@@ -4,7 +4,14 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from chalicelib import clock
-from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
+from chalicelib.handlers.http import (
+    Api,
+    Call,
+    bodies,
+    json_response,
+    no_content,
+    page_response,
+)
 from chalicelib.models.suppressions import Suppression
 from chalicelib.services import suppressions
 
@@ -12,9 +19,10 @@ api = Api(__name__)
 
 
 def shape(item: Suppression) -> dict:
+    email, reason = suppressions.as_seen(item)
     return {
-        "email": item.email,   # None for complaints (R23)
-        "reason": item.reason,
+        "email": email,
+        "reason": reason,
         "source": item.source,
         "created_at": clock.iso(item.created_at),
     }

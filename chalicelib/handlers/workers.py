@@ -1,4 +1,4 @@
-"""SQS consumers: campaign fan-out and sending.
+"""SQS consumers: campaign fan-out, sending, and SES feedback.
 
 Each record is handled on its own; a record that fails is reported in `batchItemFailures` (infra/package.py
 sets ReportBatchItemFailures on every SQS event source), so SQS delivers it again and, after the queue's
@@ -60,3 +60,29 @@ def fanout_campaign(event) -> dict[str, Any]:
 def send_chunk(event) -> dict[str, Any]:
     """Send one chunk of a campaign's recipients."""
     return _each_record(event, _send, "send")
+
+
+@api.blueprint.on_sqs_message(queue=config.queue_name("feedback"), batch_size=10)
+def apply_feedback(event) -> dict[str, Any]:
+    """Apply SES feedback events (bounces, complaints, deliveries, rejects), then auto-stop (R22) what they breach."""
+    from chalicelib import ses
+    from chalicelib.services import feedback
+
+    batch = feedback.Batch()
+    answer = _each_record(event, lambda body, _remaining_ms: batch.apply(body), "feedback")
+    batch.finish(ses.SesMailer())
+    return answer
+
+
+def _export(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
+    from chalicelib import ses
+    from chalicelib.services import exports
+    from chalicelib.storage import ExportFiles
+
+    exports.run_job(exports.Job.from_body(body), ExportFiles(), ses.mailer())
+
+
+@api.blueprint.on_sqs_message(queue=config.queue_name("exports"), batch_size=1)
+def export_account(event) -> dict[str, Any]:
+    """Write a large account's data export to the exports bucket and email its owner (R28)."""
+    return _each_record(event, _export, "export")

@@ -1,8 +1,8 @@
 """Campaigns: content, sender, status, delivery progress and counters."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from enum import Enum
-from typing import Iterator
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -85,6 +85,23 @@ class Campaign(BaseModel):
     clicks_unique = NumberAttribute(default=0)
     scanner_clicks = NumberAttribute(default=0)  # link scanners, counted apart
     link_clicks = MapAttribute(default=dict)     # link index (str) -> clicks
+    # SES feedback (services/feedback.py), each counted once per event:
+    delivered_count = NumberAttribute(default=0)
+    hard_bounce_count = NumberAttribute(default=0)
+    soft_bounce_count = NumberAttribute(default=0)
+    complaint_count = NumberAttribute(default=0)
+    rejected_count = NumberAttribute(default=0)
+    unsubscribe_count = NumberAttribute(default=0)   # one-click unsubscribes from this campaign's emails
+    # Auto-stop (R22): what stopped it, and the counters when it was last resumed after a stop, so that
+    # its rates are judged on what was sent and happened since.
+    stop = MapAttribute(null=True)               # {"rate", "value", "threshold", "at", "notified_at"?}
+    baseline_sent = NumberAttribute(null=True)
+    baseline_hard_bounces = NumberAttribute(null=True)
+    baseline_complaints = NumberAttribute(null=True)
+    baseline_unsubscribes = NumberAttribute(null=True)
+    baseline_delivered = NumberAttribute(null=True)
+    baseline_soft_bounces = NumberAttribute(null=True)
+    baseline_rejected = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
@@ -105,17 +122,49 @@ def get(account_id: str, campaign_id: str) -> Campaign | None:
         return None
 
 
+def many(account_id: str, campaign_ids: list[str]) -> dict[str, Campaign]:
+    """The account's campaigns with these ids that exist, by id (BatchGet, 100 keys per call)."""
+    wanted = list(dict.fromkeys(campaign_ids))
+    found: dict[str, Campaign] = {}
+    for start in range(0, len(wanted), 100):
+        for item in Campaign.batch_get([(account_id, cid) for cid in wanted[start:start + 100]]):
+            found[item.campaign_id] = item
+    return found
+
+
 def page(account_id: str, limit: int, start: dict | None) -> Page[Campaign]:
     return take_page(Campaign.query(account_id, limit=limit, last_evaluated_key=start, scan_index_forward=False),
                      limit)
 
 
+def outlines(account_id: str) -> Iterator[Campaign]:
+    """Every campaign of the account with only its ids, list, name and start (not its content)."""
+    return Campaign.query(account_id, attributes_to_get=["account_id", "campaign_id", "list_id", "name",
+                                                         "started_at"])
+
+
 # --- sending, review and schedule queries (campaigns API) ---------------------------------------
+
+def in_status(account_id: str, statuses: list[CampaignStatus]) -> Iterator[Campaign]:
+    """The account's campaigns that are in one of `statuses`."""
+    return Campaign.query(account_id, filter_condition=Campaign.status.is_in(*(s.value for s in statuses)))
+
 
 def change(campaign: Campaign, actions: list, condition=None) -> bool:
     """Apply update actions atomically if the campaign exists (and `condition` holds); False if not."""
     full = Campaign.campaign_id.exists() if condition is None else Campaign.campaign_id.exists() & condition
     return written(lambda: campaign.update(actions=actions, condition=full))
+
+
+def baseline_actions() -> list:
+    """Update actions copying the counters the auto-stop rates use (R22) into the baseline, atomically."""
+    return [Campaign.baseline_sent.set(Campaign.sent_count | 0),
+            Campaign.baseline_hard_bounces.set(Campaign.hard_bounce_count | 0),
+            Campaign.baseline_complaints.set(Campaign.complaint_count | 0),
+            Campaign.baseline_unsubscribes.set(Campaign.unsubscribe_count | 0),
+            Campaign.baseline_delivered.set(Campaign.delivered_count | 0),
+            Campaign.baseline_soft_bounces.set(Campaign.soft_bounce_count | 0),
+            Campaign.baseline_rejected.set(Campaign.rejected_count | 0)]
 
 
 def remove_if(campaign: Campaign, condition) -> bool:
@@ -143,3 +192,8 @@ def subscribed_count(account_id: str, list_id: str) -> int:
     from chalicelib.models.subscribers import Subscriber, SubscriberStatus, list_key, status_key
 
     return Subscriber.by_status.count(status_key(list_key(account_id, list_id), SubscriberStatus.SUBSCRIBED))
+
+
+def of_account_in(account_id: str, statuses: Iterable[CampaignStatus]) -> Iterator[Campaign]:
+    """The account's campaigns in one of `statuses` (one query on the account's key, filtered)."""
+    return Campaign.query(account_id, filter_condition=Campaign.status.is_in(*(s.value for s in statuses)))

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import Enum
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
-from chalicelib.models.base import BaseModel, transaction_connection
+from chalicelib.models.base import (
+    BaseModel,
+    Page,
+    take_page,
+    transact,
+    transaction_connection,
+    written,
+)
 from chalicelib.models.campaigns import Campaign
+from chalicelib.models.subscribers import Subscriber
 
 CHUNK_PREFIX = "chunk#"
 RETENTION = timedelta(days=400)   # long past any resume; the ledger holds ids only
@@ -24,6 +33,19 @@ class DeliveryState(str, Enum):
     SENT = "sent"         # SES accepted it
     FAILED = "failed"     # SES refused this recipient for good
     DONE = "done"         # a chunk marker: the chunk's counts are on the campaign
+    FEEDBACK = "feedback"  # a feedback marker: the SES event (or unsubscribe) is counted on the campaign
+
+
+class DeliveriesBySubscriber(GlobalSecondaryIndex):
+    """Sparse: only a recipient's ledger item carries `subscriber_key`, so support can list what one
+    subscriber was sent (R27), newest first."""
+
+    class Meta:
+        index_name = "by_subscriber"
+        projection = AllProjection()
+
+    subscriber_key = UnicodeAttribute(hash_key=True)
+    claimed_at = UTCDateTimeAttribute(range_key=True)
 
 
 class Delivery(BaseModel):
@@ -40,7 +62,14 @@ class Delivery(BaseModel):
     sent = NumberAttribute(null=True)                  # on a chunk marker: what the chunk counted
     failed = NumberAttribute(null=True)
     skipped = NumberAttribute(null=True)
+    subscriber_key = UnicodeAttribute(null=True)       # "<account_id>#<subscriber_id>", recipients only
+    delivered_at = UTCDateTimeAttribute(null=True)     # SES feedback: the receiving server took it
+    bounce_type = UnicodeAttribute(null=True)          # SES feedback: "hard" or "soft" (never a complaint: R23)
+    bounce_reason = UnicodeAttribute(null=True)        # the SMTP diagnostic
+    bounced_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+
+    by_subscriber = DeliveriesBySubscriber()
 
 
 def campaign_key(account_id: str, campaign_id: str) -> str:
@@ -51,11 +80,20 @@ def chunk_key(chunk_id: str) -> str:
     return f"{CHUNK_PREFIX}{chunk_id}"
 
 
+def subscriber_key(account_id: str, subscriber_id: str) -> str:
+    return f"{account_id}#{subscriber_id}"
+
+
+def _recipient_key(key: str, subscriber_id: str) -> str:
+    """The by_subscriber key of a recipient of the campaign whose ledger key is `key`."""
+    return subscriber_key(key.partition("#")[0], subscriber_id)
+
+
 def claim(key: str, subscriber_id: str, chunk_id: str) -> bool:
     """Claim one recipient before calling SES; False when any delivery already claimed it."""
     now = clock.now()
     item = Delivery(key, subscriber_id, state=DeliveryState.CLAIMED.value, chunk=chunk_id, claimed_at=now,
-                    expires_at=now + RETENTION)
+                    subscriber_key=_recipient_key(key, subscriber_id), expires_at=now + RETENTION)
     try:
         item.save(condition=Delivery.delivery_key.does_not_exist())
     except PutError as exc:
@@ -65,18 +103,17 @@ def claim(key: str, subscriber_id: str, chunk_id: str) -> bool:
     return True
 
 
-def record_many(key: str, chunk_id: str, outcomes: list[tuple[str, DeliveryState, str | None]]) -> None:
-    """Write the outcomes (subscriber id, sent or failed, SES message id) of claimed recipients, 25 per request.
+def record(key: str, subscriber_id: str, state: DeliveryState, message_id: str | None) -> None:
+    """Write SES's answer (sent with its message id, or failed) onto a claim.
 
-    A claim whose outcome never got written (the sender died first) stays claimed: it is not sent again."""
-    if not outcomes:
-        return
-    now = clock.now()
-    with Delivery.batch_write() as batch:
-        for subscriber_id, state, message_id in outcomes:
-            batch.save(Delivery(key, subscriber_id, state=state.value, chunk=chunk_id, message_id=message_id,
-                                claimed_at=now, sent_at=now if state is DeliveryState.SENT else None,
-                                expires_at=now + RETENTION))
+    An update, not a put: SES's feedback about the email may already be on the item. A claim whose outcome
+    never got written (the sender died first) stays claimed: it is not sent again."""
+    actions = [Delivery.state.set(state.value)]
+    if message_id:
+        actions.append(Delivery.message_id.set(message_id))
+    if state is DeliveryState.SENT:
+        actions.append(Delivery.sent_at.set(clock.now()))
+    Delivery(key, subscriber_id).update(actions=actions)
 
 
 def release(key: str, subscriber_id: str) -> None:
@@ -96,6 +133,66 @@ def many(key: str, delivery_keys: Iterable[str]) -> dict[str, Delivery]:
         for item in Delivery.batch_get([(key, k) for k in wanted[start:start + BATCH_GET]]):
             found[item.delivery_key] = item
     return found
+
+
+def of_subscriber(account_id: str, subscriber_id: str, limit: int, start: dict | None) -> Page[Delivery]:
+    """A page of the ledger items of one recipient, across the account's campaigns, newest claim first."""
+    results = Delivery.by_subscriber.query(subscriber_key(account_id, subscriber_id), scan_index_forward=False,
+                                           limit=limit, last_evaluated_key=start)
+    return take_page(results, limit)
+
+
+# --- feedback: SES events (and one-click unsubscribes) counted once each, by a marker under the campaign ----
+
+FEEDBACK_PREFIX = "feedback#"
+FEEDBACK_COUNTERS = frozenset({"delivered_count", "hard_bounce_count", "soft_bounce_count", "complaint_count",
+                               "rejected_count", "unsubscribe_count"})
+
+
+class Recorded(str, Enum):
+    FIRST = "first"   # the marker was new: the counts were added
+    AGAIN = "again"   # the marker was there already: nothing was written
+    GONE = "gone"     # the campaign (or the subscriber) no longer exists: nothing was written
+
+
+def feedback_key(*parts: str) -> str:
+    """A feedback marker's key, e.g. "feedback#bounce#<feedbackId>#<address key>", "feedback#unsubscribe#<id>"."""
+    return FEEDBACK_PREFIX + "#".join(parts)
+
+
+def record_feedback(account_id: str, campaign_id: str, marker_key: str, counts: Mapping[str, int],
+                    subscriber: Subscriber | None = None, subscriber_actions: Sequence = ()) -> Recorded:
+    """Write the marker `marker_key` and add `counts` to the campaign (and apply `subscriber_actions` to the
+    subscriber) in one transaction, only if the marker is new."""
+    unknown = set(counts) - FEEDBACK_COUNTERS
+    if unknown:
+        raise ValueError(f"not a feedback counter: {sorted(unknown)}")
+    now = clock.now()
+    marker = Delivery(campaign_key(account_id, campaign_id), marker_key, state=DeliveryState.FEEDBACK.value,
+                      sent_at=now, expires_at=now + RETENTION)
+    actions = [getattr(Campaign, name).add(value) for name, value in counts.items() if value]
+    if not actions:
+        raise ValueError("a feedback marker always moves a counter")
+    with_subscriber = subscriber is not None and bool(subscriber_actions)
+
+    def write(tx: TransactWrite) -> None:
+        tx.save(marker, condition=Delivery.delivery_key.does_not_exist())
+        tx.update(Campaign(account_id, campaign_id), actions=actions, condition=Campaign.campaign_id.exists())
+        if with_subscriber:
+            tx.update(subscriber, actions=list(subscriber_actions), condition=Subscriber.subscriber_id.exists())
+
+    failed = transact(write, 3 if with_subscriber else 2)
+    if failed[0]:
+        return Recorded.AGAIN
+    if any(failed):
+        return Recorded.GONE
+    return Recorded.FIRST
+
+
+def note_outcome(account_id: str, campaign_id: str, subscriber_id: str, actions: list) -> bool:
+    """Write what became of a recipient's email onto its ledger item, if there is one; True if written."""
+    item = Delivery(campaign_key(account_id, campaign_id), subscriber_id)
+    return written(lambda: item.update(actions=actions, condition=Delivery.delivery_key.exists()))
 
 
 def chunk_done(key: str, chunk_id: str) -> bool:
@@ -212,3 +309,21 @@ def read_campaign(account_id: str, campaign_id: str) -> Campaign | None:
         return Campaign.get(account_id, campaign_id, consistent_read=True)
     except Campaign.DoesNotExist:
         return None
+
+
+# --- one recipient's ledger (erasure, R28) ------------------------------------------------------------------
+
+def forget_recipient(account_id: str, campaign_id: str, subscriber_id: str, email_key: str) -> int:
+    """Delete a recipient's ledger item and the feedback markers that name it (by subscriber id or address key)
+    in one campaign; how many items went."""
+    key = campaign_key(account_id, campaign_id)
+    markers = Delivery.query(key, Delivery.delivery_key.startswith(FEEDBACK_PREFIX),
+                             filter_condition=Delivery.delivery_key.contains(subscriber_id)
+                             | Delivery.delivery_key.contains(email_key))
+    doomed = [item.delivery_key for item in markers]
+    if Delivery.find(key, subscriber_id) is not None:
+        doomed.append(subscriber_id)
+    with Delivery.batch_write() as batch:
+        for delivery_key in doomed:
+            batch.delete(Delivery(key, delivery_key))
+    return len(doomed)

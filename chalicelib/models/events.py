@@ -83,6 +83,19 @@ def marker(account_id: str, campaign_id: str, kind: EventKind, subscriber_id: st
                  subscriber_id=subscriber_id, at=at, expires_at=expires_at)
 
 
+def first_times(account_id: str, subscriber_id: str, campaign_ids: list[str]) -> dict[tuple[str, EventKind], datetime]:
+    """When the subscriber first opened and first clicked each of these campaigns, from the live markers:
+    {(campaign_id, kind): at} (BatchGet, 100 keys per call)."""
+    keys = [(campaign_key(account_id, cid), marker_key(kind, subscriber_id))
+            for cid in dict.fromkeys(campaign_ids) for kind in EventKind]
+    found: dict[tuple[str, EventKind], datetime] = {}
+    for start in range(0, len(keys), 100):
+        for item in Event.batch_get(keys[start:start + 100]):
+            if is_live(item.expires_at):
+                found[(item.campaign_key.partition("#")[2], EventKind(item.kind))] = item.at
+    return found
+
+
 def sent_at(account_id: str, campaign_id: str, subscriber_id: str) -> datetime | None:
     """When SES accepted the campaign's email to this subscriber, from the sender's delivery ledger."""
     try:
@@ -131,3 +144,21 @@ def _actions(counts: Mapping[str, int], link_index: int | None) -> list:
         path = Campaign.link_clicks[str(link_index)]
         actions.append(path.set((path | 0) + 1))
     return actions
+
+
+# --- one recipient's events (access and erasure requests, R28) -----------------------------------
+
+def of_subscriber(account_id: str, campaign_id: str, subscriber_id: str) -> Iterator[Event]:
+    """Every event of one recipient in the campaign, expired ones too (markers excluded)."""
+    return Event.query(campaign_key(account_id, campaign_id), Event.event_key < MARKER_PREFIX,
+                       filter_condition=Event.subscriber_id == subscriber_id)
+
+
+def forget_subscriber(account_id: str, campaign_id: str, subscriber_id: str) -> int:
+    """Delete one recipient's events and first-open/click markers in the campaign; how many events there were."""
+    doomed = list(of_subscriber(account_id, campaign_id, subscriber_id))
+    markers = [Event(campaign_key(account_id, campaign_id), marker_key(kind, subscriber_id)) for kind in EventKind]
+    with Event.batch_write() as batch:
+        for item in doomed + markers:
+            batch.delete(item)
+    return len(doomed)

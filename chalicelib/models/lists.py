@@ -31,7 +31,9 @@ class ContactList(BaseModel):
     company_address = UnicodeAttribute()
     double_opt_in = BooleanAttribute(default=True)
     fields = ListAttribute(of=FieldDef, default=list)
-    notify_email = UnicodeAttribute(null=True)   # R29: where subscribe/unsubscribe notices go
+    notify_email = UnicodeAttribute(null=True)   # R29: where subscribe/unsubscribe notices go (else the owner)
+    notify_subscribes = BooleanAttribute(default=False)     # R29: send digests of new subscribers
+    notify_unsubscribes = BooleanAttribute(default=False)   # R29: ... and of unsubscribes
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Iterator
 
-from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
@@ -18,7 +18,7 @@ class SubscriberStatus(str, Enum):
     SUBSCRIBED = "subscribed"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"             # set by bounce feedback
-    COMPLAINED = "complained"       # set by complaint feedback; the address is never shown (R23)
+    # No "complained": a complaint unsubscribes (R23: a visible status would name the complainers).
 
 
 class SubscribersByStatus(GlobalSecondaryIndex):
@@ -58,6 +58,11 @@ class Subscriber(BaseModel):
     confirmed_at = UTCDateTimeAttribute(null=True)
     unsubscribed_at = UTCDateTimeAttribute(null=True)
     confirmation_sent_at = UTCDateTimeAttribute(null=True)
+    received = NumberAttribute(null=True)               # R26: campaign emails delivered to the address
+    opened = NumberAttribute(null=True)                 # campaigns a reader (never a machine) opened
+    clicked = NumberAttribute(null=True)                # campaigns a reader clicked in
+    last_activity_at = UTCDateTimeAttribute(null=True)  # the latest of those first opens and clicks
+    soft_bounces = NumberAttribute(null=True)           # soft bounces in a row, since the last delivery (feedback)
 
     by_status = SubscribersByStatus()
     by_email = SubscribersByEmail()
@@ -77,6 +82,14 @@ def status_key(key: str, status: SubscriberStatus) -> str:
 
 def get(account_id: str, list_id: str, subscriber_id: str) -> Subscriber | None:
     return Subscriber.find(list_key(account_id, list_id), subscriber_id)
+
+
+def read_now(account_id: str, list_id: str, subscriber_id: str) -> Subscriber | None:
+    """The subscriber as it is now (a consistent read: a counter just moved must be seen)."""
+    try:
+        return Subscriber.get(list_key(account_id, list_id), subscriber_id, consistent_read=True)
+    except Subscriber.DoesNotExist:
+        return None
 
 
 def page(account_id: str, list_id: str, limit: int, start: dict | None) -> Page[Subscriber]:
@@ -99,6 +112,11 @@ def all_in_list(account_id: str, list_id: str) -> Iterator[Subscriber]:
 def all_for_address(account_id: str, email_key: str) -> Iterator[Subscriber]:
     """Every list membership of one address within one account."""
     return Subscriber.by_email.query(email_key, Subscriber.list_key.startswith(f"{account_id}#"))
+
+
+def everywhere_for_address(email_key: str) -> Iterator[Subscriber]:
+    """Every list membership of one address, in every account (erasure and access requests, R28)."""
+    return Subscriber.by_email.query(email_key)
 
 
 # --- writes that keep Account.subscriber_count exact (R9, R10) ---------------------------------
@@ -141,15 +159,19 @@ def insert_counted(subscriber: Subscriber, limit: int | None) -> None:
         raise AccountFull()
 
 
-def delete_counted(subscribers: list[Subscriber]) -> None:
-    """Delete subscribers of one account and give their places back, both or neither."""
+def delete_counted(subscribers: list[Subscriber], only_in: SubscriberStatus | None = None) -> None:
+    """Delete subscribers of one account (each still in status `only_in`, if given) and give their places back,
+    both or neither."""
     if not subscribers:
         return
     assert len(subscribers) < MAX_TRANSACTION_ITEMS and len({s.account_id for s in subscribers}) == 1
+    condition = Subscriber.subscriber_id.exists()
+    if only_in is not None:
+        condition &= Subscriber.status == only_in.value
 
     def write(tx: TransactWrite) -> None:
         for subscriber in subscribers:
-            tx.delete(subscriber, condition=Subscriber.subscriber_id.exists())
+            tx.delete(subscriber, condition=condition)
         tx.update(Account(subscribers[0].account_id), actions=[Account.subscriber_count.add(-len(subscribers))],
                   condition=Account.account_id.exists())
 
@@ -163,6 +185,12 @@ def update_if(subscriber: Subscriber, actions: list, allowed: set[SubscriberStat
     if allowed is not None:
         condition &= Subscriber.status.is_in(*(s.value for s in allowed))
     return written(lambda: subscriber.update(actions=actions, condition=condition))
+
+
+def change_by_id(account_id: str, list_id: str, subscriber_id: str, actions: list) -> bool:
+    """Apply `actions` to a subscriber known only by its ids (one UpdateItem); False if it does not exist."""
+    item = Subscriber(list_key(account_id, list_id), subscriber_id)
+    return written(lambda: item.update(actions=actions, condition=Subscriber.subscriber_id.exists()))
 
 
 def many(account_id: str, list_id: str, subscriber_ids: list[str]) -> dict[str, Subscriber]:

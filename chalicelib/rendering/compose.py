@@ -87,7 +87,8 @@ def _compose(campaign: CompiledCampaign, recipient: Recipient, context: SendCont
 
     listed = context.mailing_list
     ids = (context.account_id, context.campaign_id, recipient.subscriber_id)
-    unsubscribe = tracking.unsubscribe_url(context.account_id, listed.list_id, recipient.subscriber_id)
+    unsubscribe = tracking.unsubscribe_url(context.account_id, listed.list_id, recipient.subscriber_id,
+                                           context.campaign_id)
     head, middle, tail = _footer_pieces(listed.name, listed.company_address, context.pro)
     builtins = {
         "email": recipient.email, "unsubscribe_url": unsubscribe, "list_name": listed.name,

@@ -12,9 +12,11 @@ def is_test(subscriber_id: str) -> bool:
     return subscriber_id == TEST_SUBSCRIBER_ID
 
 
-def unsubscribe_url(account_id: str, list_id: str, subscriber_id: str) -> str:
-    """The one-click unsubscribe URL; the same token format as services.links (the /unsubscribe route)."""
-    token = security.sign("unsubscribe", [account_id, list_id, subscriber_id])
+def unsubscribe_url(account_id: str, list_id: str, subscriber_id: str, campaign_id: str | None = None) -> str:
+    """The one-click unsubscribe URL; the same token format as services.links (the /unsubscribe route).
+    A campaign's copy names the campaign, so the unsubscribe is counted on it."""
+    ids = [account_id, list_id, subscriber_id] + ([campaign_id] if campaign_id else [])
+    token = security.sign("unsubscribe", ids)
     return get_settings().link(f"/unsubscribe/{token}")
 
 

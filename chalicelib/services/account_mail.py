@@ -1,4 +1,5 @@
-"""The emails the service sends to its own users about their login: address verification and password reset."""
+"""The emails the service sends to its own users about their login and account: address verification,
+password reset, and notices such as a campaign stopped automatically (R22)."""
 from __future__ import annotations
 
 from html import escape
@@ -41,4 +42,91 @@ def password_reset(to: str, link: str) -> OutgoingEmail:
         "Choose a new password",
         link,
         "The link works once, for one hour. If you did not ask, ignore this email: your password stays as it is.",
+    )
+
+
+def inactivity_warning(to: str, account_id: str, purge_on: str) -> OutgoingEmail:
+    """Tells a user that an account nobody signed in to for almost two years will be deleted (R30)."""
+    lead = (f"Nobody has signed in to your {SERVICE_NAME} account ({account_id}) for almost two years. "
+            f"Unless one of its users signs in before {purge_on}, the account and all of its data (lists, "
+            "subscribers, campaigns and reports) will be deleted for good.")
+    action = "To keep the account, simply sign in once before that date."
+    text = f"{lead}\n\n{action}\n\n— {SERVICE_NAME}\n"
+    html = (
+        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">"
+        f"<p>{escape(lead)}</p><p>{escape(action)}</p><p>— {SERVICE_NAME}</p></body></html>"
+    )
+    return OutgoingEmail(to=to, subject=f"Your {SERVICE_NAME} account will be deleted on {purge_on}", text=text,
+                         html=html, tags={"kind": "account"})
+
+
+RATE_NAMES = {"hard_bounce": "hard-bounce rate", "complaint": "complaint (abuse) rate",
+              "unsubscribe": "unsubscribe rate"}
+
+
+def percent(value: float) -> str:
+    """0.0925 -> "9.25%"."""
+    return f"{value * 100:.2f}%"
+
+
+def limit_phrase(rate: str, threshold: float) -> str:
+    """The R22 limit as the rule says it: a hard-bounce rate may not reach it, the others may not exceed it."""
+    verb = "the limit it may not reach is" if rate == "hard_bounce" else "the limit it may not exceed is"
+    return f"{verb} {threshold * 100:g}%"
+
+
+def campaign_stopped(to: str, campaign_name: str, campaign_id: str, rate: str, value: float, threshold: float,
+                     judged: int) -> OutgoingEmail:
+    """Tells the account's owner that a campaign was stopped automatically (R22), why, and what to do."""
+    name = RATE_NAMES.get(rate, rate)
+    campaign_name = " ".join(campaign_name.split())[:100]   # one line: it goes into the subject
+    lead = (f"We stopped sending your campaign \u201c{campaign_name}\u201d ({campaign_id}). Its {name} is "
+            f"{percent(value)} of the {judged} emails whose delivery we know of so far; {limit_phrase(rate, threshold)}. No further "
+            "emails of it go out until you resume it.")
+    steps = [
+        ("Clean the list: remove the addresses that bounced or never engage; bounced and complaining "
+         "addresses are already suppressed for you."),
+        ("Check where the addresses came from: mail only people who asked for your email (no bought, "
+         "rented or old lists)."),
+        (f"Then resume the campaign (POST /v1/campaigns/{campaign_id}/resume). From then on, its rates are "
+         "counted again over what is sent after the resume."),
+    ]
+    text = f"{lead}\n\nWhat to do:\n" + "".join(f"{n}. {step}\n" for n, step in enumerate(steps, 1))
+    text += f"\n\u2014 {SERVICE_NAME}\n"
+    html = (
+        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">"
+        f"<p>{escape(lead)}</p><p>What to do:</p><ol>"
+        + "".join(f"<li>{escape(step)}</li>" for step in steps)
+        + f"</ol><p>\u2014 {SERVICE_NAME}</p></body></html>"
+    )
+    return OutgoingEmail(to=to, subject=f"Your campaign \u201c{campaign_name}\u201d was stopped: {name} too high",
+                         text=text, html=html, tags={"kind": "account"})
+
+
+def export_ready(to: str, link: str, kept_until: str) -> OutgoingEmail:
+    """Tells the account's owner that the data export they asked for is ready (R28); the link needs their login."""
+    return _link_email(
+        to,
+        f"Your {SERVICE_NAME} account export is ready",
+        "The export of your account's data (profile, users, lists, subscribers, campaigns, reports and audit "
+        "trail) that was asked for is ready.",
+        "Get the export",
+        link,
+        "Call the link with your API credentials: it answers a download link that works for one hour, and you "
+        f"can get a new one until {kept_until}, when the export is deleted. If nobody on your account asked for "
+        "an export, change your password and tell us.",
+    )
+
+
+def account_closed(to: str, account_id: str, purge_on: str, export_link: str) -> OutgoingEmail:
+    """Confirms to the owner that the account is closed (R33), and names the day its data is deleted (R30)."""
+    return _link_email(
+        to,
+        f"Your {SERVICE_NAME} account is closed",
+        f"Your account {account_id} is closed: it sends nothing any more, and its scheduled and running "
+        "campaigns were cancelled.",
+        "Export your data",
+        export_link,
+        f"Until {purge_on} you can still sign in to read, correct and export the account's data. On that day the "
+        "account and all of its data are deleted for good.",
     )

@@ -14,6 +14,10 @@ ROLE_LOCAL_PARTS = frozenset({
     "undisclosed-recipients", "unsubscribe", "usenet", "uucp", "webmaster", "www",
 })
 MAX_LENGTH = 254
+# SES's mailbox simulator (success@, bounce@, ooto@, complaint@, suppressionlist@, each with any +label): AWS's
+# documented test mailboxes, which answer every send with a known outcome and affect no reputation. Their local
+# parts look like role mailboxes, but a list may hold them, to test bounce and complaint handling end to end.
+SES_MAILBOX_SIMULATOR = "simulator.amazonses.com"
 
 
 def normalise(raw: str) -> str:
@@ -31,7 +35,10 @@ def normalise(raw: str) -> str:
 
 
 def is_role_address(address: str) -> bool:
-    local = address.rsplit("@", 1)[0].lower()
+    local, _, domain = address.rpartition("@")
+    if domain.lower() == SES_MAILBOX_SIMULATOR:
+        return False
+    local = local.lower()
     base = local.split("+", 1)[0]
     return base in ROLE_LOCAL_PARTS
 

@@ -64,6 +64,7 @@ class CampaignInput:
 
 def create(account_id: str, data: CampaignInput) -> Campaign:
     """Save a draft after compiling its content against the list's fields (422 template_error with the line)."""
+    accounts.ensure_open(account_id)   # a closed account keeps its campaigns but makes no new ones (R33)
     values = _clean(vars(data).copy())
     contact_list = _list(account_id, values["list_id"])
     compiled = _compile(values, contact_list)
@@ -379,8 +380,11 @@ def resume(account_id: str, campaign_id: str) -> Campaign:
     if refusal is not None:
         raise errors.Invalid(refusal.message, code=refusal.code)
     generation = int(campaign.generation or 0) + 1
-    _move(campaign, list(RESUMABLE), CampaignStatus.SENDING, [Campaign.generation.add(1),
-                                                                Campaign.status_reason.remove()])
+    # After an auto-stop, rates count again from here (R22): the bounces that stopped it are not held against it.
+    stopped = campaign.status == CampaignStatus.STOPPED.value
+    baseline = store.baseline_actions() if stopped else []
+    _move(campaign, [CampaignStatus.STOPPED] if stopped else list(RESUMABLE), CampaignStatus.SENDING,
+          [Campaign.generation.add(1), Campaign.status_reason.remove(), *baseline])
     try:
         queues.enqueue("fanout", {"account_id": account_id, "campaign_id": campaign_id, "generation": generation})
     except errors.UpstreamError:

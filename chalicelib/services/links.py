@@ -17,6 +17,7 @@ class SubscriberRef:
     account_id: str
     list_id: str
     subscriber_id: str
+    campaign_id: str | None = None   # an unsubscribe link in a campaign's email names the campaign
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,12 @@ def unsubscribe_url(account_id: str, list_id: str, subscriber_id: str) -> str:
 
 
 def read_unsubscribe(token: str) -> SubscriberRef | None:
-    """Whom an unsubscribe token names; None if forged or altered."""
-    return _subscriber_ref(security.unsign("unsubscribe", token))
+    """Whom an unsubscribe token names, and the campaign if a campaign's email carried it; None if forged
+    or altered."""
+    payload = security.unsign("unsubscribe", token)
+    if _ids(payload, 4):
+        return SubscriberRef(*payload)  # type: ignore[misc]
+    return _subscriber_ref(payload)
 
 
 def confirm_url(account_id: str, list_id: str, subscriber_id: str) -> str:

@@ -8,7 +8,7 @@ from chalicelib import clock, errors, ids
 from chalicelib.models import lists as store
 from chalicelib.models.base import Page
 from chalicelib.models.lists import ContactList, FieldDef
-from chalicelib.services import addresses
+from chalicelib.services import accounts, addresses
 
 FIELD_TYPES = ("text", "number", "date", "boolean")
 RESERVED_FIELD_KEYS = frozenset({"email", "status", "id"})
@@ -23,11 +23,13 @@ class ListInput:
     double_opt_in: bool = True
     reply_to: str | None = None
     notify_email: str | None = None
+    notify: dict[str, bool | None] | None = None   # {"subscribes", "unsubscribes"}: R29 digests, off by default
     fields: list[dict[str, str]] = field(default_factory=list)
 
 
 def create(account_id: str, data: ListInput) -> ContactList:
-    """Create a list after checking its sender addresses and field definitions."""
+    """Create a list after checking its sender addresses and field definitions; a closed account takes none."""
+    accounts.ensure_open(account_id)
     now = clock.now()
     item = ContactList(account_id, ids.new_id("lst"), created_at=now, updated_at=now)
     _apply(item, vars(data))
@@ -68,6 +70,9 @@ OPTIONAL_ADDRESSES = ("reply_to", "notify_email")
 
 
 def _apply(item: ContactList, values: dict[str, Any]) -> None:
+    for kind, wanted in (values.pop("notify", None) or {}).items():
+        if wanted is not None:   # a setting left out is left as it is
+            setattr(item, f"notify_{kind}", wanted)
     for name in REQUIRED:
         if name in values and (values[name] is None or (isinstance(values[name], str) and not values[name].strip())):
             raise errors.Invalid(f"{name} must not be empty.", code="invalid_field")

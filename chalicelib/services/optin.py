@@ -12,7 +12,7 @@ from chalicelib.models import subscribers as store
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.services import addresses, links, subscriber_fields, subscribers, suppressions
+from chalicelib.services import addresses, links, notices, subscriber_fields, subscribers, suppressions
 from chalicelib.services.outbound import Mailer
 
 # Someone may submit a form again and again with another person's address: resend at most this often.
@@ -58,6 +58,7 @@ def confirm(token: str, ip: str | None) -> ContactList:
     _lift_unsubscribe(subscriber)
     logger.info("opt-in confirmed", extra={"account_id": subscriber.account_id, "list_id": subscriber.list_id,
                                            "subscriber_id": subscriber.subscriber_id})
+    notices.subscribed(contact_list, subscriber)
     return contact_list
 
 
@@ -76,8 +77,21 @@ def unsubscribe(token: str) -> ContactList | None:
         raise errors.NotFound("unsubscribe link")
     subscriber = store.get(ref.account_id, ref.list_id, ref.subscriber_id)
     if subscriber is not None:
-        subscribers.unsubscribe_everywhere(subscriber)
+        if ref.campaign_id and _status(subscriber) in subscribers.UNSUBSCRIBABLE:
+            _count_on_campaign(ref.account_id, ref.campaign_id, subscriber.subscriber_id)
+        subscribers.unsubscribe_on_request(subscriber)
     return list_store.get(ref.account_id, ref.list_id)
+
+
+def _count_on_campaign(account_id: str, campaign_id: str, subscriber_id: str) -> None:
+    """Count the unsubscribe on the campaign whose email carried the link (R22, R26); never stops the unsubscribe."""
+    from chalicelib.services import feedback
+
+    try:
+        feedback.count_unsubscribe(account_id, campaign_id, subscriber_id)
+    except Exception:  # noqa: BLE001 - logged with its trace; the person's unsubscribe must still happen (R19)
+        logger.exception("unsubscribe not counted on its campaign", extra={
+            "account_id": account_id, "campaign_id": campaign_id, "subscriber_id": subscriber_id})
 
 
 def form_list(token: str) -> ContactList:
@@ -120,8 +134,6 @@ def sign_up(token: str, form: Mapping[str, str], ip: str | None, mailer: Mailer)
 def _sign_up_again(existing: Subscriber, contact_list: ContactList, values: dict, consent: dict,
                    needs_confirmation: bool, mailer: Mailer) -> Signup:
     status = _status(existing)
-    if status is SubscriberStatus.COMPLAINED:
-        raise errors.Invalid("This address cannot be subscribed to this list.", code="suppressed")
     if status is SubscriberStatus.SUBSCRIBED and not needs_confirmation:
         return Signup(contact_list, needs_confirmation=False)
     if status is SubscriberStatus.SUBSCRIBED:
@@ -144,6 +156,8 @@ def _sign_up_again(existing: Subscriber, contact_list: ContactList, values: dict
                      and now - existing.confirmation_sent_at < RESEND_AFTER)
     if not store.update_if(existing, actions, allowed={status}):
         raise errors.Conflict("The signup could not be completed; please try again.")
+    if new_status is SubscriberStatus.SUBSCRIBED:
+        notices.subscribed(contact_list, existing)
     if needs_confirmation and not recently_sent:
         subscribers.send_confirmation(mailer, contact_list, existing)
     return Signup(contact_list, needs_confirmation)

@@ -1,8 +1,6 @@
-"""A campaign's report (R26): its counts and rates from the campaign's counters, and who its readers were
-(device, browser, country) from its tracking events.
-
-Bounces, complaints, unsubscribes and deliveries are not recorded per campaign yet (the feedback issue),
-so the report leaves them out rather than showing zeros nobody measured.
+"""A campaign's report (R26): its counts and rates from the campaign's counters (tracking, SES feedback and
+one-click unsubscribes), who its readers were (device, browser, country) from its tracking events, and,
+if it was stopped automatically (R22), why. Complaints are a count only: no report names who complained (R23).
 """
 from __future__ import annotations
 
@@ -50,7 +48,32 @@ def counts(campaign: Campaign) -> dict[str, Any]:
             "links": [{"url": url, "clicks": int(link_clicks.get(str(index), 0))}
                       for index, url in enumerate(campaign.links or [])],
         },
+        "delivered": _count(campaign.delivered_count, sent),
+        "bounces": {
+            "hard": int(campaign.hard_bounce_count or 0),
+            "soft": int(campaign.soft_bounce_count or 0),
+            "rate": rate(int(campaign.hard_bounce_count or 0) + int(campaign.soft_bounce_count or 0), sent),
+            "hard_rate": rate(int(campaign.hard_bounce_count or 0), sent),
+            "soft_rate": rate(int(campaign.soft_bounce_count or 0), sent),
+        },
+        "complaints": _count(campaign.complaint_count, sent),
+        "unsubscribes": _count(campaign.unsubscribe_count, sent),
+        "rejected": _count(campaign.rejected_count, sent),
+        "stop": _stop(campaign),
     }
+
+
+def _count(value: Any, sent: int) -> dict[str, Any]:
+    return {"count": int(value or 0), "rate": rate(int(value or 0), sent)}
+
+
+def _stop(campaign: Campaign) -> dict[str, Any] | None:
+    """What stopped the campaign automatically (R22), if anything did: the rate, its value, the limit, when."""
+    record = _as_dict(campaign.stop)
+    if not record:
+        return None
+    return {"rate": record.get("rate"), "value": record.get("value"), "threshold": record.get("threshold"),
+            "at": record.get("at")}
 
 
 def breakdowns(account_id: str, campaign_id: str) -> dict[str, dict[str, int]]:

@@ -29,9 +29,13 @@ from chalicelib.models.deliveries import ChunkOutcome, DeliveryState
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.rendering.campaign import compile_campaign
 from chalicelib.rendering.compose import ComposedEmail, ListDetails, Recipient, SendContext, compose
+from chalicelib.services import autostop, outbound
+from chalicelib.services.fanout import CHUNK_SIZE
 
 SAFETY_MARGIN_S = 5.0    # stop this long before the invocation's end, so the claim is given back in time
 MAX_CHUNK_S = 120.0      # never longer than this on one chunk, whatever time the invocation has
+FEEDBACK_WAIT_S = 30.0   # at most this long for SES's reports on earlier emails before a chunk (R22)
+FEEDBACK_POLL_S = 0.5
 SEND_WORKERS = 8         # recipients of a chunk in flight at once (SES and DynamoDB calls wait on the network)
 
 
@@ -103,14 +107,19 @@ class ChunkReport:
 
 
 def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
-               pacing: Pacing | None = None, workers: int | None = None) -> ChunkReport:
+               pacing: Pacing | None = None, workers: int | None = None,
+               notices: outbound.Mailer | None = None) -> ChunkReport:
     """Send one chunk: each still-subscribed, unsuppressed recipient at most once; raises ChunkNotFinished
-    when some must be tried again later."""
+    when some must be tried again later. A campaign whose rates break R22 is stopped (its owner told
+    through `notices`) instead."""
     pacing = pacing or Pacing()
     deadline = pacing.monotonic() + min(MAX_CHUNK_S, remaining_ms() / 1000 - SAFETY_MARGIN_S)
     key = deliveries.campaign_key(chunk.account_id, chunk.campaign_id)
     campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
-    if not _is_current(campaign, chunk.generation):
+    if _is_current(campaign, chunk.generation):
+        campaign = _await_feedback(campaign, chunk, pacing, deadline)
+    if not _is_current(campaign, chunk.generation) or autostop.check(
+            [(chunk.account_id, chunk.campaign_id)], notices or ses.SesMailer()):
         _count_dropped(chunk, key)
         return ChunkReport(ChunkOutcomeKind.DROPPED)
     if deliveries.chunk_done(key, chunk.chunk_id):
@@ -151,9 +160,36 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     return report
 
 
+def _await_feedback(campaign: Campaign, chunk: Chunk, pacing: Pacing, deadline: float) -> Campaign | None:
+    """Wait, briefly, until SES has reported on all but about a chunk of the campaign's emails, so that the
+    auto-stop rates (R22) are known before more leave: a sender that outran its feedback would mail a whole
+    list before a bounce rate could stop it. Only while feedback is flowing for the campaign (without any,
+    there is nothing to wait for), and never longer than FEEDBACK_WAIT_S: mail held up at the receiver
+    must not stall the campaign."""
+    until = pacing.monotonic() + min(FEEDBACK_WAIT_S, max(0.0, (deadline - pacing.monotonic()) / 2))
+    while campaign is not None and _is_current(campaign, chunk.generation) and _outrunning(campaign):
+        if pacing.monotonic() >= until:
+            logger.info("feedback lags; sending on", extra={"account_id": chunk.account_id,
+                                                            "campaign_id": chunk.campaign_id, "chunk": chunk.chunk_id})
+            break
+        pacing.sleep(FEEDBACK_POLL_S)
+        campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
+    return campaign
+
+
+def _outrunning(campaign: Campaign) -> bool:
+    """True when more of the campaign's emails await SES's report than a chunk; once the rates are being
+    judged, 2% of those sent more may (a few receivers always take their time)."""
+    sample = autostop.sample_of(campaign)
+    if sample.settled == 0:
+        return False
+    slack = sample.sent // 50 if sample.settled >= autostop.MIN_SENT else 0
+    return sample.sent - sample.settled > CHUNK_SIZE + slack
+
+
 class _Run:
-    """One delivery of a chunk: recipients worked by a few threads (SES and DynamoDB calls are I/O), and
-    their outcomes written to the ledger in batches, also when the delivery fails part way."""
+    """One delivery of a chunk: recipients worked by a few threads (SES and DynamoDB calls are I/O), each
+    outcome written onto its claim as soon as SES answers."""
 
     def __init__(self, chunk: Chunk, key: str, compiled, context: SendContext, mailer: Mailer, pacing: Pacing,
                  deadline: float):
@@ -161,22 +197,18 @@ class _Run:
         self.mailer, self.pacing, self.deadline = mailer, pacing, deadline
         self.report = ChunkReport(ChunkOutcomeKind.SENT)
         self.already: list[str] = []
-        self.outcomes: list[tuple[str, DeliveryState, str | None]] = []
         self.problems: list[BaseException] = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
 
     def send_all(self, members: list, workers: int) -> None:
         """Send to every member (stopping early once one fails); raises the first failure after recording."""
-        try:
-            if workers <= 1 or len(members) <= 1:
-                for member in members:
-                    self.one(member)
-            else:
-                with ThreadPoolExecutor(max_workers=min(workers, len(members))) as pool:
-                    list(pool.map(self.one, members))
-        finally:
-            deliveries.record_many(self.key, self.chunk.chunk_id, self.outcomes)
+        if workers <= 1 or len(members) <= 1:
+            for member in members:
+                self.one(member)
+        else:
+            with ThreadPoolExecutor(max_workers=min(workers, len(members))) as pool:
+                list(pool.map(self.one, members))
         if self.problems:
             raise self.problems[0]
 
@@ -191,8 +223,8 @@ class _Run:
             self.stop.set()
 
     def _note(self, subscriber_id: str, state: DeliveryState, message_id: str | None = None) -> None:
+        deliveries.record(self.key, subscriber_id, state, message_id)
         with self.lock:
-            self.outcomes.append((subscriber_id, state, message_id))
             if state is DeliveryState.SENT:
                 self.report.sent += 1
             else:

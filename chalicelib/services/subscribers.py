@@ -8,13 +8,23 @@ from typing import Any, Mapping
 
 from chalicelib import clock, errors, security
 from chalicelib.log import logger
-from chalicelib.models import accounts as account_store
 from chalicelib.models import subscribers as store
 from chalicelib.models.base import Page
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.services import addresses, confirmation, lists, plans, subscriber_fields, suppressions
+from chalicelib.services import (
+    accounts,
+    addresses,
+    audit,
+    confirmation,
+    lists,
+    notices,
+    plans,
+    subscriber_fields,
+    suppressions,
+)
+from chalicelib.services.audit import Action, Actor, Origin
 from chalicelib.services.outbound import Mailer
 
 UNSUBSCRIBABLE = {SubscriberStatus.PENDING, SubscriberStatus.SUBSCRIBED}
@@ -114,6 +124,8 @@ def create(contact_list: ContactList, address: str, values: dict[str, Any], cons
             raise
     logger.info("subscriber added", extra={"account_id": account_id, "list_id": list_id,
                                           "subscriber_id": subscriber.subscriber_id, "status": status.value})
+    if status is SubscriberStatus.SUBSCRIBED:
+        notices.subscribed(contact_list, subscriber)
     return subscriber
 
 
@@ -137,14 +149,15 @@ def page(account_id: str, list_id: str, status: SubscriberStatus | None, limit: 
     lists.get(account_id, list_id)
     key = store.list_key(account_id, list_id)
     if status is None:
-        _check_cursor(start, "list_key", key)
+        check_cursor(start, "list_key", key)
         return store.page(account_id, list_id, limit, start)
-    _check_cursor(start, "list_status", store.status_key(key, status))
+    check_cursor(start, "list_status", store.status_key(key, status))
     return store.page_by_status(account_id, list_id, status, limit, start)
 
 
-def update(account_id: str, list_id: str, subscriber_id: str, changes: Mapping[str, Any]) -> Subscriber:
-    """Edit a subscriber's custom fields (None removes one), or unsubscribe them."""
+def update(account_id: str, list_id: str, subscriber_id: str, changes: Mapping[str, Any], *, actor: Actor,
+           origin: Origin) -> Subscriber:
+    """Edit a subscriber's custom fields (None removes one), or unsubscribe them; audited by field name (R28)."""
     if changes.get("email") is not None:
         raise errors.Invalid(
             "A subscriber's email address cannot be changed: delete the subscriber and add the new address.",
@@ -161,41 +174,72 @@ def update(account_id: str, list_id: str, subscriber_id: str, changes: Mapping[s
         if not store.update_if(subscriber, [Subscriber.fields.set(merged), Subscriber.updated_at.set(clock.now())]):
             raise errors.NotFound("subscriber")
     if status is not None:
-        subscriber = unsubscribe_everywhere(subscriber)
+        subscriber = unsubscribe_on_request(subscriber)
+    changed = [f"fields.{name}" for name in sorted(changes.get("fields") or {})] + (["status"] if status else [])
+    if changed:
+        _audit(Action.SUBSCRIBER_UPDATED, subscriber, actor, origin, fields=changed)
     return subscriber
 
 
-def unsubscribe(account_id: str, list_id: str, subscriber_id: str) -> Subscriber:
+def unsubscribe(account_id: str, list_id: str, subscriber_id: str, *, actor: Actor, origin: Origin) -> Subscriber:
     """The customer unsubscribes a subscriber on their behalf (R27): as if they had clicked the link."""
-    return unsubscribe_everywhere(get(account_id, list_id, subscriber_id))
+    subscriber = unsubscribe_on_request(get(account_id, list_id, subscriber_id))
+    _audit(Action.SUBSCRIBER_UNSUBSCRIBED, subscriber, actor, origin)
+    return subscriber
+
+
+def _audit(action: Action, subscriber: Subscriber, actor: Actor, origin: Origin, **details: Any) -> None:
+    """A change to a subscriber on the account's audit trail: ids and field names, never an address or a value."""
+    audit.record(subscriber.account_id, action, origin, actor,
+                 details={"list_id": subscriber.list_id, "subscriber_id": subscriber.subscriber_id, **details})
+
+
+def unsubscribe_on_request(subscriber: Subscriber) -> Subscriber:
+    """The person (or the customer on their behalf) unsubscribes: everywhere at once (R19), and the lists
+    that ask to be told are told (R29). Never for a complaint or a bounce."""
+    members = {m.subscriber_id: m for m in store.all_for_address(subscriber.account_id, subscriber.email_key)}
+    members[subscriber.subscriber_id] = subscriber
+    leaving = [m for m in members.values() if m.status == SubscriberStatus.SUBSCRIBED.value]
+    subscriber = unsubscribe_everywhere(subscriber)
+    notices.unsubscribed(leaving)
+    return subscriber
 
 
 def unsubscribe_everywhere(subscriber: Subscriber) -> Subscriber:
     """Exclude an address from all of its account's mailings at once (R19): suppress it, mark every list."""
     suppressions.suppress(subscriber.account_id, subscriber.email, SuppressionReason.UNSUBSCRIBED,
                           source=subscriber.list_id)
+    lists_marked = mark_everywhere(subscriber, SubscriberStatus.UNSUBSCRIBED, UNSUBSCRIBABLE)
+    logger.info("address unsubscribed", extra={"account_id": subscriber.account_id,
+                                               "subscriber_id": subscriber.subscriber_id,
+                                               "lists": lists_marked})
+    return store.get(subscriber.account_id, subscriber.list_id, subscriber.subscriber_id) or subscriber
+
+
+def mark_everywhere(subscriber: Subscriber, status: SubscriberStatus, allowed: set[SubscriberStatus]) -> int:
+    """Move every membership of the subscriber's address in its account that is in one of `allowed` to
+    `status` (unsubscribed also notes when); the number of memberships looked at."""
     now = clock.now()
     memberships = {m.subscriber_id: m for m in store.all_for_address(subscriber.account_id, subscriber.email_key)}
     memberships[subscriber.subscriber_id] = subscriber
     for membership in memberships.values():
-        store.update_if(membership, [
-            Subscriber.status.set(SubscriberStatus.UNSUBSCRIBED.value),
-            Subscriber.list_status.set(store.status_key(membership.list_key, SubscriberStatus.UNSUBSCRIBED)),
-            Subscriber.unsubscribed_at.set(now),
-            Subscriber.updated_at.set(now),
-        ], allowed=UNSUBSCRIBABLE)
-    logger.info("address unsubscribed", extra={"account_id": subscriber.account_id,
-                                               "subscriber_id": subscriber.subscriber_id,
-                                               "lists": len(memberships)})
-    return store.get(subscriber.account_id, subscriber.list_id, subscriber.subscriber_id) or subscriber
+        actions = [Subscriber.status.set(status.value),
+                   Subscriber.list_status.set(store.status_key(membership.list_key, status)),
+                   Subscriber.updated_at.set(now)]
+        if status is SubscriberStatus.UNSUBSCRIBED:
+            actions.append(Subscriber.unsubscribed_at.set(now))
+        store.update_if(membership, actions, allowed=allowed)
+    return len(memberships)
 
 
-def delete(account_id: str, list_id: str, subscriber_id: str) -> None:
-    """Delete a subscriber (R17) and give its place back to the plan. A suppression stays."""
+def delete(account_id: str, list_id: str, subscriber_id: str, *, actor: Actor, origin: Origin) -> None:
+    """Delete a subscriber (R17) and give its place back to the plan. A suppression stays. Audited."""
+    subscriber = get(account_id, list_id, subscriber_id)
     try:
-        store.delete_counted([get(account_id, list_id, subscriber_id)])
+        store.delete_counted([subscriber])
     except store.Gone:
         raise errors.NotFound("subscriber") from None
+    _audit(Action.SUBSCRIBER_DELETED, subscriber, actor, origin)
 
 
 def delete_all_in_list(account_id: str, list_id: str) -> None:
@@ -226,9 +270,7 @@ def _delete_quietly(subscriber: Subscriber) -> None:
 
 
 def _subscriber_limit(account_id: str) -> int | None:
-    account = account_store.get(account_id)
-    if account is None:
-        raise errors.NotFound("account")
+    account = accounts.ensure_open(account_id)   # a closed account takes no new subscribers (R33)
     return plans.subscriber_limit(account.plan, account.subscriber_level)
 
 
@@ -246,7 +288,8 @@ def _consent_time(raw: str | None) -> str:
     return clock.iso(moment)
 
 
-def _check_cursor(start: dict | None, attribute: str, expected: str) -> None:
+def check_cursor(start: dict | None, attribute: str, expected: str) -> None:
+    """Refuse a cursor that was not given out for this query (another list's, status' or tenant's)."""
     if start is None:
         return
     value = start.get(attribute)

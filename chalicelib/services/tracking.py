@@ -6,6 +6,7 @@ to `machine_opens`, link scanners (and clicks within seconds of delivery) to `sc
 fetched through a mail provider's image proxy (Gmail, Yahoo) is a reader's open and is counted as one,
 but the proxy's device and location are not recorded as the reader's. A counted click also counts as
 an open when that recipient has no open yet (the reader's client blocked images): common ESP practice.
+A reader's first open and first click of a campaign also count on the subscriber's activity (R26).
 
 Recording never breaks the pixel or the redirect: a failure is logged (ids only) and the answer stands.
 """
@@ -21,7 +22,7 @@ from chalicelib.models import events
 from chalicelib.models.campaigns import Campaign
 from chalicelib.models.events import Counted, EventKind
 from chalicelib.rendering.tracking import is_test, verify_click, verify_open
-from chalicelib.services import useragents
+from chalicelib.services import activity, useragents
 from chalicelib.services.countries import ISO_3166_ALPHA2
 
 RETENTION = timedelta(days=396)   # 13 months, then DynamoDB's TTL removes events and markers
@@ -73,6 +74,7 @@ def _record_open(account_id: str, campaign_id: str, subscriber_id: str, visitor:
     now = clock.now()
     machine = not useragents.counts_as_open(visitor.user_agent, visitor.ip)
     proxied = not machine and useragents.is_machine_open(visitor.user_agent, visitor.ip)
+    counted = None
     if machine:
         if not events.add(account_id, campaign_id, {"machine_opens": 1}):
             return
@@ -83,6 +85,10 @@ def _record_open(account_id: str, campaign_id: str, subscriber_id: str, visitor:
             return
     events.put(_event(account_id, campaign_id, subscriber_id, EventKind.OPEN, now, visitor,
                       machine=machine, proxied=proxied))
+    if counted is Counted.FIRST:
+        campaign = campaign_store.get(account_id, campaign_id)
+        if campaign is not None:
+            activity.engaged(account_id, campaign.list_id, subscriber_id, now, opened=True, clicked=False)
 
 
 def _record_click(campaign: Campaign, subscriber_id: str, link_index: int, visitor: Visitor) -> None:
@@ -91,6 +97,7 @@ def _record_click(campaign: Campaign, subscriber_id: str, link_index: int, visit
     delivered_at = events.sent_at(account_id, campaign_id, subscriber_id) or campaign.started_at
     since = (now - delivered_at).total_seconds() if delivered_at else None
     machine = useragents.is_scanner_click(visitor.user_agent, since, visitor.ip)
+    counted, first_open = None, None
     if machine:
         if not events.add(account_id, campaign_id, {"scanner_clicks": 1}):
             return
@@ -101,12 +108,15 @@ def _record_click(campaign: Campaign, subscriber_id: str, link_index: int, visit
         if counted is Counted.NO_CAMPAIGN:
             return
         if counted is Counted.FIRST:   # a reader who clicked has opened, even if images were blocked
-            events.add_if_first(events.marker(account_id, campaign_id, EventKind.OPEN, subscriber_id, now,
-                                              now + RETENTION),
-                                account_id, campaign_id, {"opens_total": 1, "opens_unique": 1})
+            first_open = events.add_if_first(events.marker(account_id, campaign_id, EventKind.OPEN, subscriber_id,
+                                                           now, now + RETENTION),
+                                             account_id, campaign_id, {"opens_total": 1, "opens_unique": 1})
     proxied = not machine and useragents.identify_machine(visitor.user_agent, visitor.ip, useragents.CLICK) is not None
     events.put(_event(account_id, campaign_id, subscriber_id, EventKind.CLICK, now, visitor,
                       machine=machine, proxied=proxied, link_index=link_index))
+    if counted is Counted.FIRST:
+        activity.engaged(account_id, campaign.list_id, subscriber_id, now,
+                         opened=first_open is Counted.FIRST, clicked=True)
 
 
 def _count_first(account_id: str, campaign_id: str, subscriber_id: str, kind: EventKind, now: datetime,

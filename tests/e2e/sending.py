@@ -24,6 +24,7 @@ class Sender:
     domain: str
     list_id: str
     addresses: dict[str, list[str]] = field(default_factory=dict)
+    owner: str = ""
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.api, headers=self.headers, timeout=60)
@@ -58,14 +59,17 @@ def customer(state: dict, credits: int) -> Sender:
         "company_address": "Brivibas iela 1, Riga, LV-1010, Latvia", "double_opt_in": False,
         "fields": [{"key": "first_name", "label": "First name", "type": "text"}]})
     assert created.status_code == 201, created.text
-    return Sender(api, headers, account_id, domain, created.json()["list"]["id"])
+    return Sender(api, headers, account_id, domain, created.json()["list"]["id"], owner=owner)
 
 
 def add_members(sender: Sender, state: str, count: int, workers: int = 8) -> list[tuple[str, str]]:
     """Add `count` members (8 clients at once); their (address, id)."""
     tag = uuid.uuid4().hex[:6]
-    addresses = [f"{state}-{n}-{tag}@readers-{tag}.eu" for n in range(count)]
+    return add_addresses(sender, state, [f"{state}-{n}-{tag}@readers-{tag}.eu" for n in range(count)], workers)
 
+
+def add_addresses(sender: Sender, state: str, addresses: list[str], workers: int = 8) -> list[tuple[str, str]]:
+    """Add these addresses as members (8 clients at once), kept under `state`; their (address, id)."""
     def add_slice(part: list[str]) -> list[tuple[str, str]]:
         done = []
         with sender.client() as http:

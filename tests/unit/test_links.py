@@ -18,6 +18,18 @@ def test_given_an_unsubscribe_url_when_read_back_then_it_names_the_subscriber():
     assert links.read_unsubscribe(token_of(url)) == links.SubscriberRef("acc_1", "lst_1", "sub_1")
 
 
+def test_given_a_campaign_emails_unsubscribe_url_when_read_back_then_it_also_names_the_campaign():
+    from chalicelib.rendering import tracking
+
+    url = tracking.unsubscribe_url("acc_1", "lst_1", "sub_1", "cmp_1")
+    old_style = tracking.unsubscribe_url("acc_1", "lst_1", "sub_1")
+
+    assert links.read_unsubscribe(token_of(url)) == links.SubscriberRef("acc_1", "lst_1", "sub_1", "cmp_1")
+    # links in emails sent before campaigns were named keep working, and count on no campaign
+    assert links.read_unsubscribe(token_of(old_style)) == links.SubscriberRef("acc_1", "lst_1", "sub_1", None)
+    assert token_of(old_style) == token_of(links.unsubscribe_url("acc_1", "lst_1", "sub_1"))
+
+
 def test_given_a_confirm_url_when_read_back_then_it_names_the_subscriber():
     url = links.confirm_url("acc_1", "lst_1", "sub_1")
     assert url.startswith("https://mailroom.test.invalid/confirm/")

@@ -117,7 +117,7 @@ def test_given_a_composed_email_then_list_unsubscribe_is_one_https_url_the_publi
     assert match, raw
     assert match.group(1).startswith(f"{PUBLIC}/unsubscribe/")
     assert public_links.read_unsubscribe(token(match.group(1))) == public_links.SubscriberRef(
-        "acc_01jabc", "lst_01jlist", "sub_0123abcd")
+        "acc_01jabc", "lst_01jlist", "sub_0123abcd", "cmp_01jxyz")   # the campaign counts the unsubscribe
 
 
 def test_given_a_composed_email_then_the_raw_list_unsubscribe_header_is_one_unencoded_line(newsletter):
