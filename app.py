@@ -3,8 +3,8 @@ from chalice import Chalice
 
 from chalicelib import config
 from chalicelib.handlers import (
-    accounts, admin, api_keys, campaigns, domains, lists, public, reviews, schedules, sessions, subscribers,
-    suppressions, tracking, workers,
+    accounts, admin, api_keys, campaigns, domains, exports, lists, privacy, public, reviews, schedules, sessions,
+    subscribers, suppressions, tracking, workers,
 )
 from chalicelib.handlers.http import edge_middleware
 
@@ -12,6 +12,6 @@ config.check_at_start()
 app = Chalice(app_name="mailroom", configure_logs=False)
 app.register_middleware(edge_middleware, "http")
 
-for module in (accounts, sessions, api_keys, admin, lists, subscribers, suppressions, public, schedules,
-               domains, campaigns, reviews, tracking, workers):
+for module in (accounts, exports, sessions, api_keys, admin, lists, subscribers, suppressions, public, privacy,
+               schedules, domains, campaigns, reviews, tracking, workers):
     app.register_blueprint(module.api.blueprint)

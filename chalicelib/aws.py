@@ -14,11 +14,18 @@ def client(service: str) -> Any:
     from botocore.config import Config
 
     settings = get_settings()
+    endpoint, extra = settings.aws_endpoint, {}
+    if service == "s3":
+        # Presigned links: Signature V4 (objects encrypted with KMS need it), on the region's own endpoint
+        # (the global one redirects new buckets); the local emulator serves buckets by path.
+        endpoint = endpoint or f"https://s3.{settings.region}.amazonaws.com"
+        extra = {"signature_version": "s3v4",
+                 "s3": {"addressing_style": "path" if settings.aws_endpoint else "virtual"}}
     return boto3.session.Session().client(
         service,
         region_name=settings.region,
-        endpoint_url=settings.aws_endpoint,
-        config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        endpoint_url=endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, **extra),
     )
 
 

@@ -17,6 +17,10 @@ EU_REGIONS = frozenset({
 })
 PRODUCTION_STAGES = frozenset({"prod", "production"})
 MIN_SECRET_BYTES = 32
+# R30: a closed account's data is deleted at most 3 months after closing. The grace is when the daily purge may
+# start; capping it at 60 days leaves a month for a purge that fails and runs again.
+CLOSED_ACCOUNT_GRACE_DAYS = 30
+MAX_CLOSED_ACCOUNT_GRACE_DAYS = 60
 
 
 class SettingsError(RuntimeError):
@@ -32,6 +36,7 @@ class Settings:
     sender: str
     configuration_set: str
     aws_endpoint: str | None = None
+    closed_account_grace_days: int = CLOSED_ACCOUNT_GRACE_DAYS
 
     @property
     def resource_prefix(self) -> str:
@@ -41,6 +46,9 @@ class Settings:
         return f"{self.resource_prefix}{logical}"
 
     def queue_name(self, logical: str) -> str:
+        return f"{self.resource_prefix}{logical}"
+
+    def bucket_name(self, logical: str) -> str:
         return f"{self.resource_prefix}{logical}"
 
     def link(self, path: str) -> str:
@@ -89,7 +97,17 @@ def load(environ: Mapping[str, str]) -> Settings:
         sender=sender,
         configuration_set=environ.get("MAILROOM_SES_CONFIGURATION_SET", f"mailroom-{stage}-events"),
         aws_endpoint=environ.get("MAILROOM_AWS_ENDPOINT") or None,
+        closed_account_grace_days=_grace_days(environ.get("MAILROOM_CLOSED_ACCOUNT_GRACE_DAYS")),
     )
+
+
+def _grace_days(raw: str | None) -> int:
+    if raw is None or not raw.strip():
+        return CLOSED_ACCOUNT_GRACE_DAYS
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_CLOSED_ACCOUNT_GRACE_DAYS:
+        raise SettingsError(f"MAILROOM_CLOSED_ACCOUNT_GRACE_DAYS must be a whole number of days from 1 to "
+                            f"{MAX_CLOSED_ACCOUNT_GRACE_DAYS} (R30: data goes at most 3 months after closing).")
+    return int(raw)
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,9 @@ def build_mime(email: OutgoingEmail, sender: str) -> EmailMessage:
     message.set_content(email.text)
     if email.html:
         message.add_alternative(email.html, subtype="html")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.media_type.partition("/")
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return message
 
 

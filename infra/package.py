@@ -156,6 +156,21 @@ def policy(functions: list[str]) -> dict[str, Any]:
                 "Action": ["sns:Publish"],
                 "Resource": [{"Ref": "SesEventsTopic"}],
             },
+            {
+                # Account data exports (services/exports.py): written once (multipart for large ones), and read
+                # through presigned links, which carry this role's permission.
+                "Sid": "StageExportsObjects",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+                "Resource": [{"Fn::Sub": f"${{{definition.EXPORTS_BUCKET_ID}.Arn}}/*"}],
+            },
+            {
+                # A purged account's export files are listed by their "<account_id>/" prefix (services/retention.py).
+                "Sid": "StageExportsListing",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [{"Fn::GetAtt": [definition.EXPORTS_BUCKET_ID, "Arn"]}],
+            },
         ],
     }
 

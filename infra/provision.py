@@ -15,7 +15,7 @@ _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 _ALREADY_EXISTS = frozenset({
     "AlreadyExistsException", "AlreadyExists", "ConfigurationSetAlreadyExists",
     "ConfigurationSetAlreadyExistsException", "EventDestinationAlreadyExists",
-    "EventDestinationAlreadyExistsException", "ResourceInUseException",
+    "EventDestinationAlreadyExistsException", "ResourceInUseException", "BucketAlreadyOwnedByYou",
 })
 
 
@@ -60,6 +60,7 @@ class Provisioner:
             "AWS::SES::ConfigurationSet": self._configuration_set,
             "AWS::SES::ConfigurationSetEventDestination": self._event_destination,
             "AWS::SES::EmailIdentity": self._identity,
+            "AWS::S3::Bucket": self._bucket,
         }
         unknown = sorted({r["Type"] for r in self.template.values()} - set(handlers))
         if unknown:
@@ -251,6 +252,40 @@ class Provisioner:
         # The emulator verifies domains on request, as SES does once DKIM records are published.
         self._client("ses").verify_domain_identity(Domain=props["EmailIdentity"])
         self.made[logical_id] = props["EmailIdentity"]
+
+
+    def _bucket(self, logical_id: str, props: dict) -> None:
+        s3 = self._client("s3")
+        bucket = props["BucketName"]
+        region = self._session.region_name
+        with _already_exists_is_fine():
+            s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": {"LocationConstraint": region}}
+                                               if region != "us-east-1" else {}))
+        if "OwnershipControls" in props:
+            s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=props["OwnershipControls"])
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(Bucket=bucket,
+                                       PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+        if "BucketEncryption" in props:
+            rules = [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                      "BucketKeyEnabled": rule.get("BucketKeyEnabled", False)}
+                     for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+            s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": rules})
+        if "LifecycleConfiguration" in props:
+            s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+                _lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]})
+        self.made[logical_id] = bucket
+        self.arns[logical_id] = f"arn:aws:s3:::{bucket}"
+
+
+def _lifecycle_rule(rule: dict) -> dict:
+    """A CloudFormation lifecycle rule as the S3 API spells it."""
+    made: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule:
+        made["Expiration"] = {"Days": rule["ExpirationInDays"]}
+    if "AbortIncompleteMultipartUpload" in rule:
+        made["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    return made
 
 
 def provision(settings: Any) -> dict[str, str]:

@@ -10,7 +10,7 @@ from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.models.accounts import Account
 from chalicelib.models.audit import AuditRecord
-from chalicelib.services import accounts, auth, plans
+from chalicelib.services import accounts, auth, closing, plans
 
 api = Api(__name__)
 
@@ -33,6 +33,8 @@ def shape(account: Account) -> dict:
         "limits": plans.limits(account.plan, account.subscriber_level),
         "created_at": account.created_at,
         "updated_at": clock.iso(account.updated_at),
+        "closed_at": clock.iso(account.closed_at),
+        "purge_after": clock.iso(account.purge_after),   # R30: when a closed account's data is deleted
     }
 
 
@@ -41,7 +43,7 @@ def shape_audit(record: AuditRecord) -> dict:
         "id": record.audit_key,
         "action": record.action,
         "at": clock.iso(record.at),
-        "actor": {"id": record.actor_id, "role": record.actor_role},
+        "actor": {"id": record.actor_id, "role": record.actor_role, "key_id": record.actor_key_id},
         "result": record.result,
         "operation": record.operation,
         "ip": record.ip,
@@ -157,6 +159,11 @@ def get_account(call: Call):
 def update_account(call: Call):
     changes = call.body(bodies.ProfileChanges).model_dump(exclude_unset=True)
     return json_response({"account": shape(accounts.update_profile(call.principal, changes, origin(call)))})
+
+
+@api.route("/v1/account/close", methods=["POST"])
+def close_account(call: Call):
+    return json_response({"account": shape(closing.close(call.principal, origin(call), ses.mailer()))}, status=202)
 
 
 @api.route("/v1/account/audit")

@@ -1,10 +1,12 @@
 """Small, self-contained HTML pages for people (no scripts, inline style only, so the CSP stays strict)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from chalice import Response
 
+from chalicelib import errors
 from chalicelib.handlers.http import html_response
 
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;"
@@ -33,3 +35,14 @@ def message(title: str, text: str, status: int = 200) -> Response:
 
 def not_found() -> Response:
     return message("Link not valid", "This link is not valid or has expired.", 404)
+
+
+def shown(view: Callable[[], Response]) -> Response:
+    """Answer in HTML, also when the link is not valid or a dependency is down."""
+    try:
+        return view()
+    except errors.NotFound:
+        return not_found()
+    except errors.UpstreamError:
+        return message("Please try again", "We could not finish this just now. Please try again in a few minutes.",
+                       503)

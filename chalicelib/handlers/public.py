@@ -20,13 +20,7 @@ HONEYPOT = "hp-website"   # not an identifier, so no list field can have this na
 
 def _page(view: Callable[[], Response]) -> Response:
     """Answer in HTML, also when the link is not valid or a dependency is down."""
-    try:
-        return view()
-    except errors.NotFound:
-        return pages.not_found()
-    except errors.UpstreamError:
-        return pages.message("Please try again", "We could not finish this just now. Please try again in a "
-                             "few minutes.", 503)
+    return pages.shown(view)
 
 
 @api.route("/confirm/{token}", auth_required=False)

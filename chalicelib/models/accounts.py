@@ -42,6 +42,9 @@ class Account(BaseModel):
     subscriber_count = NumberAttribute(default=0)   # stored subscribers, kept atomically
     status_reason = UnicodeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
+    purge_after = UTCDateTimeAttribute(null=True)
+    inactivity_warned_at = UTCDateTimeAttribute(null=True)   # R30: the users were told of the coming purge
+    trial_expired_at = UTCDateTimeAttribute(null=True)       # R8: the trial ended; its waiting campaigns went back
 
     by_status = AccountsByStatus()
 

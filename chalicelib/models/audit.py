@@ -16,6 +16,7 @@ class AuditRecord(BaseModel):
     at = UTCDateTimeAttribute()
     actor_id = UnicodeAttribute(null=True)           # user id (customer or staff); never an address
     actor_role = UnicodeAttribute(null=True)
+    actor_key_id = UnicodeAttribute(null=True)       # the API key the actor used, if any
     ip = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
     route = UnicodeAttribute(null=True)

@@ -148,6 +148,22 @@ def get(account_id: str) -> Account:
     return account
 
 
+CLOSED_STATUSES = frozenset({AccountStatus.CLOSED.value, AccountStatus.PURGING.value})
+
+
+def ensure_open(account_id: str) -> Account:
+    """The account, if it is not closed (R33): a closed one keeps its data readable but takes nothing new (422)."""
+    return check_open(get(account_id))
+
+
+def check_open(account: Account) -> Account:
+    """`account`, or Invalid (422 account_closed) when it is closed."""
+    if account.status in CLOSED_STATUSES:
+        raise errors.Invalid("This account is closed: its data can be read, corrected and exported until it is "
+                             "deleted, but nothing new can be added or sent.", code="account_closed")
+    return account
+
+
 def update_profile(principal: Principal, changes: dict[str, Any], origin: Origin) -> Account:
     """Edit profile fields (R7); status, plan and counters are not profile fields."""
     account = get(principal.account_id)
@@ -161,7 +177,7 @@ def update_profile(principal: Principal, changes: dict[str, Any], origin: Origin
         user = users.get(principal.account_id, principal.user_id) if names else None
         if user is not None:
             users.update(user, **names)
-        audit.record(account.account_id, Action.PROFILE_UPDATED, origin, Actor(principal.user_id, principal.role),
+        audit.record(account.account_id, Action.PROFILE_UPDATED, origin, auth.actor_of(principal),
                      details={"fields": sorted(cleaned)})
     return get(principal.account_id)
 

@@ -22,6 +22,14 @@ class Action(str, Enum):
     API_KEY_CREATED = "api_key_created"
     API_KEY_DELETED = "api_key_deleted"
     STAFF_ACCESS = "staff_access"
+    CREDITS_EXPIRED = "credits_expired"                  # R11, by the retention schedule
+    INACTIVITY_WARNING_SENT = "inactivity_warning_sent"  # R30, by the retention schedule
+    SUBSCRIBER_ERASED = "subscriber_erased"              # R28: by its owner's request or the customer's
+    SUBSCRIBER_UPDATED = "subscriber_updated"            # R28 rectification: changed field names, never values
+    SUBSCRIBER_UNSUBSCRIBED = "subscriber_unsubscribed"  # by the customer, on the subscriber's behalf (R27)
+    SUBSCRIBER_DELETED = "subscriber_deleted"            # R17
+    DATA_EXPORTED = "data_exported"                      # R28: the account's data was exported (or a job asked)
+    ACCOUNT_CLOSED = "account_closed"                    # R33
 
 
 class Result(str, Enum):
@@ -42,10 +50,11 @@ class Origin:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acted: a user id and role (never an email address)."""
+    """Who acted: a user id and role (never an email address), and the API key when one was used."""
 
     user_id: str | None
     role: str | None
+    key_id: str | None = None
 
 
 def record(
@@ -67,6 +76,7 @@ def record(
         at=now,
         actor_id=actor.user_id if actor else None,
         actor_role=actor.role if actor else None,
+        actor_key_id=actor.key_id if actor else None,
         ip=origin.ip,
         user_agent=(origin.user_agent or None) and origin.user_agent[:MAX_USER_AGENT],
         route=origin.route,

@@ -94,6 +94,12 @@ def plausible_id(value: str) -> bool:
     return 0 < len(value) <= MAX_ID
 
 
+def actor_of(principal: Principal) -> Actor:
+    """Who a call acts as, for the audit trail: the user, and the API key if the call used one."""
+    key_id = principal.credential_key.split("#", 1)[1] if principal.via == Via.API_KEY.value else None
+    return Actor(principal.user_id, principal.role, key_id)
+
+
 # --- passwords ---------------------------------------------------------------------------------
 
 def check_password(password: str) -> str:
@@ -281,9 +287,12 @@ def confirm_password_reset(token: str, password: str, origin: Origin) -> None:
 
 def create_api_key(principal: Principal, name: str, origin: Origin) -> NewApiKey:
     """A new API key for the caller's account (R3); the whole key is returned only here."""
+    from chalicelib.services import accounts  # accounts imports this module
+
     name = name.strip()
     if not name:
         raise errors.Invalid("name must not be empty.", code="invalid_field")
+    accounts.ensure_open(principal.account_id)
     if store.count_of_kind(principal.account_id, Kind.API_KEY.value) >= MAX_API_KEYS:
         raise errors.LimitReached(f"An account may have at most {MAX_API_KEYS} API keys; delete one first.")
     key_id = ids.new_id("key")

@@ -12,6 +12,7 @@ from chalicelib.log import logger
 from chalicelib.models import domains as store
 from chalicelib.models.base import Page
 from chalicelib.models.domains import Domain, DomainStatus
+from chalicelib.services import accounts
 
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
@@ -53,6 +54,7 @@ def _is_within(name: str, parent: str) -> bool:
 
 def register(account_id: str, raw_name: str) -> Domain:
     """Claim a domain for the account and register it with SES; 409 if any account already has it."""
+    accounts.ensure_open(account_id)
     name = normalise(raw_name)
     taken = errors.Conflict("This domain is already registered.", code="domain_taken")
     if any(_is_within(name, own) for own in service_domains()):

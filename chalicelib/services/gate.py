@@ -88,7 +88,7 @@ def _account_refusal(facts: Facts) -> Decision | None:
 def account_refusal(account_status: str, allow_pending: bool = False) -> Decision | None:
     """Why an account in this state may not send (R5, R33, R34), or None; test copies `allow_pending`."""
     status = AccountStatus(account_status)
-    if status is AccountStatus.CLOSED:
+    if status in (AccountStatus.CLOSED, AccountStatus.PURGING):
         return refuse("account_closed", "This account is closed; it can no longer send.")
     if status is AccountStatus.SUSPENDED:
         return refuse("account_suspended", "This account is suspended by staff; nothing can be sent until "
@@ -124,7 +124,7 @@ def _plan_refusal(facts: Facts) -> Decision | None:
                       "allows; remove some or raise the level to send again.")
     if plan is Plan.TRIAL:
         if facts.trial_ends_at is None or facts.trial_ends_at <= facts.now:
-            return refuse("trial_expired", "The 30-day trial has ended; choose a plan to send again.")
+            return trial_expired()
         if facts.used + n > TRIAL_EMAILS:
             left = max(TRIAL_EMAILS - facts.used, 0)
             return refuse("trial_limit", f"The trial allows {TRIAL_EMAILS} emails in all and {left} are left; "
@@ -143,6 +143,11 @@ def _plan_refusal(facts: Facts) -> Decision | None:
             return refuse("insufficient_credits", f"This campaign needs {n} email credits and the account has "
                                                   f"{facts.credits}.")
     return None
+
+
+def trial_expired() -> Decision:
+    """R8: after the trial, lists can be managed but nothing can be sent until upgrade."""
+    return refuse("trial_expired", "The 30-day trial has ended; choose a plan to send again.")
 
 
 def credits_expired(purchased_at: datetime | None, now: datetime) -> bool:

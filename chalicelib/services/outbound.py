@@ -5,6 +5,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    media_type: str     # "application/json"
+    data: bytes
+
+
 @dataclass
 class OutgoingEmail:
     to: str
@@ -15,6 +22,7 @@ class OutgoingEmail:
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)   # SES message tags: ids only
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 class Mailer(Protocol):

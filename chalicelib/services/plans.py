@@ -10,6 +10,7 @@ class AccountStatus(str, Enum):
     ACTIVE = "active"                   # approved
     SUSPENDED = "suspended"             # by staff (R34)
     CLOSED = "closed"                   # by the customer (R33)
+    PURGING = "purging"                 # its data is being deleted (R30): closed past its grace, or inactive
 
 
 class Plan(str, Enum):

@@ -52,7 +52,7 @@ def test_given_a_new_account_when_staff_approve_it_then_it_is_active_and_the_app
     assert answer.status_code == 200
     assert answer.json_body["account"]["status"] == "active"
     [record] = [r for r in audit_of(client, person) if r["action"] == "staff_access"]
-    assert record["actor"] == {"id": staff.user_id, "role": "staff"}
+    assert record["actor"] == {"id": staff.user_id, "role": "staff", "key_id": None}
     assert record["operation"] == "approve" and record["result"] == "ok"
     assert record["at"].endswith("Z") and record["route"] == "POST /v1/admin/accounts/{account_id}/approve"
     assert record["details"] == {"from": "pending_review", "to": "active"}

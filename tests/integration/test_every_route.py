@@ -38,7 +38,7 @@ def tenant_scoped_routes():
 
 
 @pytest.fixture
-def two_tenants(client, tenant):
+def two_tenants(client, tenant, monkeypatch):
     owner, stranger = tenant(), tenant()
     mailing_list = make_list(client, owner)
     member = subscribe(client, owner, mailing_list["id"], "member@readers.example")
@@ -56,6 +56,13 @@ def two_tenants(client, tenant):
                            headers=owner.headers)
     if suppression.status_code == 201:
         ids["email"] = "gone@readers.example"
+    from chalicelib.services import exports
+
+    with monkeypatch.context() as patched:   # an export prepared as a job, as a large account's is
+        patched.setattr(exports, "SYNC_LIMITS", exports.SyncLimits(subscribers=0, bytes=0))
+        job = api_call(client, "GET", "/v1/account/export", headers=owner.headers)
+    if job.status_code == 202:
+        ids["export_id"] = job.json_body["export"]["id"]
     return owner, stranger, ids
 
 

@@ -269,7 +269,26 @@ def _check_identity(aws, props: dict, made: str) -> None:
     assert identity["ConfigurationSetName"] == props["ConfigurationSetAttributes"]["ConfigurationSetName"]
 
 
+def _check_bucket(aws, props: dict, made: str) -> None:
+    s3 = aws("s3")
+    assert made == props["BucketName"]
+    assert s3.get_public_access_block(Bucket=made)["PublicAccessBlockConfiguration"] == \
+        props["PublicAccessBlockConfiguration"]
+    [rule] = s3.get_bucket_encryption(Bucket=made)["ServerSideEncryptionConfiguration"]["Rules"]
+    [defined] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == defined["ServerSideEncryptionByDefault"]
+    assert rule["BucketKeyEnabled"] is defined["BucketKeyEnabled"]
+    assert s3.get_bucket_ownership_controls(Bucket=made)["OwnershipControls"] == props["OwnershipControls"]
+    made_rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=made)["Rules"]}
+    for defined_rule in props["LifecycleConfiguration"]["Rules"]:
+        rule = made_rules[defined_rule["Id"]]
+        assert rule["Status"] == defined_rule["Status"]
+        assert rule["Expiration"]["Days"] == defined_rule["ExpirationInDays"]
+        assert rule["AbortIncompleteMultipartUpload"] == defined_rule["AbortIncompleteMultipartUpload"]
+
+
 DRIFT_CHECKS = {
+    "AWS::S3::Bucket": _check_bucket,
     "AWS::KMS::Key": _check_key,
     "AWS::KMS::Alias": _check_alias,
     "AWS::DynamoDB::Table": _check_table,

@@ -51,3 +51,12 @@ def test_the_lambda_refuses_to_start_outside_the_eu_and_starts_inside():
     assert refused.returncode != 0
     assert "Region us-east-1 is outside the EU/EEA" in refused.stderr
     assert _import_app_in_lambda("eu-central-1").returncode == 0
+
+
+def test_a_closed_accounts_grace_is_30_days_and_at_most_60_so_data_goes_within_3_months():
+    base = {"AWS_REGION": "eu-west-1", "MAILROOM_SECRET_KEY": SECRET}
+    assert load(base).closed_account_grace_days == 30
+    assert load({**base, "MAILROOM_CLOSED_ACCOUNT_GRACE_DAYS": "14"}).closed_account_grace_days == 14
+    for bad in ("0", "61", "thirty", "-5"):
+        with pytest.raises(SettingsError, match="MAILROOM_CLOSED_ACCOUNT_GRACE_DAYS"):
+            load({**base, "MAILROOM_CLOSED_ACCOUNT_GRACE_DAYS": bad})

@@ -1,0 +1,41 @@
+"""Routes: /v1/account/export (all of the account's data, R28) and /v1/account/exports/{export_id} (a job's export)."""
+from __future__ import annotations
+
+from chalice import Response
+
+from chalicelib import clock
+from chalicelib.handlers.context import origin
+from chalicelib.handlers.http import JSON, Api, Call, json_response
+from chalicelib.models.exports import Export
+from chalicelib.services import exports
+
+api = Api(__name__)
+
+
+def shape(export: Export, view: exports.ExportView | None = None) -> dict:
+    return {
+        "id": export.export_id,
+        "status": export.status,
+        "created_at": clock.iso(export.created_at),
+        "ready_at": clock.iso(export.ready_at),
+        "expires_at": clock.iso(export.expires_at),
+        "size_bytes": int(export.size_bytes) if export.size_bytes is not None else None,
+        "download_url": view.download_url if view else None,
+        "download_expires_at": clock.iso(view.download_expires_at) if view else None,
+    }
+
+
+@api.route("/v1/account/export")
+def export_account(call: Call):
+    requested = exports.request(call.principal, origin(call))
+    if requested.document is not None:
+        return Response(body=requested.document, status_code=200, headers={"Content-Type": JSON})
+    return json_response({"export": shape(requested.export)}, status=202)
+
+
+@api.route("/v1/account/exports/{export_id}")
+def get_export(call: Call, export_id: str):
+    from chalicelib.storage import ExportFiles
+
+    view = exports.status(call.account_id, export_id, ExportFiles())
+    return json_response({"export": shape(view.export, view)})

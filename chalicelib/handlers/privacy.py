@@ -1,0 +1,44 @@
+"""Routes: /privacy/requests, the data-subject requests of the people on customers' lists (R28). No auth."""
+from __future__ import annotations
+
+from chalice import Response
+
+from chalicelib import ses
+from chalicelib.handlers import pages
+from chalicelib.handlers.http import Api, Call, bodies, json_response
+from chalicelib.services import privacy
+from chalicelib.services.privacy import Outcome, RequestKind
+
+api = Api(__name__)
+
+ACCEPTED = {
+    "status": "accepted",
+    "message": "If this address is on a list we send email for, a link to confirm the request has been sent to it. "
+               "The link works for 24 hours.",
+}
+
+DONE_PAGES = {
+    Outcome.ERASED: ("Your data has been erased", ("Every company that emailed you through us has deleted this "
+                     "address and everything tied to it. They keep only a one-way code of it, so that it is never "
+                     "added to their lists again, and they have been told.")),
+    Outcome.REPORT_SENT: ("Your data is on its way", ("We have emailed a copy of your data, as a JSON file, to this "
+                          "address.")),
+    Outcome.REPORT_RECENTLY_SENT: ("Your data has been sent", ("We have already emailed a copy of your data to this "
+                                   "address today; please check your inbox.")),
+    Outcome.NOTHING_HELD: ("No data to send", ("We hold nothing we could send about this address: at most a "
+                           "one-way code of it, which keeps it from being mailed.")),
+}
+
+
+@api.route("/privacy/requests", methods=["POST"], auth_required=False)
+def make_request(call: Call):
+    body = call.body(bodies.PrivacyRequest)
+    privacy.request(body.email, RequestKind(body.type), call.ip, ses.mailer())
+    return json_response(ACCEPTED, status=202)
+
+
+@api.route("/privacy/requests/{token}", auth_required=False)
+def carry_out(call: Call, token: str):
+    def view() -> Response:
+        return pages.message(*DONE_PAGES[privacy.carry_out(token, ses.mailer())])
+    return pages.shown(view)

@@ -1,0 +1,485 @@
+"""The scheduled purges and expiries (R4, R8, R11, R13, R30), driven through time with an injected clock.
+
+Each rule runs as the schedule would, within a budget of remaining milliseconds: `PLENTY` is a Lambda with
+a minute left, `cut_after(n)` one whose time runs out after n checks, to interrupt a run half-way.
+"""
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import aws, clock
+from chalicelib.config import get_settings
+from chalicelib.models import accounts as account_store
+from chalicelib.models import retention as retention_store
+from chalicelib.models import subscribers as subscriber_store
+from chalicelib.models.accounts import Account
+from chalicelib.models.base import all_models
+from chalicelib.models.credentials import Credential
+from chalicelib.models.deliveries import Delivery, DeliveryState
+from chalicelib.models.deliveries import campaign_key as ledger_key
+from chalicelib.models.events import Event, EventKind
+from chalicelib.models.events import campaign_key as events_key
+from chalicelib.models.subscribers import Subscriber
+from chalicelib.models.usage import Usage
+from chalicelib.services import retention
+from chalicelib.services.plans import AccountStatus
+from infra.definition import TABLES
+from tests.integration.campaigning import add_domain, draft
+from tests.integration.conftest import api_call, sign_in, signup_body
+from tests.integration.listing import make_list, subscribe
+from tests.integration.mailbox import last_link_to, messages_to
+from tests.integration.tracked import make_campaign, opened
+
+DAY = timedelta(days=1)
+FIRST_NAME = [{"key": "first_name", "label": "First name"}]
+
+
+def PLENTY() -> int:
+    return 60_000
+
+
+def cut_after(checks: int):
+    """A budget that lasts for `checks` checks, then has run out."""
+    left = [checks]
+
+    def remaining_ms() -> int:
+        left[0] -= 1
+        return 60_000 if left[0] >= 0 else 0
+
+    return remaining_ms
+
+
+@pytest.fixture
+def travel(monkeypatch, client, staff):
+    """travel(delta): from now on the service's clock reads the real time plus `delta` (staff sign in again
+    there, so that `tenant()` still works)."""
+    real_now = clock.now
+
+    def to(delta: timedelta) -> None:
+        monkeypatch.setattr(clock, "now", lambda: real_now() + delta)
+        staff.token = sign_in(client, staff.email, staff.password)
+
+    return to
+
+
+def items_of(*needles: str) -> dict[str, list[str]]:
+    """Every stored item, table by table, that names one of `needles` (an account id, an email address)."""
+    dynamodb = aws.client("dynamodb")
+    found: dict[str, list[str]] = {}
+    for logical in TABLES:
+        table = get_settings().table_name(logical)
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            for item in page["Items"]:
+                text = json.dumps(item, sort_keys=True)
+                if any(needle in text for needle in needles):
+                    found.setdefault(logical, []).append(text)
+    return {logical: sorted(texts) for logical, texts in found.items()}
+
+
+def export_files(prefix: str) -> list[str]:
+    from chalicelib import storage
+
+    listed = aws.client("s3").list_objects_v2(Bucket=storage.ExportFiles().bucket, Prefix=prefix)
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def seed(client, person, domain: str) -> dict:
+    """Data of the account in every kind of table, made the way the service makes it."""
+    from chalicelib import storage
+
+    contact_list = make_list(client, person, from_email=f"news@{domain}", fields=FIRST_NAME)
+    member = subscribe(client, person, contact_list["id"], f"reader@{domain}")
+    subscribe(client, person, contact_list["id"], f"other@{domain}")
+    confirming = make_list(client, person, from_email=f"news@{domain}", double_opt_in=True)
+    subscribe(client, person, confirming["id"], f"pending@{domain}")
+    add_domain(client, person, domain)
+    campaign = draft(client, person, contact_list["id"], from_email=f"news@{domain}")
+    assert api_call(client, "POST", "/v1/suppressions", {"email": f"gone@{domain}"},
+                    headers=person.headers).status_code == 201
+    assert api_call(client, "POST", "/v1/api-keys", {"name": "ci"}, headers=person.headers).status_code == 201
+    now = clock.now()
+    # What the sender and the tracker leave behind for a sent campaign, and the quota it used.
+    Delivery(ledger_key(person.account_id, campaign["id"]), member["id"], state=DeliveryState.SENT.value,
+             claimed_at=now, sent_at=now, expires_at=now + 400 * DAY).save()
+    Event(events_key(person.account_id, campaign["id"]), f"{clock.iso(now)}#1", kind=EventKind.OPEN.value,
+          subscriber_id=member["id"], at=now, expires_at=now + 396 * DAY).save()
+    Usage(person.account_id, "trial", emails=2, updated_at=now).save()
+    storage.ExportFiles().upload(f"{person.account_id}/export-1.json", io.BytesIO(b'{"account": "..."}'))
+    return {"list_id": contact_list["id"], "campaign_id": campaign["id"], "domain": domain}
+
+
+def close(person, closed_ago: timedelta = timedelta(0), grace: timedelta = 30 * DAY) -> None:
+    """Close the account as POST /v1/account/close leaves it: closed, with the time its data goes."""
+    closed_at = clock.now() - closed_ago
+    account = account_store.get(person.account_id)
+    account_store.change(account, [Account.status.set(AccountStatus.CLOSED.value), Account.closed_at.set(closed_at),
+                                   Account.purge_after.set(closed_at + grace)])
+
+
+def ses_has(domain: str) -> bool:
+    from chalicelib import identities
+
+    return identities.domain_state(domain) is not None
+
+
+# --- every table is covered -------------------------------------------------------------------
+
+def test_the_purge_reaches_every_table_a_model_defines():
+    unreached = [model.Meta.logical_name for model in all_models() if retention.reach(model) is None]
+
+    assert unreached == [], (
+        f"{unreached}: the purge cannot find an account's items there. Key the table by account_id, "
+        "list_key or campaign_key, or give it a step in services/retention.py (REACHED_THROUGH), or say why it "
+        "holds no account's data (NOT_ACCOUNT_DATA).")
+
+
+def test_every_table_with_a_ttl_has_a_backstop_and_the_audit_trail_has_none():
+    with_ttl = {m.Meta.logical_name for m in all_models() if retention_store.ttl_attribute(m) is not None}
+    backstopped = {m.Meta.logical_name for m in retention.ttl_tables()} | retention.TTL_PURGED_BY_AUTH
+
+    assert with_ttl <= backstopped
+    assert "ttl" not in TABLES["audit"]   # R4: audit records live exactly as long as the account's data
+
+
+# --- closed accounts --------------------------------------------------------------------------
+
+def test_a_closed_account_within_its_grace_period_is_untouched(client, tenant, travel):
+    person = tenant()
+    seed(client, person, "closing.example")
+    close(person)
+    before = items_of(person.account_id, person.email)
+    travel(29 * DAY)
+
+    outcome = retention.purge_closed_accounts(PLENTY)
+
+    assert outcome.done and outcome.counts["closed_in_grace"] == 1 and not outcome.counts["accounts_purged"]
+    assert items_of(person.account_id, person.email) == before
+    assert export_files(f"{person.account_id}/") and ses_has("closing.example")
+
+
+def test_a_closed_account_past_its_grace_is_purged_even_when_cut_short_and_nothing_else_is_touched(
+        client, tenant, travel):
+    gone, kept = tenant(), tenant()
+    seed(client, gone, "gone.example")
+    seed(client, kept, "kept.example")
+    close(gone)
+    untouched = items_of(kept.account_id, kept.email)
+    travel(31 * DAY)
+
+    first = retention.purge_closed_accounts(cut_after(4))
+
+    # Cut short: marked purging, nobody gets in any more, and the audit trail outlives the rest (R4).
+    assert not first.done and first.counts["accounts_unfinished"] == 1
+    assert account_store.get(gone.account_id).status == AccountStatus.PURGING.value
+    left = items_of(gone.account_id, gone.email)
+    assert "audit" in left and "accounts" in left and "credentials" not in left
+    assert api_call(client, "GET", "/v1/account", headers=gone.headers).status_code == 401
+
+    second = retention.purge_closed_accounts(PLENTY)
+
+    assert second.done and second.counts["accounts_purged"] == 1
+    assert items_of(gone.account_id, gone.email) == {}
+    assert export_files(f"{gone.account_id}/") == [] and not ses_has("gone.example")
+    assert items_of(kept.account_id, kept.email) == untouched
+    assert export_files(f"{kept.account_id}/") and ses_has("kept.example")
+    assert sign_in(client, kept.email, kept.password)
+    # The address is free again: its owner may sign up anew.
+    assert api_call(client, "POST", "/v1/signup", signup_body(gone.email)).status_code == 201
+
+    again = retention.purge_closed_accounts(PLENTY)
+
+    assert again.done and not again.counts["accounts_purged"] and not again.counts["accounts_unfinished"]
+
+
+def test_a_purge_cut_short_is_finished_by_the_hourly_catch_up(client, tenant, travel):
+    person = tenant()
+    seed(client, person, "later.example")
+    close(person)
+    travel(31 * DAY)
+    assert not retention.purge_closed_accounts(cut_after(6)).done
+
+    outcome = retention.resume_unfinished(PLENTY, mailer=None)
+
+    assert outcome.done and outcome.counts["accounts_purged"] == 1
+    assert items_of(person.account_id, person.email) == {}
+
+
+# --- accounts nobody signed in to for 2 years --------------------------------------------------
+
+def warnings_to(address: str) -> list:
+    return [m for m in messages_to(address) if "will be deleted" in str(m["Subject"])]
+
+
+def test_an_unused_account_is_warned_once_30_days_ahead_then_purged(client, tenant, travel):
+    from chalicelib import ses
+
+    idle, busy = tenant(), tenant()
+    seed(client, idle, "idle.example")
+    travel(701 * DAY)
+    sign_in(client, busy.email, busy.password)
+
+    first = retention.purge_inactive_accounts(PLENTY, ses.mailer())
+    second = retention.purge_inactive_accounts(PLENTY, ses.mailer())
+
+    assert first.counts["warnings_sent"] == 1 and not second.counts["warnings_sent"]
+    assert len(warnings_to(idle.email)) == 1 and warnings_to(busy.email) == []
+    assert "sign in" in warnings_to(idle.email)[0].get_body(preferencelist=("plain",)).get_content()
+    travel(720 * DAY)
+    assert retention.purge_inactive_accounts(PLENTY, ses.mailer()).counts["warned_waiting"] == 1
+    assert account_store.get(idle.account_id).status == AccountStatus.ACTIVE.value
+
+    travel(731 * DAY)
+    outcome = retention.purge_inactive_accounts(PLENTY, ses.mailer())
+
+    assert outcome.done and outcome.counts["accounts_purged"] == 1
+    assert items_of(idle.account_id, idle.email) == {} and not ses_has("idle.example")
+    assert account_store.get(busy.account_id).status == AccountStatus.ACTIVE.value
+    assert len(warnings_to(idle.email)) == 1
+
+
+def test_a_sign_in_after_the_warning_calls_the_purge_off(client, tenant, travel):
+    from chalicelib import ses
+
+    person = tenant()
+    travel(701 * DAY)
+    retention.purge_inactive_accounts(PLENTY, ses.mailer())
+    assert account_store.get(person.account_id).inactivity_warned_at is not None
+    travel(710 * DAY)
+    sign_in(client, person.email, person.password)
+
+    travel(740 * DAY)
+    outcome = retention.purge_inactive_accounts(PLENTY, ses.mailer())
+
+    assert outcome.counts["warnings_withdrawn"] == 1 and not outcome.counts["accounts_purged"]
+    account = account_store.get(person.account_id)
+    assert account.status == AccountStatus.ACTIVE.value and account.inactivity_warned_at is None
+    assert len(warnings_to(person.email)) == 1
+
+
+def test_an_account_used_through_its_api_key_is_not_inactive(client, tenant, travel):
+    from chalicelib import ses
+
+    person = tenant()
+    key = api_call(client, "POST", "/v1/api-keys", {"name": "crm"}, headers=person.headers).json_body["key"]
+    travel(701 * DAY)
+    retention.purge_inactive_accounts(PLENTY, ses.mailer())
+    travel(720 * DAY)
+    assert api_call(client, "GET", "/v1/lists", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+    travel(740 * DAY)
+    outcome = retention.purge_inactive_accounts(PLENTY, ses.mailer())
+
+    assert not outcome.counts["accounts_purged"]
+    assert account_store.get(person.account_id).status == AccountStatus.ACTIVE.value
+
+
+# --- pay-as-you-go credits ---------------------------------------------------------------------
+
+def test_credits_expire_12_months_after_the_last_purchase_audited_and_only_once(client, tenant, travel):
+    old = tenant(plan="payg", credits=500)
+    travel(366 * DAY)
+    recent = tenant(plan="payg", credits=100)
+
+    first = retention.expire_credits(PLENTY)
+    second = retention.expire_credits(PLENTY)
+
+    assert first.counts["accounts"] == 1 and first.counts["credits"] == 500
+    assert not second.counts["accounts"]
+    token = sign_in(client, old.email, old.password)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api_call(client, "GET", "/v1/account", headers=headers).json_body["account"]["credits"] == 0
+    trail = api_call(client, "GET", "/v1/account/audit", headers=headers).json_body["items"]
+    expired = [item for item in trail if item["action"] == "credits_expired"]
+    assert len(expired) == 1 and expired[0]["details"]["credits"] == 500
+    assert api_call(client, "GET", "/v1/account", headers=recent.headers).json_body["account"]["credits"] == 100
+
+
+def test_credits_bought_again_before_the_run_stay(client, tenant, staff, travel):
+    person = tenant(plan="payg", credits=500)
+    travel(300 * DAY)
+    body = {"plan": "payg", "credits": 50}
+    assert api_call(client, "PATCH", f"/v1/admin/accounts/{person.account_id}/plan", body,
+                    headers=staff.headers).status_code == 200
+    travel(400 * DAY)
+
+    assert not retention.expire_credits(PLENTY).counts["accounts"]
+    assert int(account_store.get(person.account_id).credits) == 550
+
+
+# --- trials ------------------------------------------------------------------------------------
+
+def test_an_ended_trial_sends_its_waiting_campaigns_back_to_draft_and_keeps_lists_manageable(
+        client, tenant, staff, travel):
+    person = tenant()
+    add_domain(client, person, "trial.example")
+    contact_list = make_list(client, person, from_email="news@trial.example", fields=FIRST_NAME)
+    subscribe(client, person, contact_list["id"], "reader@readers.example")
+    held = draft(client, person, contact_list["id"], from_email="news@trial.example")
+    later = draft(client, person, contact_list["id"], from_email="news@trial.example")
+    assert api_call(client, "POST", f"/v1/campaigns/{held['id']}/send", {},
+                    headers=person.headers).json_body["campaign"]["status"] == "in_review"
+    when = clock.iso(clock.now() + 40 * DAY)
+    assert api_call(client, "POST", f"/v1/campaigns/{later['id']}/send", {"scheduled_at": when},
+                    headers=person.headers).status_code == 202
+    approved = api_call(client, "POST", f"/v1/admin/campaigns/{later['id']}/approve", {}, headers=staff.headers)
+    assert approved.json_body["campaign"]["status"] == "scheduled", approved.json_body
+    travel(31 * DAY)
+    fresh = tenant()
+    fresh_list = make_list(client, fresh)
+
+    first = retention.expire_trials(PLENTY)
+    second = retention.expire_trials(PLENTY)
+
+    assert first.counts["trials"] == 1 and first.counts["campaigns_to_draft"] == 2
+    assert not second.counts["trials"] and not second.counts["campaigns_to_draft"]
+    headers = {"Authorization": f"Bearer {sign_in(client, person.email, person.password)}"}
+    for campaign_id in (held["id"], later["id"]):
+        shown = api_call(client, "GET", f"/v1/campaigns/{campaign_id}", headers=headers).json_body["campaign"]
+        assert shown["status"] == "draft" and "trial has ended" in shown["status_reason"]
+    refused = api_call(client, "POST", f"/v1/campaigns/{held['id']}/send", {}, headers=headers)
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "trial_expired"
+    assert subscribe(client, _as(person, headers), contact_list["id"], "new@readers.example")
+    assert api_call(client, "PATCH", f"/v1/lists/{contact_list['id']}", {"name": "Renamed"},
+                    headers=headers).status_code == 200
+    assert account_store.get(fresh.account_id).trial_expired_at is None
+    assert api_call(client, "GET", f"/v1/lists/{fresh_list['id']}", headers=fresh.headers).status_code == 200
+
+
+def _as(person, headers):
+    """The same person with another session's headers."""
+    from dataclasses import replace
+
+    return replace(person, token=headers["Authorization"].split(" ", 1)[1])
+
+
+# --- unconfirmed double opt-in members -------------------------------------------------------
+
+def test_members_nobody_confirmed_within_30_days_are_deleted_with_the_count_kept_exact(client, tenant, travel):
+    person = tenant()
+    listed = make_list(client, person, double_opt_in=True)
+    for name in ("never", "silent", "confirmed", "asked-again"):
+        subscribe(client, person, listed["id"], f"{name}@readers.example")
+    confirm = last_link_to("confirmed@readers.example", "/confirm/")
+    assert client.http.get(confirm[confirm.index("/confirm/"):]).status_code == 200
+    travel(25 * DAY)
+    asked_again = next(s for s in subscriber_store.all_in_list(person.account_id, listed["id"])
+                       if s.email == "asked-again@readers.example")
+    asked_again.update(actions=[Subscriber.confirmation_sent_at.set(clock.now())])   # a reminder went out
+    other = tenant()
+    other_list = make_list(client, other, double_opt_in=True)
+    subscribe(client, other, other_list["id"], "recent@readers.example")
+    travel(31 * DAY)
+
+    outcome = retention.purge_unconfirmed_subscribers(PLENTY)
+
+    assert outcome.done and outcome.counts["subscribers"] == 2
+    headers = {"Authorization": f"Bearer {sign_in(client, person.email, person.password)}"}
+    members = api_call(client, "GET", f"/v1/lists/{listed['id']}/subscribers", headers=headers).json_body["items"]
+    assert sorted(m["email"] for m in members) == ["asked-again@readers.example", "confirmed@readers.example"]
+    assert api_call(client, "GET", "/v1/account", headers=headers).json_body["account"]["usage"]["subscribers"] == 2
+    assert int(account_store.get(other.account_id).subscriber_count) == 1
+    assert retention.purge_unconfirmed_subscribers(PLENTY).counts["subscribers"] == 0
+
+
+def test_an_unconfirmed_purge_cut_short_goes_on_from_its_cursor(client, tenant, travel):
+    person = tenant()
+    first_list = make_list(client, person, double_opt_in=True)
+    second_list = make_list(client, person, double_opt_in=True)
+    for n in range(30):
+        subscribe(client, person, first_list["id"], f"waiting{n}@readers.example")
+    for n in range(3):
+        subscribe(client, person, second_list["id"], f"later{n}@readers.example")
+    travel(31 * DAY)
+
+    cut = retention.purge_unconfirmed_subscribers(cut_after(2))
+
+    assert not cut.done and 0 < cut.counts["subscribers"] < 33
+    assert retention_store.unfinished_jobs() == ["unconfirmed_subscribers"]
+
+    resumed = retention.resume_unfinished(PLENTY, mailer=None)
+
+    assert resumed.done and cut.counts["subscribers"] + resumed.counts["unconfirmed_subscribers.subscribers"] == 33
+    assert retention_store.unfinished_jobs() == []
+    assert int(account_store.get(person.account_id).subscriber_count) == 0
+
+
+# --- the TTL backstop, and reads that never return an expired item --------------------------------
+
+def test_expired_events_and_ledger_items_are_deleted_in_pages_that_resume(client, tenant, monkeypatch):
+    person = tenant()
+    now = clock.now()
+    key = events_key(person.account_id, "cmp_1")
+    for n in range(5):
+        Event(key, f"2020-01-0{n + 1}#x", kind="open", subscriber_id=f"s{n}", at=now,
+              expires_at=now - timedelta(hours=1)).save()
+    Event(key, "2030-01-01#live", kind="open", subscriber_id="s9", at=now, expires_at=now + DAY).save()
+    Delivery(ledger_key(person.account_id, "cmp_1"), "s1", state="sent", expires_at=now - DAY).save()
+    Delivery(ledger_key(person.account_id, "cmp_1"), "s2", state="sent", expires_at=now + DAY).save()
+    monkeypatch.setattr(retention, "PAGE", 2)
+
+    cut = retention.purge_expired_items(cut_after(3))
+    rest = retention.purge_expired_items(PLENTY)
+    again = retention.purge_expired_items(PLENTY)
+
+    assert not cut.done and rest.done
+    assert cut.counts["events"] + rest.counts["events"] == 5
+    assert cut.counts["deliveries"] + rest.counts["deliveries"] == 1
+    assert not again.counts["events"] and not again.counts["deliveries"]
+    assert [e.event_key for e in Event.query(key)] == ["2030-01-01#live"]
+    assert [d.delivery_key for d in Delivery.query(ledger_key(person.account_id, "cmp_1"))] == ["s2"]
+
+
+def test_an_expired_session_reset_link_or_verification_link_is_refused_while_still_stored(client, tenant, travel):
+    person = tenant()
+    verify = last_link_to(person.email, "/v1/verify-email/")
+    assert api_call(client, "POST", "/v1/password-resets", {"email": person.email}).status_code == 202
+    reset = last_link_to(person.email, "/reset-password/")
+    reset_token = reset.rsplit("/", 1)[1]
+    travel(8 * DAY)
+
+    assert api_call(client, "GET", "/v1/account", headers=person.headers).status_code == 401
+    assert client.http.get(reset[reset.index("/reset-password/"):]).status_code == 404
+    assert api_call(client, "POST", "/v1/password-resets/confirm",
+                    {"token": reset_token, "password": "a-new-password-1"}).status_code == 404
+    assert client.http.get(verify[verify.index("/v1/verify-email/"):]).status_code == 404
+    kinds = sorted(c.credential_key.split("#")[0] for c in Credential.query(person.account_id))
+    assert kinds == ["reset", "session", "verify"]   # all still stored: TTL has not run
+
+
+def test_expired_tracking_events_still_stored_are_left_out_of_the_report(client, tenant, travel):
+    person = tenant()
+    campaign = make_campaign(person.account_id, sent=4)
+    opened(client, campaign, "sub_1", country="IE")
+    travel(397 * DAY)
+
+    headers = {"Authorization": f"Bearer {sign_in(client, person.email, person.password)}"}
+    report = api_call(client, "GET", f"/v1/campaigns/{campaign.campaign_id}/report", headers=headers).json_body
+
+    assert report["report"]["countries"] == {} and report["report"]["devices"] == {}
+    assert len(list(Event.query(events_key(person.account_id, campaign.campaign_id)))) == 2   # event and marker
+
+
+# --- the schedules ------------------------------------------------------------------------------
+
+SCHEDULES = ("purge_closed_accounts", "purge_inactive_accounts", "expire_credits", "expire_trials",
+             "purge_unconfirmed_subscribers", "purge_expired_items", "resume_retention")
+
+
+def test_every_retention_schedule_runs_its_rule_and_reports_counts(client, tenant, monkeypatch):
+    from chalice.local import LambdaContext
+
+    monkeypatch.setattr(LambdaContext, "get_remaining_time_in_millis", lambda self: 60_000)
+    person = tenant()
+    close(person, closed_ago=40 * DAY)
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=[])
+
+    answers = {name: client.lambda_.invoke(name, event).payload for name in SCHEDULES}
+
+    assert all(answer["done"] is True for answer in answers.values()), answers
+    assert answers["purge_closed_accounts"]["accounts_purged"] == 1
+    assert account_store.get(person.account_id) is None
