@@ -9,8 +9,7 @@ from chalicelib.handlers import pages
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.models.accounts import Account
-from chalicelib.models.audit import AuditRecord
-from chalicelib.services import accounts, auth, closing, plans
+from chalicelib.services import accounts, audit, auth, closing, plans
 
 api = Api(__name__)
 
@@ -35,21 +34,6 @@ def shape(account: Account) -> dict:
         "updated_at": clock.iso(account.updated_at),
         "closed_at": clock.iso(account.closed_at),
         "purge_after": clock.iso(account.purge_after),   # R30: when a closed account's data is deleted
-    }
-
-
-def shape_audit(record: AuditRecord) -> dict:
-    return {
-        "id": record.audit_key,
-        "action": record.action,
-        "at": clock.iso(record.at),
-        "actor": {"id": record.actor_id, "role": record.actor_role, "key_id": record.actor_key_id},
-        "result": record.result,
-        "operation": record.operation,
-        "ip": record.ip,
-        "user_agent": record.user_agent,
-        "route": record.route,
-        "details": record.details.as_dict() if record.details is not None else None,
     }
 
 
@@ -168,4 +152,4 @@ def close_account(call: Call):
 
 @api.route("/v1/account/audit")
 def account_audit(call: Call):
-    return page_response(accounts.audit_page(call.account_id, call.limit(), call.cursor()), shape_audit)
+    return page_response(accounts.audit_page(call.account_id, call.limit(), call.cursor()), audit.view)

@@ -2,29 +2,13 @@
 from __future__ import annotations
 
 
-from chalicelib import clock
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
-from chalicelib.models.lists import ContactList
 from chalicelib.services import lists
 
 api = Api(__name__)
 
 
-def shape(item: ContactList) -> dict:
-    return {
-        "id": item.list_id,
-        "name": item.name,
-        "from_name": item.from_name,
-        "from_email": item.from_email,
-        "reply_to": item.reply_to,
-        "company_address": item.company_address,
-        "double_opt_in": item.double_opt_in,
-        "notify_email": item.notify_email,
-        "notify": {"subscribes": bool(item.notify_subscribes), "unsubscribes": bool(item.notify_unsubscribes)},
-        "fields": [{"key": f.key, "label": f.label, "type": f.type} for f in item.fields],
-        "created_at": clock.iso(item.created_at),
-        "updated_at": clock.iso(item.updated_at),
-    }
+shape = lists.view
 
 
 @api.route("/v1/lists", methods=["POST"])

@@ -6,7 +6,7 @@ from chalice import Response
 from chalicelib import ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.http import Api, Call, bodies, json_response
-from chalicelib.services import privacy
+from chalicelib.services import privacy, useragents
 from chalicelib.services.privacy import Outcome, RequestKind
 
 api = Api(__name__)
@@ -37,8 +37,16 @@ def make_request(call: Call):
     return json_response(ACCEPTED, status=202)
 
 
+MACHINE_PAGE = ("Open this link in your browser", "This link carries out a request about your data. It was "
+                "fetched by a link checker, so nothing has been done yet: open it in your browser to go on.")
+
+
 @api.route("/privacy/requests/{token}", auth_required=False)
 def carry_out(call: Call, token: str):
+    # A mail security gateway that follows every link in incoming mail must not erase someone's data.
+    if call.user_agent and useragents.is_link_checker(call.user_agent, call.ip):
+        return pages.message(*MACHINE_PAGE)
+
     def view() -> Response:
         return pages.message(*DONE_PAGES[privacy.carry_out(token, ses.mailer())])
     return pages.shown(view)

@@ -91,3 +91,19 @@ def record(
 def page(account_id: str, limit: int, start: dict | None) -> Page[AuditRecord]:
     """The account's audit trail, newest first."""
     return store.newest_first(account_id, limit, start)
+
+
+def view(record: AuditRecord) -> dict:
+    """An audit record as the API and the account export show it."""
+    return {
+        "id": record.audit_key,
+        "action": record.action,
+        "at": clock.iso(record.at),
+        "actor": {"id": record.actor_id, "role": record.actor_role, "key_id": record.actor_key_id},
+        "result": record.result,
+        "operation": record.operation,
+        "ip": record.ip,
+        "user_agent": record.user_agent,
+        "route": record.route,
+        "details": record.details.as_dict() if record.details is not None else None,
+    }

@@ -31,11 +31,9 @@ from chalicelib.models import accounts as account_store
 from chalicelib.models import credentials, subscribers, users
 from chalicelib.models import exports as store
 from chalicelib.models.accounts import Account
-from chalicelib.models.audit import AuditRecord
 from chalicelib.models.credentials import Credential
 from chalicelib.models.domains import Domain
 from chalicelib.models.exports import Export, ExportStatus
-from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.suppressions import Suppression
 from chalicelib.models.users import User
@@ -44,6 +42,7 @@ from chalicelib.services import (
     accounts,
     audit,
     auth,
+    lists,
     reports,
     suppressions,
 )
@@ -238,13 +237,13 @@ def _sections(account: Account) -> Iterator[tuple[str, Any]]:
     yield "account", _account(account)
     yield "users", (_user(u) for u in store.users_of(account_id))
     yield "api_keys", (_api_key(c) for c in credentials.all_of_kind(account_id, Kind.API_KEY.value))
-    yield "lists", (_list(item) for item in store.lists_of(account_id))
+    yield "lists", (lists.view(item) for item in store.lists_of(account_id))
     yield "subscribers", (_subscriber(s) for s in _all_subscribers(account_id))
     yield "suppressions", (_suppression(s) for s in store.suppressions_of(account_id))
     yield "campaigns", _campaigns(account_id)
     yield "domains", (_domain(d) for d in store.domains_of(account_id))
     yield "usage", ({"period": u.period, "emails": int(u.emails or 0)} for u in store.usage_of(account_id))
-    yield "audit", (_audit(r) for r in store.audit_of(account_id))
+    yield "audit", (audit.view(r) for r in store.audit_of(account_id))
 
 
 class _JsonWriter:
@@ -342,22 +341,6 @@ def _api_key(item: Credential) -> dict[str, Any]:
     }
 
 
-def _list(item: ContactList) -> dict[str, Any]:
-    return {
-        "id": item.list_id,
-        "name": item.name,
-        "from_name": item.from_name,
-        "from_email": item.from_email,
-        "reply_to": item.reply_to,
-        "company_address": item.company_address,
-        "double_opt_in": item.double_opt_in,
-        "notify_email": item.notify_email,
-        "fields": [{"key": f.key, "label": f.label, "type": f.type} for f in item.fields or []],
-        "created_at": clock.iso(item.created_at),
-        "updated_at": clock.iso(item.updated_at),
-    }
-
-
 def _all_subscribers(account_id: str) -> Iterator[Subscriber]:
     for contact_list in store.lists_of(account_id):
         yield from subscribers.all_in_list(account_id, contact_list.list_id)
@@ -431,19 +414,4 @@ def _domain(item: Domain) -> dict[str, Any]:
         "status": item.status,
         "created_at": clock.iso(item.created_at),
         "checked_at": clock.iso(item.checked_at),
-    }
-
-
-def _audit(record: AuditRecord) -> dict[str, Any]:
-    return {
-        "id": record.audit_key,
-        "action": record.action,
-        "at": clock.iso(record.at),
-        "actor": {"id": record.actor_id, "role": record.actor_role, "key_id": record.actor_key_id},
-        "result": record.result,
-        "operation": record.operation,
-        "ip": record.ip,
-        "user_agent": record.user_agent,
-        "route": record.route,
-        "details": _mapping(record.details),
     }

@@ -98,3 +98,21 @@ def _check_fields(definitions: list[dict[str, str]]) -> list[dict[str, str]]:
             raise errors.Invalid(f"Field type must be one of {', '.join(FIELD_TYPES)}.", code="invalid_field")
         seen.add(key)
     return definitions
+
+
+def view(item: ContactList) -> dict:
+    """A list as the API and the account export show it."""
+    return {
+        "id": item.list_id,
+        "name": item.name,
+        "from_name": item.from_name,
+        "from_email": item.from_email,
+        "reply_to": item.reply_to,
+        "company_address": item.company_address,
+        "double_opt_in": item.double_opt_in,
+        "notify_email": item.notify_email,
+        "notify": {"subscribes": bool(item.notify_subscribes), "unsubscribes": bool(item.notify_unsubscribes)},
+        "fields": [{"key": f.key, "label": f.label, "type": f.type} for f in item.fields],
+        "created_at": clock.iso(item.created_at),
+        "updated_at": clock.iso(item.updated_at),
+    }

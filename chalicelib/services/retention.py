@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib import clock, errors
 from chalicelib.log import logger
@@ -320,13 +320,7 @@ def purge_inactive_accounts(remaining_ms: Callable[[], int], mailer: Mailer,
         ~Account.status.is_in(*skip) & (Account.created_at <= clock.iso(now - INACTIVITY_LIMIT + INACTIVITY_NOTICE)),
         PAGE)
 
-    def handle(accounts: list[Account]) -> int:
-        for n, account in enumerate(accounts):
-            if not budget.left():
-                return n
-            _each(outcome, account.account_id, _inactivity, account, now, mailer, budget, elsewhere, outcome)
-        return len(accounts)
-
+    handle = _per_account(outcome, budget, _inactivity, now, mailer, budget, elsewhere, outcome)
     outcome.done = store.sweep("inactive_accounts", Account, candidates, handle, budget.left) and outcome.done
     return outcome
 
@@ -392,13 +386,7 @@ def expire_credits(remaining_ms: Callable[[], int], now: datetime | None = None)
     stale = (Account.credits > 0) & (Account.credits_purchased_at.does_not_exist()
                                      | (Account.credits_purchased_at < cutoff))
 
-    def handle(accounts: list[Account]) -> int:
-        for n, account in enumerate(accounts):
-            if not budget.left():
-                return n
-            _each(outcome, account.account_id, _expire_credits, account, now, outcome)
-        return len(accounts)
-
+    handle = _per_account(outcome, budget, _expire_credits, now, outcome)
     outcome.done = store.sweep("expired_credits", Account, store.accounts_where(stale, PAGE), handle, budget.left)
     return outcome
 
@@ -432,13 +420,7 @@ def expire_trials(remaining_ms: Callable[[], int], now: datetime | None = None) 
     ended = ((Account.plan == Plan.TRIAL.value) & (Account.trial_ends_at <= now)
              & Account.trial_expired_at.does_not_exist())
 
-    def handle(accounts: list[Account]) -> int:
-        for n, account in enumerate(accounts):
-            if not budget.left():
-                return n
-            _each(outcome, account.account_id, _expire_trial, account, now, outcome)
-        return len(accounts)
-
+    handle = _per_account(outcome, budget, _expire_trial, now, outcome)
     outcome.done = store.sweep("expired_trials", Account, store.accounts_where(ended, PAGE), handle, budget.left)
     return outcome
 
@@ -560,6 +542,19 @@ def resume_unfinished(remaining_ms: Callable[[], int], mailer: Mailer, elsewhere
         outcome.counts.update({f"{job}.{name}": value for name, value in resumed.counts.items()})
         outcome.done = outcome.done and resumed.done
     return outcome
+
+
+def _per_account(outcome: Outcome, budget: Budget, work: Callable[..., None], *args: Any
+                 ) -> Callable[[list[Account]], int]:
+    """A sweep's page handler: `work(account, *args)` for each account while the budget lasts; how many it did."""
+    def handle(accounts: list[Account]) -> int:
+        for n, account in enumerate(accounts):
+            if not budget.left():
+                return n
+            _each(outcome, account.account_id, work, account, *args)
+        return len(accounts)
+
+    return handle
 
 
 def _each(outcome: Outcome, account_id: str, work: Callable[..., object], *args: object) -> None:

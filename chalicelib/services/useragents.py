@@ -103,11 +103,16 @@ def counts_as_open(user_agent: str | None, ip: str | None = None) -> bool:
     return machine is None or machine.kind is MachineKind.IMAGE_PROXY
 
 
+def is_link_checker(user_agent: str | None, ip: str | None = None) -> bool:
+    """True when a link is being fetched by a known machine (security gateway, link preview, bot), not a person."""
+    machine = identify_machine(user_agent, ip, CLICK)
+    return machine is not None and machine.kind is not MachineKind.IMAGE_PROXY
+
+
 def is_scanner_click(user_agent: str | None, seconds_since_delivery: float | None = None,
                      ip: str | None = None) -> bool:
     """True when a click was made by a machine (security gateway, link preview, bot) or came too soon."""
-    machine = identify_machine(user_agent, ip, CLICK)
-    if machine is not None and machine.kind is not MachineKind.IMAGE_PROXY:
+    if is_link_checker(user_agent, ip):
         return True
     return seconds_since_delivery is not None and 0 <= seconds_since_delivery < SCANNER_CLICK_SECONDS
 

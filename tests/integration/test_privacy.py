@@ -477,3 +477,19 @@ def test_erase_takes_only_true_or_false_and_another_tenants_subscriber_is_a_404(
     assert theirs.status_code == 404 and theirs.json_body == missing.json_body
     assert subscriber_store.get(world.first.account_id, world.news["id"], world.ada_news["id"]) is not None
     assert suppression(world.first) is None
+
+
+def test_a_mail_security_gateway_following_the_link_does_not_carry_out_the_request(client, world):
+    # Given Ada asked for erasure, and her company's mail gateway fetches every link in incoming mail
+    ask(client, GIVEN_AS, "erasure")
+    link = request_link()
+
+    # When the gateway fetches the link
+    checked = client.http.get(link, headers={"User-Agent": "Mozilla/5.0 (compatible; BingPreview/1.0b)"})
+
+    # Then nothing is done, and the page asks for the browser; Ada's own click then erases
+    assert checked.status_code == 200 and "Open this link in your browser" in page_text(checked)
+    assert tables_holding(ADDRESS)
+    done = client.http.get(link, headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/132.0"})
+    assert ERASED_PAGE in page_text(done)
+    assert tables_holding(ADDRESS) == {}
