@@ -1,4 +1,4 @@
-"""Cost of the send path: AWS requests per 1,000 recipients, by service and operation.
+"""Cost of the send path and of its SES feedback: AWS requests per 1,000 recipients, by service and operation.
 
 Run: .venv/bin/python bench/send_cost.py [recipients=1000]
 
@@ -10,12 +10,18 @@ botocore session PynamoDB uses (DynamoDB). DynamoDB writes count items written (
 DeleteItem: 1; BatchWriteItem, TransactWriteItems: one per item). The pump's own receive/delete calls
 (what Lambda's event source mapping does in AWS) are counted apart. Targets: <= 1,000 SES calls and
 <= 2,100 DynamoDB writes per 1,000 recipients.
+
+Then SES reports every email delivered: one real-shaped Delivery event each (tests/events, in the SNS
+envelope), put on the feedback queue and applied by the feedback consumer; its requests per 1,000 events
+are counted the same way, and how many events a second one process applies (moto in-process, with the
+local runtime's item-level transactions: a figure to compare runs by, not AWS's speed).
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -74,6 +80,9 @@ def main() -> None:
     counts.register(shared, "service")
     pynamodb_base.get_session = lambda: shared
 
+    from local import transactions
+
+    transactions.install()
     with mock_aws():
         from app import app
         from chalicelib import aws, clock
@@ -143,30 +152,77 @@ def main() -> None:
             counts.register(pump_sqs.meta.events, "event source")
             pump = Pump(app, pump_sqs, region=settings.region, first_fire_after=10 ** 9,
                         function_settings=lambda name: FunctionSettings(name, timeout_seconds=60))
-            for _ in range(10_000):
-                results = pump.run_once()
-                if not any(r.succeeded or r.failed for r in results.values()):
-                    break
+            drain(pump)
             counts.active = False
             campaign = call(client, "GET", f"/v1/campaigns/{campaign_id}", headers=headers)["campaign"]
+            sending = (Counter(counts.calls), Counter(counts.dynamodb_writes))
+
+            events = delivery_events(account_id, campaign_id, settings.configuration_set)
+            queue = aws.client("sqs").get_queue_url(QueueName=settings.queue_name("feedback"))["QueueUrl"]
+            for start in range(0, len(events), 10):
+                aws.client("sqs").send_message_batch(QueueUrl=queue, Entries=[
+                    {"Id": str(n), "MessageBody": body} for n, body in enumerate(events[start:start + 10])])
+            counts.calls.clear()
+            counts.dynamodb_writes.clear()
+            counts.active = True
+            started = time.perf_counter()
+            drain(pump)
+            feedback_seconds = time.perf_counter() - started
+            counts.active = False
+            report = call(client, "GET", f"/v1/campaigns/{campaign_id}/report", headers=headers)
 
     per = 1000 / recipients
     print(f"recipients: {recipients}; campaign status: {campaign['status']}")
     print(f"POST /send itself: {sum(send_request.values())} requests "
           f"({', '.join(f'{s}:{op} {n}' for (s, op), n in sorted(send_request.items()))})")
-    print("consumers (fan-out + sender), per 1,000 recipients:")
+    by_service, writes = show("consumers (fan-out + sender), per 1,000 recipients:", *sending, per)
+    ses_calls = by_service.get("sesv2", 0) + by_service.get("ses", 0)
+    print(f"targets: SES calls {ses_calls * per:.0f} <= 1000: {ses_calls * per <= 1000}; "
+          f"DynamoDB writes {writes * per:.0f} <= 2100: {writes * per <= 2100}")
+    per_event = 1000 / len(events)
+    show(f"feedback: {len(events)} Delivery events, per 1,000 events:", counts.calls, counts.dynamodb_writes, per_event)
+    print(f"  applied {len(events) / feedback_seconds:.0f} events/s in one process; report: delivered "
+          f"{report['report']['delivered']['count']} of {report['report']['sent']} sent")
+
+
+def show(title: str, calls: Counter, writes: Counter, per: float) -> tuple[Counter, int]:
+    """Print requests by who, service and operation, scaled by `per`; the service totals and the items written."""
+    print(title)
     by_service: Counter = Counter()
-    for (who, service, operation), n in sorted(counts.calls.items()):
+    for (who, service, operation), n in sorted(calls.items()):
         print(f"  {who:12s} {service:9s} {operation:22s} {n * per:8.1f}")
         if who == "service":
             by_service[service] += n
     for service, n in sorted(by_service.items()):
         print(f"  total {service}: {n * per:.1f} requests")
-    writes = sum(counts.dynamodb_writes.values())
-    print(f"  DynamoDB writes (items): {writes * per:.1f}  ({dict(counts.dynamodb_writes)})")
-    ses_calls = by_service.get("sesv2", 0) + by_service.get("ses", 0)
-    print(f"targets: SES calls {ses_calls * per:.0f} <= 1000: {ses_calls * per <= 1000}; "
-          f"DynamoDB writes {writes * per:.0f} <= 2100: {writes * per <= 2100}")
+    written = sum(writes.values())
+    print(f"  DynamoDB writes (items): {written * per:.1f}  ({dict(writes)})")
+    return by_service, written
+
+
+def drain(pump) -> None:
+    for _ in range(10_000):
+        results = pump.run_once()
+        if not any(r.succeeded or r.failed for r in results.values()):
+            return
+
+
+def delivery_events(account_id: str, campaign_id: str, configuration_set: str) -> list[str]:
+    """One SNS-enveloped SES Delivery event for each email the campaign sent, as SES would report it."""
+    from chalicelib.models.deliveries import Delivery, DeliveryState, campaign_key
+    from chalicelib.rendering.mime import tag_value
+    from tests.events import addressed, in_envelope
+
+    events = []
+    for item in Delivery.query(campaign_key(account_id, campaign_id)):
+        if item.state != DeliveryState.SENT.value:
+            continue
+        address = f"reader-{int(item.delivery_key.removeprefix('sub_bench'))}@bench-readers.eu"
+        tags = {"account": tag_value(account_id), "campaign": tag_value(campaign_id),
+                "subscriber": tag_value(item.delivery_key)}
+        events.append(in_envelope(addressed("delivery", to=[address], message_id=item.message_id, tags=tags,
+                                            configuration_set=configuration_set)))
+    return events
 
 
 if __name__ == "__main__":

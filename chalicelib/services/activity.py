@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib.log import logger
 from chalicelib.models import subscribers as store
 from chalicelib.models.subscribers import Subscriber
 
@@ -50,12 +49,10 @@ def score(activity: Activity, now: datetime) -> int | None:
     return round(100 * min(engagement, 1.0))
 
 
-def delivered(account_id: str, list_id: str, subscriber_id: str, at: datetime) -> None:
-    """SES delivered a campaign email to the subscriber (`at`): one more received. A subscriber deleted or
-    erased since is ignored."""
-    if not store.change_by_id(account_id, list_id, subscriber_id, [Subscriber.received.add(1)]):
-        logger.info("delivery of a subscriber no longer stored", extra={
-            "account_id": account_id, "list_id": list_id, "subscriber_id": subscriber_id})
+def on_delivery() -> list:
+    """The subscriber's update for one campaign email SES delivered: one more received. The feedback
+    consumer applies it in the transaction that counts the Delivery event, so it counts exactly once."""
+    return [Subscriber.received.add(1)]
 
 
 def engaged(account_id: str, list_id: str, subscriber_id: str, at: datetime, *, opened: bool,

@@ -9,7 +9,7 @@ small shape whatever the event type (as listmonk's bounce package does). `apply`
 - applies its effects, which are idempotent and applied again on a redelivery, so a crash between the
   two heals: a hard bounce (Permanent, or Transient with status 5.4.4) bounces the address in every list
   of the account and suppresses it; three soft bounces in a row (no delivery between) do the same; a
-  complaint unsubscribes the address everywhere and suppresses it without its address (R23) — never a
+  complaint unsubscribes the address everywhere and suppresses it, reading as an unsubscribe (R23) — never a
   visible "complained" status, never anything on the delivery ledger; a delivery resets the soft bounces,
   notes the time on the ledger and counts on the subscriber's activity.
 
@@ -245,13 +245,18 @@ def _reason(recipient: Mapping[str, Any], sub_type: object) -> str | None:
 
 # --- applying -----------------------------------------------------------------------------------------
 
-def apply(event: Feedback) -> Outcome:
-    """Count one event on its campaign once, and apply its effects (again, if it was counted before)."""
+def apply(event: Feedback, campaigns: dict[tuple[str, str], Campaign | None] | None = None) -> Outcome:
+    """Count one event on its campaign once, and apply its effects (again, if it was counted before).
+    `campaigns` caches the campaigns a batch has read (their list and existence are all that is used)."""
     if event.type not in APPLIED:
         return Outcome.IGNORED
     if not (event.account_id and event.campaign_id and event.subscriber_id) or is_test(event.subscriber_id):
         return Outcome.UNTAGGED
-    campaign = campaign_store.get(event.account_id, event.campaign_id)
+    key = (event.account_id, event.campaign_id)
+    cache = {} if campaigns is None else campaigns
+    if key not in cache:
+        cache[key] = campaign_store.get(*key)
+    campaign = cache[key]
     subscriber = _recipient(event, campaign) if campaign is not None else None
     if campaign is None or subscriber is None:
         return Outcome.UNKNOWN
@@ -288,7 +293,7 @@ def _normalised(address: str) -> str:
 def _moves(event: Feedback) -> tuple[dict[str, int], list]:
     """The campaign counters and subscriber updates an event moves, once."""
     if event.type is EventType.DELIVERY:
-        return {"delivered_count": 1}, [Subscriber.soft_bounces.set(0)]
+        return {"delivered_count": 1}, [Subscriber.soft_bounces.set(0), *activity.on_delivery()]
     if event.type is EventType.BOUNCE and event.bounce is BounceKind.HARD:
         return {"hard_bounce_count": 1}, []
     if event.type is EventType.BOUNCE:
@@ -304,8 +309,6 @@ def _effects(event: Feedback, campaign: Campaign, subscriber: Subscriber, first:
     if event.type is EventType.DELIVERY:
         deliveries.note_outcome(account_id, campaign_id, subscriber.subscriber_id,
                                 [Delivery.delivered_at.set(event.at)])
-        if first:
-            activity.delivered(account_id, subscriber.list_id, subscriber.subscriber_id, event.at)
     elif event.type is EventType.BOUNCE:
         deliveries.note_outcome(account_id, campaign_id, subscriber.subscriber_id, [
             Delivery.bounce_type.set(event.bounce.value), Delivery.bounced_at.set(event.at),
@@ -335,11 +338,12 @@ class Batch:
     def __init__(self) -> None:
         self.outcomes: Counter[str] = Counter()
         self.touched: set[tuple[str, str]] = set()
+        self.campaigns: dict[tuple[str, str], Campaign | None] = {}
 
     def apply(self, body: Mapping[str, Any]) -> None:
         """Apply every event of one record body; errors.Malformed if it cannot be read."""
         for event in parse(body):
-            outcome = apply(event)
+            outcome = apply(event, self.campaigns)
             self.outcomes[f"{event.type.value}:{outcome.value}"] += 1
             if outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
                 self.touched.add((event.account_id or "", event.campaign_id or ""))

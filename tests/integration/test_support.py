@@ -3,7 +3,7 @@ activity score (R26) shown on every subscriber.
 
 Campaigns are sent for real (fan-out and sender, under the local pump); opens and clicks come through the
 tracking URLs in the recipient's copy. SES feedback is written as the feedback consumer leaves it: the
-outcome on the recipient's ledger item, `activity.delivered` per Delivery event, a bounced member and its
+outcome on the recipient's ledger item, `activity.on_delivery` per Delivery event, a bounced member and its
 suppression."""
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def delivered(person, list_id: str, campaign_id: str, subscriber_id: str) -> Non
     now = clock.now()
     Delivery(deliveries.campaign_key(person.account_id, campaign_id), subscriber_id).update(
         actions=[Delivery.delivered_at.set(now)])
-    activity.delivered(person.account_id, list_id, subscriber_id, now)
+    subscriber_store.change_by_id(person.account_id, list_id, subscriber_id, activity.on_delivery())
 
 
 def hard_bounced(person, list_id: str, campaign_id: str, member: dict) -> None:
