@@ -70,7 +70,7 @@ def apply_feedback(event) -> dict[str, Any]:
 
     batch = feedback.Batch()
     answer = _each_record(event, lambda body, _remaining_ms: batch.apply(body), "feedback")
-    batch.finish(ses.SesMailer())
+    batch.finish(ses.mailer())
     return answer
 
 

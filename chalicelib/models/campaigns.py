@@ -85,6 +85,10 @@ class Campaign(BaseModel):
     clicks_unique = NumberAttribute(default=0)
     scanner_clicks = NumberAttribute(default=0)  # link scanners, counted apart
     link_clicks = MapAttribute(default=dict)     # link index (str) -> clicks
+    # Readers (recipients with a human open, or a click standing for one) by what their first one came from:
+    readers_by_device = MapAttribute(default=dict)    # device -> readers
+    readers_by_browser = MapAttribute(default=dict)   # browser (or image proxy) -> readers
+    readers_by_country = MapAttribute(default=dict)   # ISO 3166-1 alpha-2 (or "unknown") -> readers
     # SES feedback (services/feedback.py), each counted once per event:
     delivered_count = NumberAttribute(default=0)
     hard_bounce_count = NumberAttribute(default=0)

@@ -70,12 +70,6 @@ def put(event: Event) -> None:
     event.save()
 
 
-def of_campaign(account_id: str, campaign_id: str) -> Iterator[Event]:
-    """Every live event of the campaign, oldest first (markers excluded)."""
-    results = Event.query(campaign_key(account_id, campaign_id), Event.event_key < MARKER_PREFIX)
-    return (event for event in results if is_live(event.expires_at))
-
-
 def marker(account_id: str, campaign_id: str, kind: EventKind, subscriber_id: str, at: datetime,
            expires_at: datetime) -> Event:
     """The item saying `subscriber_id` has opened (or clicked) the campaign."""
@@ -116,13 +110,18 @@ def add(account_id: str, campaign_id: str, counts: Mapping[str, int], link_index
     return True
 
 
+# A reader's breakdown (services/tracking.py) -> the campaign map each part is counted in.
+BREAKDOWNS = {"device": "readers_by_device", "browser": "readers_by_browser", "country": "readers_by_country"}
+
+
 def add_if_first(first: Event, account_id: str, campaign_id: str, counts: Mapping[str, int],
-                 link_index: int | None = None) -> Counted:
-    """Write the marker `first` and add `counts` to the campaign in one transaction, only if the marker is new."""
+                 link_index: int | None = None, reader: Mapping[str, str] | None = None) -> Counted:
+    """Write the marker `first` and add `counts` (and one `reader` to each of its breakdowns) to the campaign
+    in one transaction, only if the marker is new."""
     try:
         with TransactWrite(connection=transaction_connection()) as transaction:
             transaction.save(first, condition=Event.event_key.does_not_exist())
-            transaction.update(Campaign(account_id, campaign_id), actions=_actions(counts, link_index),
+            transaction.update(Campaign(account_id, campaign_id), actions=_actions(counts, link_index, reader),
                                condition=Campaign.campaign_id.exists())
     except TransactWriteError as exc:
         failed = [bool(reason and reason.code == "ConditionalCheckFailed") for reason in exc.cancellation_reasons or []]
@@ -134,14 +133,18 @@ def add_if_first(first: Event, account_id: str, campaign_id: str, counts: Mappin
     return Counted.FIRST
 
 
-def _actions(counts: Mapping[str, int], link_index: int | None) -> list:
-    """ADD to each counter; link clicks are a map, and DynamoDB's ADD works on top-level attributes only."""
+def _actions(counts: Mapping[str, int], link_index: int | None, reader: Mapping[str, str] | None = None) -> list:
+    """ADD to each counter; link clicks and breakdowns are maps, and DynamoDB's ADD works on top-level
+    attributes only."""
     unknown = set(counts) - COUNTERS
     if unknown:
         raise ValueError(f"not a tracking counter: {sorted(unknown)}")
     actions = [getattr(Campaign, name).add(value) for name, value in counts.items() if value]
     if link_index is not None:
         path = Campaign.link_clicks[str(link_index)]
+        actions.append(path.set((path | 0) + 1))
+    for part, value in (reader or {}).items():
+        path = getattr(Campaign, BREAKDOWNS[part])[value]
         actions.append(path.set((path | 0) + 1))
     return actions
 
@@ -152,6 +155,11 @@ def of_subscriber(account_id: str, campaign_id: str, subscriber_id: str) -> Iter
     """Every event of one recipient in the campaign, expired ones too (markers excluded)."""
     return Event.query(campaign_key(account_id, campaign_id), Event.event_key < MARKER_PREFIX,
                        filter_condition=Event.subscriber_id == subscriber_id)
+
+
+def live_of_subscriber(account_id: str, campaign_id: str, subscriber_id: str) -> list[Event]:
+    """The recipient's events in the campaign that have not expired (TTL may lag: they can still be stored)."""
+    return [e for e in of_subscriber(account_id, campaign_id, subscriber_id) if is_live(e.expires_at)]
 
 
 def forget_subscriber(account_id: str, campaign_id: str, subscriber_id: str) -> int:

@@ -119,7 +119,7 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     if _is_current(campaign, chunk.generation):
         campaign = _await_feedback(campaign, chunk, pacing, deadline)
     if not _is_current(campaign, chunk.generation) or autostop.check(
-            [(chunk.account_id, chunk.campaign_id)], notices or ses.SesMailer()):
+            [(chunk.account_id, chunk.campaign_id)], notices or ses.mailer()):
         _count_dropped(chunk, key)
         return ChunkReport(ChunkOutcomeKind.DROPPED)
     if deliveries.chunk_done(key, chunk.chunk_id):

@@ -25,6 +25,7 @@ from chalicelib.rendering.tracking import is_test, verify_click, verify_open
 from chalicelib.services import activity, useragents
 from chalicelib.services.countries import ISO_3166_ALPHA2
 
+UNKNOWN = "unknown"
 RETENTION = timedelta(days=396)   # 13 months, then DynamoDB's TTL removes events and markers
 MAX_IP = 64
 
@@ -80,7 +81,8 @@ def _record_open(account_id: str, campaign_id: str, subscriber_id: str, visitor:
             return
     else:
         counted = _count_first(account_id, campaign_id, subscriber_id, EventKind.OPEN, now,
-                               first={"opens_total": 1, "opens_unique": 1}, again={"opens_total": 1})
+                               first={"opens_total": 1, "opens_unique": 1}, again={"opens_total": 1},
+                               reader=_reader(visitor, EventKind.OPEN, proxied))
         if counted is Counted.NO_CAMPAIGN:
             return
     events.put(_event(account_id, campaign_id, subscriber_id, EventKind.OPEN, now, visitor,
@@ -97,6 +99,7 @@ def _record_click(campaign: Campaign, subscriber_id: str, link_index: int, visit
     delivered_at = events.sent_at(account_id, campaign_id, subscriber_id) or campaign.started_at
     since = (now - delivered_at).total_seconds() if delivered_at else None
     machine = useragents.is_scanner_click(visitor.user_agent, since, visitor.ip)
+    proxied = not machine and useragents.identify_machine(visitor.user_agent, visitor.ip, useragents.CLICK) is not None
     counted, first_open = None, None
     if machine:
         if not events.add(account_id, campaign_id, {"scanner_clicks": 1}):
@@ -110,8 +113,8 @@ def _record_click(campaign: Campaign, subscriber_id: str, link_index: int, visit
         if counted is Counted.FIRST:   # a reader who clicked has opened, even if images were blocked
             first_open = events.add_if_first(events.marker(account_id, campaign_id, EventKind.OPEN, subscriber_id,
                                                            now, now + RETENTION),
-                                             account_id, campaign_id, {"opens_total": 1, "opens_unique": 1})
-    proxied = not machine and useragents.identify_machine(visitor.user_agent, visitor.ip, useragents.CLICK) is not None
+                                             account_id, campaign_id, {"opens_total": 1, "opens_unique": 1},
+                                             reader=_reader(visitor, EventKind.CLICK, proxied))
     events.put(_event(account_id, campaign_id, subscriber_id, EventKind.CLICK, now, visitor,
                       machine=machine, proxied=proxied, link_index=link_index))
     if counted is Counted.FIRST:
@@ -120,13 +123,24 @@ def _record_click(campaign: Campaign, subscriber_id: str, link_index: int, visit
 
 
 def _count_first(account_id: str, campaign_id: str, subscriber_id: str, kind: EventKind, now: datetime,
-                 first: dict[str, int], again: dict[str, int], link_index: int | None = None) -> Counted:
-    """Count a reader's open or click: with the unique count if it is their first, else the total only."""
+                 first: dict[str, int], again: dict[str, int], link_index: int | None = None,
+                 reader: dict[str, str] | None = None) -> Counted:
+    """Count a reader's open or click: with the unique count (and the reader's breakdown) if it is their
+    first, else the total only."""
     marker = events.marker(account_id, campaign_id, kind, subscriber_id, now, now + RETENTION)
-    counted = events.add_if_first(marker, account_id, campaign_id, first, link_index)
+    counted = events.add_if_first(marker, account_id, campaign_id, first, link_index, reader)
     if counted is Counted.AGAIN and not events.add(account_id, campaign_id, again, link_index):
         return Counted.NO_CAMPAIGN
     return counted
+
+
+def _reader(visitor: Visitor, kind: EventKind, proxied: bool) -> dict[str, str]:
+    """What a new reader counts under in the report's breakdowns: the device, browser and country of their first
+    open (or of the click that stands for it). Through an image proxy, only the proxy's name: its device and
+    place are not the reader's."""
+    agent = useragents.classify(visitor.user_agent, kind.value)
+    return {"device": agent["device"] or UNKNOWN, "browser": agent["browser"] or UNKNOWN,
+            "country": (None if proxied else country_code(visitor.country)) or UNKNOWN}
 
 
 def _event(account_id: str, campaign_id: str, subscriber_id: str, kind: EventKind, now: datetime,

@@ -37,7 +37,9 @@ GIF_43 = bytes.fromhex("47494638396101000100800000ffffff00000021f90401000000002c
 
 
 def recorded(campaign) -> list[events.Event]:
-    return list(events.of_campaign(campaign.account_id, campaign.campaign_id))
+    """The campaign's tracking events as stored (markers left out)."""
+    return list(events.Event.query(events.campaign_key(campaign.account_id, campaign.campaign_id),
+                                   events.Event.event_key < events.MARKER_PREFIX))
 
 
 def link_clicks(campaign) -> dict[str, int]:
