@@ -7,9 +7,14 @@ from urllib.parse import parse_qs
 from chalicelib import clock, errors, ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
 from chalicelib.models.accounts import Account
-from chalicelib.services import accounts, audit, auth, closing, plans
+from chalicelib.services import auth
+
+accounts = lazy_module("chalicelib.services.accounts")
+audit = lazy_module("chalicelib.services.audit")
+closing = lazy_module("chalicelib.services.closing")
+plans = lazy_module("chalicelib.services.plans")
 
 api = Api(__name__)
 

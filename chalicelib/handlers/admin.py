@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from chalicelib.handlers import accounts as account_routes
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Call, bodies, json_response, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, page_response
 from chalicelib.models.accounts import Account
-from chalicelib.services import accounts
+
+accounts = lazy_module("chalicelib.services.accounts")
 
 api = Api(__name__)
 

@@ -7,6 +7,8 @@ from chalicelib.handlers.http import Api, Call, bodies, json_response, no_conten
 from chalicelib.models.credentials import Credential
 from chalicelib.services import auth
 
+
+
 api = Api(__name__)
 
 

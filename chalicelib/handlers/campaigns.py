@@ -2,16 +2,10 @@
 from __future__ import annotations
 
 from chalicelib import clock
-from chalicelib.handlers.http import (
-    Api,
-    Call,
-    bodies,
-    json_response,
-    no_content,
-    page_response,
-)
+from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
 from chalicelib.models.campaigns import Campaign
-from chalicelib.services import campaigns
+
+campaigns = lazy_module("chalicelib.services.campaigns")
 
 api = Api(__name__)
 

@@ -2,16 +2,10 @@
 from __future__ import annotations
 
 from chalicelib import clock
-from chalicelib.handlers.http import (
-    Api,
-    Call,
-    bodies,
-    json_response,
-    no_content,
-    page_response,
-)
+from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
 from chalicelib.models.domains import Domain
-from chalicelib.services import domains
+
+domains = lazy_module("chalicelib.services.domains")
 
 api = Api(__name__)
 

@@ -5,9 +5,10 @@ from chalice import Response
 
 from chalicelib import clock
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import JSON, Api, Call, json_response
+from chalicelib.handlers.http import JSON, Api, Call, json_response, lazy_module
 from chalicelib.models.exports import Export
-from chalicelib.services import exports
+
+exports = lazy_module("chalicelib.services.exports")
 
 api = Api(__name__)
 

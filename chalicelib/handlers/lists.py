@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 
-from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
-from chalicelib.services import lists
+from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
+
+lists = lazy_module("chalicelib.services.lists")
 
 api = Api(__name__)
 

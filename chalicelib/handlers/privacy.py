@@ -5,9 +5,10 @@ from chalice import Response
 
 from chalicelib import ses
 from chalicelib.handlers import pages
-from chalicelib.handlers.http import Api, Call, bodies, json_response
-from chalicelib.services import privacy, useragents
-from chalicelib.services.privacy import Outcome, RequestKind
+from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module
+
+privacy = lazy_module("chalicelib.services.privacy")
+useragents = lazy_module("chalicelib.services.useragents")
 
 api = Api(__name__)
 
@@ -17,15 +18,16 @@ ACCEPTED = {
                "The link works for 24 hours.",
 }
 
+# By privacy.Outcome (a str enum: its values are the keys), so the service loads only when a request comes.
 DONE_PAGES = {
-    Outcome.ERASED: ("Your data has been erased", ("Every company that emailed you through us has deleted this "
+    "erased": ("Your data has been erased", ("Every company that emailed you through us has deleted this "
                      "address and everything tied to it. They keep only a one-way code of it, so that it is never "
                      "added to their lists again, and they have been told.")),
-    Outcome.REPORT_SENT: ("Your data is on its way", ("We have emailed a copy of your data, as a JSON file, to this "
+    "report_sent": ("Your data is on its way", ("We have emailed a copy of your data, as a JSON file, to this "
                           "address.")),
-    Outcome.REPORT_RECENTLY_SENT: ("Your data has been sent", ("We have already emailed a copy of your data to this "
+    "report_recently_sent": ("Your data has been sent", ("We have already emailed a copy of your data to this "
                                    "address today; please check your inbox.")),
-    Outcome.NOTHING_HELD: ("No data to send", ("We hold nothing we could send about this address: at most a "
+    "nothing_held": ("No data to send", ("We hold nothing we could send about this address: at most a "
                            "one-way code of it, which keeps it from being mailed.")),
 }
 
@@ -33,7 +35,7 @@ DONE_PAGES = {
 @api.route("/privacy/requests", methods=["POST"], auth_required=False)
 def make_request(call: Call):
     body = call.body(bodies.PrivacyRequest)
-    privacy.request(body.email, RequestKind(body.type), call.ip, ses.mailer())
+    privacy.request(body.email, privacy.RequestKind(body.type), call.ip, ses.mailer())
     return json_response(ACCEPTED, status=202)
 
 

@@ -9,9 +9,10 @@ from chalice import Response
 from chalicelib import errors, ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.forms import form_fields
-from chalicelib.handlers.http import FORM_TYPES, Api, Call
+from chalicelib.handlers.http import FORM_TYPES, Api, Call, lazy_module
 from chalicelib.models.lists import ContactList
-from chalicelib.services import optin
+
+optin = lazy_module("chalicelib.services.optin")
 
 api = Api(__name__)
 

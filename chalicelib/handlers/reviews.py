@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from chalicelib.handlers import campaigns as campaign_routes
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Call, bodies, json_response, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, page_response
 from chalicelib.models.campaigns import Campaign
-from chalicelib.services import reviews
+
+reviews = lazy_module("chalicelib.services.reviews")
 
 api = Api(__name__)
 

@@ -7,6 +7,8 @@ from chalicelib.handlers.http import Api
 from chalicelib.log import logger
 from chalicelib.services import auth
 
+
+
 api = Api(__name__)
 
 

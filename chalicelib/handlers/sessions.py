@@ -6,6 +6,8 @@ from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content
 from chalicelib.services import auth
 
+
+
 api = Api(__name__)
 
 

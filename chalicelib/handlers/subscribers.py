@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from chalicelib import clock, errors, ses
 from chalicelib.handlers.context import actor, origin
-from chalicelib.handlers.http import (
-    Api,
-    Call,
-    bodies,
-    json_response,
-    no_content,
-    page_body,
-    page_response,
-)
+from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_body, page_response
 from chalicelib.models.subscribers import Subscriber
-from chalicelib.services import activity, erasure, links, lookups, subscribers
+
+activity = lazy_module("chalicelib.services.activity")
+erasure = lazy_module("chalicelib.services.erasure")
+links = lazy_module("chalicelib.services.links")
+lookups = lazy_module("chalicelib.services.lookups")
+subscribers = lazy_module("chalicelib.services.subscribers")
 
 api = Api(__name__)
 

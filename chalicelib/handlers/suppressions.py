@@ -4,16 +4,10 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from chalicelib import clock
-from chalicelib.handlers.http import (
-    Api,
-    Call,
-    bodies,
-    json_response,
-    no_content,
-    page_response,
-)
+from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
 from chalicelib.models.suppressions import Suppression
-from chalicelib.services import suppressions
+
+suppressions = lazy_module("chalicelib.services.suppressions")
 
 api = Api(__name__)
 

@@ -9,8 +9,10 @@ from chalice.app import CaseInsensitiveMapping
 
 from chalicelib import errors
 from chalicelib.handlers import pages
-from chalicelib.handlers.http import Api, Call, json_response
-from chalicelib.services import reports, tracking
+from chalicelib.handlers.http import Api, Call, json_response, lazy_module
+
+reports = lazy_module("chalicelib.services.reports")
+tracking = lazy_module("chalicelib.services.tracking")
 
 api = Api(__name__)
 
