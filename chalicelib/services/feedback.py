@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Any
 
 from chalicelib import clock, errors
-from chalicelib.log import logger
+from chalicelib.log import logger, publish_counts
 from chalicelib.models import campaigns as campaign_store
 from chalicelib.models import deliveries
 from chalicelib.models import subscribers as subscriber_store
@@ -353,6 +353,8 @@ class Batch:
         stopped = autostop.check(sorted(self.touched), mailer)
         logger.info("feedback batch applied", extra={"outcomes": dict(self.outcomes), "campaigns": len(self.touched),
                                                      "stopped": stopped})
+        publish_counts("feedback", {**{kind.replace(":", "_"): n for kind, n in self.outcomes.items()},
+                                    "campaigns_stopped": len(stopped)})
         return stopped
 
 

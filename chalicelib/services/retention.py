@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from chalicelib import clock, errors
-from chalicelib.log import logger
+from chalicelib.log import logger, publish_counts
 from chalicelib.models import accounts as account_store
 from chalicelib.models import campaigns as campaign_store
 from chalicelib.models import credentials as credential_store
@@ -113,9 +113,10 @@ class Outcome:
 
 
 def report(outcome: Outcome) -> dict[str, object]:
-    """Log a run's counts (never an address) and return them."""
+    """Log and publish a run's counts as metrics (never an address), and return them."""
     summary = outcome.as_dict()
     logger.info("retention rule ran", extra=summary)
+    publish_counts(f"retention.{outcome.rule}", {**outcome.counts, "unfinished": int(not outcome.done)})
     return summary
 
 

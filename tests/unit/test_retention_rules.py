@@ -2,11 +2,14 @@
 closed account's grace is over, and that a purging account sends nothing."""
 from __future__ import annotations
 
+import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from chalicelib.models.accounts import Account
+from chalicelib.services import retention
 from chalicelib.services.gate import account_refusal
 from chalicelib.services.retention import (
     CLOSED_GRACE,
@@ -63,3 +66,16 @@ def test_an_account_being_purged_sends_nothing():
 def test_the_budget_stops_before_the_invocation_ends():
     assert Budget(lambda: 10_000).left()
     assert not Budget(lambda: 1_500).left()
+
+
+def test_a_run_publishes_its_counts_as_cloudwatch_metrics_and_never_an_address(capsys):
+    outcome = retention.Outcome("purge_closed_accounts", Counter({"accounts": 2, "subscribers": 40}), done=False)
+
+    retention.report(outcome)
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [emf] = [line for line in lines if "_aws" in line]
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "mailroom"
+    assert emf["service"] == "retention.purge_closed_accounts"
+    assert (emf["accounts"], emf["subscribers"], emf["unfinished"]) == ([2.0], [40.0], [1.0])
+    assert "@" not in json.dumps(lines)
