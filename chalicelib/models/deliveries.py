@@ -155,9 +155,10 @@ class Recorded(str, Enum):
     GONE = "gone"     # the campaign (or the subscriber) no longer exists: nothing was written
 
 
-def feedback_key(*parts: str) -> str:
-    """A feedback marker's key, e.g. "feedback#bounce#<feedbackId>#<address key>", "feedback#unsubscribe#<id>"."""
-    return FEEDBACK_PREFIX + "#".join(parts)
+def feedback_key(subscriber_id: str, *parts: str) -> str:
+    """A feedback marker's key, led by the recipient so that erasure finds theirs with one query, e.g.
+    "feedback#<subscriber>#bounce#<feedbackId>#<address key>", "feedback#<subscriber>#unsubscribe"."""
+    return FEEDBACK_PREFIX + "#".join((subscriber_id, *parts))
 
 
 def record_feedback(account_id: str, campaign_id: str, marker_key: str, counts: Mapping[str, int],
@@ -313,13 +314,10 @@ def read_campaign(account_id: str, campaign_id: str) -> Campaign | None:
 
 # --- one recipient's ledger (erasure, R28) ------------------------------------------------------------------
 
-def forget_recipient(account_id: str, campaign_id: str, subscriber_id: str, email_key: str) -> int:
-    """Delete a recipient's ledger item and the feedback markers that name it (by subscriber id or address key)
-    in one campaign; how many items went."""
+def forget_recipient(account_id: str, campaign_id: str, subscriber_id: str) -> int:
+    """Delete a recipient's ledger item and feedback markers in one campaign; how many items went."""
     key = campaign_key(account_id, campaign_id)
-    markers = Delivery.query(key, Delivery.delivery_key.startswith(FEEDBACK_PREFIX),
-                             filter_condition=Delivery.delivery_key.contains(subscriber_id)
-                             | Delivery.delivery_key.contains(email_key))
+    markers = Delivery.query(key, Delivery.delivery_key.startswith(feedback_key(subscriber_id, "")))
     doomed = [item.delivery_key for item in markers]
     if Delivery.find(key, subscriber_id) is not None:
         doomed.append(subscriber_id)

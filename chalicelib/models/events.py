@@ -90,12 +90,14 @@ def first_times(account_id: str, subscriber_id: str, campaign_ids: list[str]) ->
     return found
 
 
-def sent_at(account_id: str, campaign_id: str, subscriber_id: str) -> datetime | None:
-    """When SES accepted the campaign's email to this subscriber, from the sender's delivery ledger."""
+def delivered_at(account_id: str, campaign_id: str, subscriber_id: str) -> datetime | None:
+    """When the campaign's email reached this subscriber, from the delivery ledger: SES's delivery report,
+    else when SES accepted it."""
     try:
-        return Delivery.get(deliveries.campaign_key(account_id, campaign_id), subscriber_id).sent_at
+        item = Delivery.get(deliveries.campaign_key(account_id, campaign_id), subscriber_id)
     except Delivery.DoesNotExist:
         return None
+    return item.delivered_at or item.sent_at
 
 
 def add(account_id: str, campaign_id: str, counts: Mapping[str, int], link_index: int | None = None) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 from fractions import Fraction
 
@@ -26,6 +27,7 @@ from chalicelib.services import account_mail
 from chalicelib.services.outbound import Mailer
 
 MIN_SENT = 100
+NOTICE_RETRY = timedelta(minutes=10)   # a notice claimed this long ago and not sent was abandoned: send it
 
 
 class Rate(str, Enum):
@@ -107,7 +109,11 @@ def check(campaigns: Iterable[tuple[str, str]], mailer: Mailer) -> list[str]:
             stopped.append(campaign_id)
             campaign = deliveries.read_campaign(account_id, campaign_id)
         if campaign is not None and _untold(campaign):
-            _tell_owner(campaign, mailer)
+            try:
+                _tell_owner(campaign, mailer)
+            except Exception as exc:  # noqa: BLE001 - the notice waits for the next check; other campaigns go on
+                logger.error("auto-stop notice not sent", extra={
+                    "account_id": account_id, "campaign_id": campaign_id, "error": type(exc).__name__})
     return stopped
 
 
@@ -127,16 +133,23 @@ def _stop(campaign: Campaign, found: Breach) -> bool:
 
 
 def _untold(campaign: Campaign) -> bool:
+    """A stop whose notice was neither sent nor is being sent (a claim older than NOTICE_RETRY was abandoned)."""
     stop = _as_dict(campaign.stop)
-    return campaign.status == CampaignStatus.STOPPED.value and bool(stop) and "notified_at" not in stop
+    if campaign.status != CampaignStatus.STOPPED.value or not stop or "notified_at" in stop:
+        return False
+    claimed = stop.get("notice_claimed_at")
+    return claimed is None or claimed < clock.iso(clock.now() - NOTICE_RETRY)
 
 
 def _tell_owner(campaign: Campaign, mailer: Mailer) -> None:
-    """Email the account's owner once per stop: claim the notice, send, and give the claim back on failure."""
+    """Email the account's owner once per stop: claim the notice, send, record it sent; a claim is given back
+    when sending fails, and one left by a crashed sender is taken over after NOTICE_RETRY."""
     stop = _as_dict(campaign.stop)
-    notified = Campaign.stop["notified_at"]
-    claimed = store.change(campaign, [notified.set(clock.iso(clock.now()))],
-                           (Campaign.stop["at"] == stop.get("at")) & notified.does_not_exist())
+    now = clock.now()
+    claim, notified = Campaign.stop["notice_claimed_at"], Campaign.stop["notified_at"]
+    claimed = store.change(campaign, [claim.set(clock.iso(now))], (Campaign.stop["at"] == stop.get("at"))
+                           & notified.does_not_exist()
+                           & (claim.does_not_exist() | (claim < clock.iso(now - NOTICE_RETRY))))
     if not claimed:
         return
     account = account_store.get(campaign.account_id)
@@ -150,8 +163,9 @@ def _tell_owner(campaign: Campaign, mailer: Mailer) -> None:
         mailer.send(account_mail.campaign_stopped(owner.email, campaign.name, campaign.campaign_id, found.rate.value,
                                                   found.value, found.threshold, sample_of(campaign).judged))
     except Exception:
-        store.change(campaign, [notified.remove()], Campaign.stop["at"] == stop.get("at"))
+        store.change(campaign, [claim.remove()], Campaign.stop["at"] == stop.get("at"))
         raise
+    store.change(campaign, [notified.set(clock.iso(clock.now()))], Campaign.stop["at"] == stop.get("at"))
     logger.info("auto-stop notice sent", extra={"account_id": campaign.account_id,
                                                 "campaign_id": campaign.campaign_id, "user_id": owner.user_id})
 

@@ -94,8 +94,7 @@ def erase_in_account(account_id: str, email_key: str, address: str | None) -> Ac
         if subscriber_id is None:
             continue
         result.events += event_store.forget_subscriber(account_id, campaign.campaign_id, subscriber_id)
-        result.ledger_items += delivery_store.forget_recipient(account_id, campaign.campaign_id, subscriber_id,
-                                                               email_key)
+        result.ledger_items += delivery_store.forget_recipient(account_id, campaign.campaign_id, subscriber_id)
     result.notices = notice_store.delete_for_address(email_key, account_id)
     for member in memberships:   # last: until now they are where a re-run finds the address
         try:

@@ -44,7 +44,9 @@ from chalicelib.services.outbound import Mailer
 SOFT_BOUNCES_IN_A_ROW = 3          # then the address is treated as a hard bounce
 HARD_TRANSIENT_STATUS = "5.4.4"    # "unable to route": a Transient bounce that will never deliver
 MAX_REASON = 500
-BOUNCEABLE = {SubscriberStatus.SUBSCRIBED, SubscriberStatus.PENDING}
+# Only subscribed members bounce: a pending one was never mailed a campaign, and restoring a bounced address
+# (services/suppressions.remove) makes its bounced members subscribed again.
+BOUNCEABLE = {SubscriberStatus.SUBSCRIBED}
 
 
 class EventType(str, Enum):
@@ -261,14 +263,22 @@ def apply(event: Feedback, campaigns: dict[tuple[str, str], Campaign | None] | N
     if campaign is None or subscriber is None:
         return Outcome.UNKNOWN
     counts, subscriber_actions = _moves(event)
-    marker = deliveries.feedback_key(event.type.value.lower(), event.event_id, suppressions.email_key(
-        _normalised(event.recipient)))
+    marker = _marker(event, subscriber)
     recorded = deliveries.record_feedback(event.account_id, event.campaign_id, marker, counts, subscriber,
                                           subscriber_actions)
     if recorded is Recorded.GONE:
         return Outcome.UNKNOWN
     _effects(event, campaign, subscriber, first=recorded is Recorded.FIRST)
     return Outcome.APPLIED if recorded is Recorded.FIRST else Outcome.DUPLICATE
+
+
+def _marker(event: Feedback, subscriber: Subscriber) -> str:
+    """The key an event is counted once under: its SES ids, type and recipient. A complaint counts once per
+    recipient, however many abuse reports (each with its own feedback id) a mailbox provider sends."""
+    if event.type is EventType.COMPLAINT:
+        return deliveries.feedback_key(subscriber.subscriber_id, "complaint")
+    return deliveries.feedback_key(subscriber.subscriber_id, event.type.value.lower(), event.event_id,
+                                   suppressions.email_key(_normalised(event.recipient)))
 
 
 def _recipient(event: Feedback, campaign: Campaign) -> Subscriber | None:
@@ -322,7 +332,8 @@ def _effects(event: Feedback, campaign: Campaign, subscriber: Subscriber, first:
                                                       "bounce": event.bounce.value})
     elif event.type is EventType.COMPLAINT:
         # Like an unsubscribe, but not through the unsubscribe path (no notice to the customer: R23).
-        suppressions.suppress(account_id, subscriber.email, SuppressionReason.COMPLAINED, source=campaign_id)
+        # the list, as an unsubscribe records it: a campaign id here would single the complaint out (R23)
+        suppressions.suppress(account_id, subscriber.email, SuppressionReason.COMPLAINED, source=subscriber.list_id)
         subscribers.mark_everywhere(subscriber, SubscriberStatus.UNSUBSCRIBED, subscribers.UNSUBSCRIBABLE)
 
 
@@ -365,6 +376,6 @@ def count_unsubscribe(account_id: str, campaign_id: str, subscriber_id: str) -> 
     False if not counted (a test copy, counted before, or the campaign is gone)."""
     if is_test(subscriber_id):
         return False
-    recorded = deliveries.record_feedback(account_id, campaign_id, deliveries.feedback_key("unsubscribe", subscriber_id),
+    recorded = deliveries.record_feedback(account_id, campaign_id, deliveries.feedback_key(subscriber_id, "unsubscribe"),
                                           {"unsubscribe_count": 1})
     return recorded is Recorded.FIRST

@@ -96,7 +96,7 @@ def _record_open(account_id: str, campaign_id: str, subscriber_id: str, visitor:
 def _record_click(campaign: Campaign, subscriber_id: str, link_index: int, visitor: Visitor) -> None:
     account_id, campaign_id = campaign.account_id, campaign.campaign_id
     now = clock.now()
-    delivered_at = events.sent_at(account_id, campaign_id, subscriber_id) or campaign.started_at
+    delivered_at = events.delivered_at(account_id, campaign_id, subscriber_id) or campaign.started_at
     since = (now - delivered_at).total_seconds() if delivered_at else None
     machine = useragents.is_scanner_click(visitor.user_agent, since, visitor.ip)
     proxied = not machine and useragents.identify_machine(visitor.user_agent, visitor.ip, useragents.CLICK) is not None

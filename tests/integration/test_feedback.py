@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
-from chalicelib import aws, clock, queues, ses
+from chalicelib import aws, clock, errors, queues, ses
 from chalicelib.config import get_settings
 from chalicelib.models import deliveries
 from chalicelib.models import subscribers as subscriber_store
+from chalicelib.models.campaigns import Campaign
 from chalicelib.models.deliveries import Delivery
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.rendering import tracking
@@ -216,7 +218,7 @@ def test_a_complaint_unsubscribes_the_address_everywhere_and_never_shows_who_com
     assert [(s["email"], s["reason"]) for s in items] == [(angry.address, "unsubscribed")]
     assert "complain" not in json.dumps(items)
     body = report(client, sent)
-    assert body["complaints"] == {"count": 2, "rate": round(2 / 3, 4)}
+    assert body["complaints"] == {"count": 1, "rate": round(1 / 3, 4)}   # one complainer, however many reports
     assert angry.address not in json.dumps(body)
     # nothing about it on the delivery ledger the support look-up reads
     ledger = Delivery.get(deliveries.campaign_key(sent.person.account_id, sent.campaign_id), angry.subscriber_id)
@@ -413,6 +415,41 @@ def test_complaints_over_half_a_percent_or_unsubscribes_over_one_percent_stop_a_
     assert len(stop_notices(person)) == 1
     drain(pump)
     assert len(sent_messages()) == 100
+
+
+def test_a_stop_notice_that_could_not_be_sent_goes_with_a_later_batch_and_an_abandoned_one_after_ten_minutes(
+        client, tenant, monkeypatch):
+    sent, _ = hundred_of_110_sent(client, tenant, monkeypatch)
+    feed(client, *(event(sent, "delivery", r) for r in sent.recipients[8:]))
+    real_send = ses.SesMailer.send
+
+    def refused(self, email):
+        raise errors.UpstreamError("SES is unavailable")
+
+    # When the 8th bounce stops the campaign while SES refuses mail, the batch still succeeds
+    monkeypatch.setattr(ses.SesMailer, "send", refused)
+    answer, _ = feed(client, *(event(sent, "bounce_permanent", r) for r in sent.recipients[:8]))
+    assert answer == NOTHING_FAILED
+    assert report(client, sent)["status"] == "stopped" and stop_notices(sent.person) == []
+
+    # Then the next batch that touches the campaign tells the owner, once
+    monkeypatch.setattr(ses.SesMailer, "send", real_send)
+    feed(client, event(sent, "delivery", sent.recipients[9]))
+    feed(client, event(sent, "delivery", sent.recipients[10]))
+    assert len(stop_notices(sent.person)) == 1
+
+    # And a claim left by a sender that died before SES answered is taken over after ten minutes
+    stored = campaign(sent.person, sent.campaign_id)
+    stop = stored.stop.as_dict()
+    del stop["notified_at"]
+    stop["notice_claimed_at"] = clock.iso(clock.now())
+    stored.update(actions=[Campaign.stop.set(stop)])
+    feed(client, event(sent, "delivery", sent.recipients[11]))
+    assert len(stop_notices(sent.person)) == 1   # claimed just now: someone may be sending it
+    later = clock.now() + timedelta(minutes=11)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    feed(client, event(sent, "delivery", sent.recipients[12]))
+    assert len(stop_notices(sent.person)) == 2
 
 
 # --- the sender waits for SES's reports before it sends on (R22) ------------------------------------------
