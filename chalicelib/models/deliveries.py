@@ -246,15 +246,7 @@ def finish_chunk(account_id: str, campaign_id: str, chunk_id: str, generation: i
 # --- a campaign's delivery progress: the fan-out cursor and completion, each a conditional update ---------
 
 def _conditional_update(campaign: Campaign, actions: list, condition) -> bool:
-    from pynamodb.exceptions import UpdateError
-
-    try:
-        campaign.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: campaign.update(actions=actions, condition=condition))
 
 
 def start_fanout(account_id: str, campaign_id: str, generation: int) -> bool:

@@ -138,9 +138,15 @@ def unqueue(key: str, seq: int) -> bool:
 
 
 def waiting(key: str, limit: int) -> list[Notice]:
-    """Up to `limit` live notices of the list, oldest first."""
-    results = Notice.query(key, Notice.notice_key.startswith(NOTICE_PREFIX), consistent_read=True, limit=limit)
-    return [item for item in results if is_live(item.expires_at)][:limit]
+    """Up to `limit` live notices of the list, oldest first: expired ones (TTL lags) are read past, so fewer
+    than `limit` means there are no more."""
+    live: list[Notice] = []
+    for item in Notice.query(key, Notice.notice_key.startswith(NOTICE_PREFIX), consistent_read=True):
+        if is_live(item.expires_at):
+            live.append(item)
+            if len(live) == limit:
+                break
+    return live
 
 
 def digest(key: str) -> Notice | None:

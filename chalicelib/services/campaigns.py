@@ -29,6 +29,7 @@ from chalicelib.services import (
     suppressions,
 )
 from chalicelib.services.gate import Decision, Facts, Outcome
+from chalicelib.services.plans import Plan
 
 MAX_TEST_RECIPIENTS = 5
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
@@ -376,7 +377,11 @@ def resume(account_id: str, campaign_id: str) -> Campaign:
     """Continue a paused or auto-stopped campaign: a new fan-out pass that skips whoever was already sent."""
     campaign = get(account_id, campaign_id)
     _require(campaign, RESUMABLE, "resumed", "invalid_transition")
-    refusal = gate.account_refusal(accounts.get(account_id).status)
+    account = accounts.get(account_id)
+    refusal = gate.account_refusal(account.status)
+    if refusal is None and account.plan == Plan.TRIAL.value and (
+            account.trial_ends_at is None or account.trial_ends_at <= clock.now()):
+        refusal = gate.trial_expired()   # R8: a trial's campaign paused before its end stays paused after it
     if refusal is not None:
         raise errors.Invalid(refusal.message, code=refusal.code)
     generation = int(campaign.generation or 0) + 1

@@ -331,10 +331,7 @@ def _effects(event: Feedback, campaign: Campaign, subscriber: Subscriber, first:
                                                       "subscriber_id": subscriber.subscriber_id,
                                                       "bounce": event.bounce.value})
     elif event.type is EventType.COMPLAINT:
-        # Like an unsubscribe, but not through the unsubscribe path (no notice to the customer: R23).
-        # the list, as an unsubscribe records it: a campaign id here would single the complaint out (R23)
-        suppressions.suppress(account_id, subscriber.email, SuppressionReason.COMPLAINED, source=subscriber.list_id)
-        subscribers.mark_everywhere(subscriber, SubscriberStatus.UNSUBSCRIBED, subscribers.UNSUBSCRIBABLE)
+        subscribers.unsubscribe_by_complaint(subscriber)
 
 
 def _soft_bounces(subscriber: Subscriber) -> int:

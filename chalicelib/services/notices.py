@@ -23,12 +23,10 @@ from chalicelib.log import logger
 from chalicelib.models import accounts as account_store
 from chalicelib.models import lists as list_store
 from chalicelib.models import notices as store
-from chalicelib.models import suppressions as suppression_store
 from chalicelib.models import users as user_store
 from chalicelib.models.lists import ContactList
 from chalicelib.models.notices import DigestState, Notice, NoticeKind
 from chalicelib.models.subscribers import Subscriber
-from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.services.account_mail import SERVICE_NAME
 from chalicelib.services.outbound import Mailer, OutgoingEmail
 from chalicelib.services.plans import AccountStatus
@@ -85,8 +83,10 @@ def send_digests(mailer: Mailer, remaining_ms: Callable[[], float]) -> dict[str,
         counts["lists"] += 1
         try:
             mailed = _digest(queued.list_key, mailer)
-        except Exception:  # noqa: BLE001 - this list waits for the next run; the other lists must still go
-            logger.exception("digest not sent", extra={"account_id": queued.account_id, "list_id": queued.list_id})
+        except Exception as exc:  # noqa: BLE001 - this list waits for the next run; the other lists must still go
+            # not logger.exception: SES's refusal can quote the recipient's address
+            logger.error("digest not sent", extra={"account_id": queued.account_id, "list_id": queued.list_id,
+                                                   "error": type(exc).__name__})
             counts["failed"] += 1
             continue
         if mailed:
@@ -108,7 +108,7 @@ def _digest(key: str, mailer: Mailer) -> int:
     if waiting:
         contact_list = list_store.get(queued.account_id, queued.list_id)
         recipient = _recipient(queued.account_id, contact_list)
-        told = _to_tell(queued.account_id, contact_list, waiting) if recipient else []
+        told = _to_tell(contact_list, waiting) if recipient else []
         keys = [notice.notice_key for notice in waiting]
         if not store.claim_digest(queued.account_id, queued.list_id, keys, now):
             return 0   # another run is making this list's digest
@@ -156,14 +156,14 @@ def _recipient(account_id: str, contact_list: ContactList | None) -> str | None:
     return owner.email if owner is not None else None
 
 
-def _to_tell(account_id: str, contact_list: ContactList, waiting: list[Notice]) -> list[Notice]:
-    """The notices the list still asks for, once each, without anyone who has complained since (R23)."""
+def _to_tell(contact_list: ContactList, waiting: list[Notice]) -> list[Notice]:
+    """The notices the list still asks for, once each. A complaint was noted as the unsubscribe it also is:
+    nothing here tells them apart (R23)."""
     wanted = {NoticeKind.SUBSCRIBED.value: contact_list.notify_subscribes,
               NoticeKind.UNSUBSCRIBED.value: contact_list.notify_unsubscribes}
-    reasons = suppression_store.reasons_among(account_id, [n.email_key for n in waiting])
     told: dict[tuple[str, str], Notice] = {}
     for notice in waiting:
-        if wanted.get(notice.kind) and reasons.get(notice.email_key) != SuppressionReason.COMPLAINED.value:
+        if wanted.get(notice.kind):
             told.setdefault((notice.subscriber_id, notice.kind), notice)
     return list(told.values())
 

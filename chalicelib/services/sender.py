@@ -102,7 +102,6 @@ class ChunkReport:
     failed: int = 0
     skipped: int = 0
     completed: bool = False     # this chunk was the campaign's last: it is now sent
-    ses_calls: int = 0
     throttled: int = 0
 
 
@@ -247,8 +246,6 @@ class _Run:
             return
         attempt = 0
         while True:
-            with self.lock:
-                self.report.ses_calls += 1
             try:
                 message_id = self.mailer.send(composed)
             except ses.SendThrottled as exc:

@@ -196,19 +196,31 @@ def _audit(action: Action, subscriber: Subscriber, actor: Actor, origin: Origin,
 
 def unsubscribe_on_request(subscriber: Subscriber) -> Subscriber:
     """The person (or the customer on their behalf) unsubscribes: everywhere at once (R19), and the lists
-    that ask to be told are told (R29). Never for a complaint or a bounce."""
-    members = {m.subscriber_id: m for m in store.all_for_address(subscriber.account_id, subscriber.email_key)}
-    members[subscriber.subscriber_id] = subscriber
-    leaving = [m for m in members.values() if m.status == SubscriberStatus.SUBSCRIBED.value]
+    that ask to be told are told (R29)."""
+    leaving = _subscribed_memberships(subscriber)
     subscriber = unsubscribe_everywhere(subscriber)
     notices.unsubscribed(leaving)
     return subscriber
 
 
-def unsubscribe_everywhere(subscriber: Subscriber) -> Subscriber:
+def unsubscribe_by_complaint(subscriber: Subscriber) -> None:
+    """The address's owner complained about a campaign: it leaves every list and is suppressed for good, and
+    the customer sees, and is told in the digests, exactly what an unsubscribe shows (R23)."""
+    leaving = _subscribed_memberships(subscriber)
+    unsubscribe_everywhere(subscriber, SuppressionReason.COMPLAINED)
+    notices.unsubscribed(leaving)
+
+
+def _subscribed_memberships(subscriber: Subscriber) -> list[Subscriber]:
+    members = {m.subscriber_id: m for m in store.all_for_address(subscriber.account_id, subscriber.email_key)}
+    members[subscriber.subscriber_id] = subscriber
+    return [m for m in members.values() if m.status == SubscriberStatus.SUBSCRIBED.value]
+
+
+def unsubscribe_everywhere(subscriber: Subscriber,
+                           reason: SuppressionReason = SuppressionReason.UNSUBSCRIBED) -> Subscriber:
     """Exclude an address from all of its account's mailings at once (R19): suppress it, mark every list."""
-    suppressions.suppress(subscriber.account_id, subscriber.email, SuppressionReason.UNSUBSCRIBED,
-                          source=subscriber.list_id)
+    suppressions.suppress(subscriber.account_id, subscriber.email, reason, source=subscriber.list_id)
     lists_marked = mark_everywhere(subscriber, SubscriberStatus.UNSUBSCRIBED, UNSUBSCRIBABLE)
     logger.info("address unsubscribed", extra={"account_id": subscriber.account_id,
                                                "subscriber_id": subscriber.subscriber_id,

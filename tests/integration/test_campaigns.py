@@ -340,6 +340,21 @@ def test_given_a_sending_campaign_when_paused_and_resumed_then_a_new_fanout_gene
     assert fanout_messages() == [{"account_id": person.account_id, "campaign_id": campaign["id"], "generation": 1}]
 
 
+def test_given_a_trial_campaign_paused_before_the_trial_ended_then_it_cannot_be_resumed_after(client, tenant):
+    person = tenant(plan="free")
+    campaign = draft(client, person, audience(client, person)["id"])
+    send(client, person, campaign["id"])
+    fanout_messages()
+    assert post(client, person, campaign["id"], "pause").status_code == 200
+    set_account(person, plan="trial", trial_ends_at=clock.now() - timedelta(minutes=1))
+
+    resumed = post(client, person, campaign["id"], "resume")
+
+    assert resumed.status_code == 422 and resumed.json_body["error"]["code"] == "trial_expired"
+    assert campaign_of(client, person, campaign["id"])["status"] == "paused"
+    assert fanout_messages() == []
+
+
 def test_given_a_draft_then_pause_and_resume_are_409_and_cancel_is_final(client, tenant):
     person = tenant(plan="free")
     campaign = draft(client, person, audience(client, person)["id"])
