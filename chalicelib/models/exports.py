@@ -58,6 +58,11 @@ def get_live(account_id: str, export_id: str) -> Export | None:
     return item if item is not None and is_live(item.expires_at) else None
 
 
+def of_account(account_id: str) -> Iterator[Export]:
+    """Every export of the account, expired ones too."""
+    return Export.query(account_id)
+
+
 def add(item: Export) -> None:
     item.save(condition=Export.export_id.does_not_exist())
 

@@ -18,6 +18,7 @@ from chalicelib.models import accounts as account_store
 from chalicelib.models import campaigns as campaign_store
 from chalicelib.models import deliveries as delivery_store
 from chalicelib.models import events as event_store
+from chalicelib.models import exports as export_store
 from chalicelib.models import lists as list_store
 from chalicelib.models import notices as notice_store
 from chalicelib.models import subscribers as subscriber_store
@@ -96,6 +97,7 @@ def erase_in_account(account_id: str, email_key: str, address: str | None) -> Ac
         result.events += event_store.forget_subscriber(account_id, campaign.campaign_id, subscriber_id)
         result.ledger_items += delivery_store.forget_recipient(account_id, campaign.campaign_id, subscriber_id)
     result.notices = notice_store.delete_for_address(email_key, account_id)
+    _forget_exports(account_id)
     for member in memberships:   # last: until now they are where a re-run finds the address
         try:
             subscriber_store.delete_counted([member])
@@ -103,6 +105,18 @@ def erase_in_account(account_id: str, email_key: str, address: str | None) -> Ac
         except subscriber_store.Gone:
             pass
     return result
+
+
+def _forget_exports(account_id: str) -> None:
+    """The account's export files hold every subscriber's address: they go, with their records (the customer
+    can ask for a new one; what it would hold no longer names the erased address)."""
+    from chalicelib.storage import ExportFiles
+
+    files = ExportFiles()
+    while files.delete_under(f"{account_id}/"):
+        pass
+    for item in export_store.of_account(account_id):
+        export_store.remove(item)
 
 
 def _record(result: AccountErasure, email_key: str, requested_by: RequestedBy, origin: Origin, actor: Actor,

@@ -21,7 +21,7 @@ from chalicelib.models.deliveries import Delivery
 from chalicelib.models.events import Event
 from chalicelib.models.suppressions import Suppression
 from chalicelib.rendering.campaign import extract_links
-from chalicelib.services import erasure, links, privacy, suppressions
+from chalicelib.services import erasure, exports, links, privacy, suppressions
 from chalicelib.services import throttle as throttles
 from tests.integration.campaign_sending import (
     HTML,
@@ -35,6 +35,7 @@ from tests.integration.campaign_sending import (
     verify_sender_domain,
 )
 from tests.integration.conftest import api_call
+from tests.integration.test_export import run_export_job
 from tests.integration.listing import (
     add_subscriber,
     make_list,
@@ -493,3 +494,27 @@ def test_a_mail_security_gateway_following_the_link_does_not_carry_out_the_reque
     done = client.http.get(link, headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/132.0"})
     assert ERASED_PAGE in page_text(done)
     assert tables_holding(ADDRESS) == {}
+
+
+def test_an_export_made_before_the_erasure_goes_with_it(client, world, monkeypatch):
+    # Given the first customer exported its account (as a job: the file waits in the bucket) while Ada was on it
+    monkeypatch.setattr(exports, "SYNC_LIMITS", exports.SyncLimits(subscribers=0, bytes=0))
+    job = api_call(client, "GET", "/v1/account/export", headers=world.first.headers).json_body["export"]
+    run_export_job(make_pump())
+    status = f"/v1/account/exports/{job['id']}"
+    assert api_call(client, "GET", status, headers=world.first.headers).json_body["export"]["status"] == "ready"
+    assert export_files(world.first)
+
+    # When Ada has her data erased
+    ask(client, GIVEN_AS, "erasure")
+    client.http.get(request_link())
+
+    # Then no export file holds her address any more, and the export is gone
+    assert export_files(world.first) == []
+    assert api_call(client, "GET", status, headers=world.first.headers).status_code == 404
+
+
+def export_files(person) -> list[str]:
+    bucket = get_settings().bucket_name("exports")
+    listed = aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{person.account_id}/")
+    return [item["Key"] for item in listed.get("Contents", [])]
