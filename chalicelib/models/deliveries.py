@@ -142,6 +142,12 @@ def of_subscriber(account_id: str, subscriber_id: str, limit: int, start: dict |
     return take_page(results, limit)
 
 
+def campaigns_of_recipient(account_id: str, subscriber_id: str) -> set[str]:
+    """The ids of every campaign of the account that claimed this recipient (its ledger index, all of it)."""
+    found = Delivery.by_subscriber.query(subscriber_key(account_id, subscriber_id), attributes_to_get=["campaign_key"])
+    return {item.campaign_key.partition("#")[2] for item in found}
+
+
 # --- feedback: SES events (and one-click unsubscribes) counted once each, by a marker under the campaign ----
 
 FEEDBACK_PREFIX = "feedback#"

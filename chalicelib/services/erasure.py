@@ -88,14 +88,16 @@ def erase_in_account(account_id: str, email_key: str, address: str | None) -> Ac
     suppression_store.mark_erased(account_id, email_key, clock.now())
     memberships = list(subscriber_store.all_for_address(account_id, email_key))
     result = AccountErasure(account_id, list_ids=sorted({m.list_id for m in memberships}))
-    member_ids = {m.list_id: m.subscriber_id for m in memberships}
-    for campaign in campaign_store.outlines(account_id):
-        subscriber_id = member_ids.get(campaign.list_id) or (
-            subscribers.subscriber_id_for(account_id, campaign.list_id, address) if address else None)
-        if subscriber_id is None:
-            continue
-        result.events += event_store.forget_subscriber(account_id, campaign.campaign_id, subscriber_id)
-        result.ledger_items += delivery_store.forget_recipient(account_id, campaign.campaign_id, subscriber_id)
+    # The address's subscriber ids: its memberships', and (ids are derived from the address) those it had on
+    # the list of any campaign; then only the campaigns the ledger says mailed one of them.
+    recipient_ids = {m.subscriber_id for m in memberships}
+    if address:
+        recipient_ids |= {subscribers.subscriber_id_for(account_id, list_id, address)
+                          for list_id in {c.list_id for c in campaign_store.outlines(account_id)}}
+    for subscriber_id in sorted(recipient_ids):
+        for campaign_id in sorted(delivery_store.campaigns_of_recipient(account_id, subscriber_id)):
+            result.events += event_store.forget_subscriber(account_id, campaign_id, subscriber_id)
+            result.ledger_items += delivery_store.forget_recipient(account_id, campaign_id, subscriber_id)
     result.notices = notice_store.delete_for_address(email_key, account_id)
     _forget_exports(account_id)
     for member in memberships:   # last: until now they are where a re-run finds the address
