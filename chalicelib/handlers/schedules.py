@@ -5,19 +5,10 @@ from chalice import Cron, Rate
 
 from chalicelib.handlers.http import Api
 from chalicelib.log import logger
-from chalicelib.services import auth
 
 
 
 api = Api(__name__)
-
-
-@api.blueprint.schedule(Rate(1, unit=Rate.HOURS))
-def purge_expired(event) -> dict[str, int]:
-    """Delete expired sessions, link tokens and throttle counters."""
-    counts = auth.purge_expired()
-    logger.info("purged expired items", extra=counts)
-    return counts
 
 
 @api.blueprint.schedule(Rate(1, unit=Rate.MINUTES))

@@ -51,10 +51,6 @@ def count_of_kind(account_id: str, kind: str) -> int:
     return Credential.count(account_id, Credential.credential_key.startswith(f"{kind}#"))
 
 
-def expired(now: datetime) -> Iterator[Credential]:
-    return Credential.scan(Credential.expires_at < now)
-
-
 def put(item: Credential) -> None:
     item.save(condition=Credential.credential_key.does_not_exist())
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterator
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 
@@ -35,7 +34,3 @@ def add_hit(throttle_key: str, expires_at: datetime) -> int:
 
 def forget(throttle_key: str) -> None:
     Throttle(throttle_key).delete()
-
-
-def expired(now: datetime) -> Iterator[Throttle]:
-    return Throttle.scan(Throttle.expires_at < now)

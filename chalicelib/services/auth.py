@@ -327,14 +327,3 @@ def delete_api_key(principal: Principal, key_id: str, origin: Origin) -> None:
         raise errors.NotFound("API key")
     audit.record(principal.account_id, Action.API_KEY_DELETED, origin, Actor(principal.user_id, principal.role),
                  details={"key_id": key_id})
-
-
-# --- housekeeping ------------------------------------------------------------------------------
-
-def purge_expired() -> dict[str, int]:
-    """Delete expired credentials and throttle counters (a backstop to TTL); return the counts."""
-    credentials = 0
-    for item in store.expired(clock.now()):
-        store.delete(item.account_id, item.credential_key)
-        credentials += 1
-    return {"credentials": credentials, "throttles": throttle.purge_expired()}

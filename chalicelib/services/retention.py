@@ -58,8 +58,6 @@ NOT_ACCOUNT_DATA = {
     "throttles": "keyed by a keyed hash of an address or IP, never by an account; expires by TTL within hours",
     "jobs": "where the retention jobs stopped: no customer data",
 }
-# Tables whose expired items auth.purge_expired already deletes every hour.
-TTL_PURGED_BY_AUTH = frozenset({"credentials", "throttles"})
 
 
 class Identities(Protocol):
@@ -494,8 +492,7 @@ def _delete_pending(chunk: list[Subscriber]) -> int:
 
 def ttl_tables() -> list[type[BaseModel]]:
     """Every model with a TTL attribute whose expired items this module deletes."""
-    return [model for model in all_models()
-            if store.ttl_attribute(model) is not None and model.Meta.logical_name not in TTL_PURGED_BY_AUTH]
+    return [model for model in all_models() if store.ttl_attribute(model) is not None]
 
 
 def purge_expired_items(remaining_ms: Callable[[], int], now: datetime | None = None) -> Outcome:

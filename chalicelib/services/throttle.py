@@ -63,12 +63,3 @@ def clear(limit: Limit, subject: str) -> None:
     """Forget `subject`'s count in the current window (after a success)."""
     index, _ = _window(limit, clock.now())
     store.forget(_key(limit, subject, index))
-
-
-def purge_expired() -> int:
-    """Delete counters whose window has passed (a backstop to the table's TTL); return how many."""
-    count = 0
-    for item in store.expired(clock.now()):
-        item.delete()
-        count += 1
-    return count

@@ -140,7 +140,7 @@ def test_the_purge_reaches_every_table_a_model_defines():
 
 def test_every_table_with_a_ttl_has_a_backstop_and_the_audit_trail_has_none():
     with_ttl = {m.Meta.logical_name for m in all_models() if retention_store.ttl_attribute(m) is not None}
-    backstopped = {m.Meta.logical_name for m in retention.ttl_tables()} | retention.TTL_PURGED_BY_AUTH
+    backstopped = {m.Meta.logical_name for m in retention.ttl_tables()}
 
     assert with_ttl <= backstopped
     assert "ttl" not in TABLES["audit"]   # R4: audit records live exactly as long as the account's data
