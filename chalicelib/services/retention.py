@@ -133,18 +133,6 @@ def _keyed(how: str) -> list[type[BaseModel]]:
     return [model for model in all_models() if reach(model) == how]
 
 
-def purge_account(account_id: str, remaining_ms: Callable[[], int],
-                  elsewhere: Outside | None = None) -> Outcome:
-    """Delete every item of the account in every table, its sending identities and export files; the account
-    item last.
-
-    The account is marked `purging` first, so a purge cut short is found and finished by the next run.
-    """
-    outcome = Outcome("purge_account")
-    _purge(account_id, Budget(remaining_ms), elsewhere or outside(), outcome, reason="requested")
-    return outcome
-
-
 def _purge(account_id: str, budget: Budget, elsewhere: Outside, outcome: Outcome, reason: str) -> None:
     account = account_store.get(account_id)
     if account is None:
