@@ -54,6 +54,10 @@ QUEUES: dict[str, int] = {
     "feedback": 120,
     "exports": 900,   # account data exports (R28): the consumer may run for 10 minutes
 }
+# At most this many Lambda invocations consume the queue at once (the least AWS allows is 2). Senders beyond
+# what SES's sending rate takes only throttle each other, and each one in flight is a chunk that leaves
+# before the auto-stop rates (R22) can stop a campaign.
+MAX_CONCURRENCY: dict[str, int] = {"send": 2}
 MAX_RECEIVES = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 

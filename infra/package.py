@@ -196,6 +196,8 @@ def _wire_sqs_events(stage: str, logical_id: str, function: dict[str, Any]) -> N
                     f"{logical_id} runs up to {timeout} s but its queue's visibility timeout is {visibility} s; "
                     "AWS refuses the event source mapping. Raise the queue's timeout in infra/definition.py."
                 )
+            if logical in definition.MAX_CONCURRENCY:
+                props["ScalingConfig"] = {"MaximumConcurrency": definition.MAX_CONCURRENCY[logical]}
         # Chalice cannot set this; without it one failed record would fail (and redeliver) the whole batch.
         props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
 

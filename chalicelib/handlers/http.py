@@ -6,7 +6,7 @@ API.md and no exception ever leaves as a stack trace.
 from __future__ import annotations
 
 import functools
-import importlib.util
+import importlib
 import sys
 from dataclasses import dataclass
 from types import ModuleType
@@ -46,17 +46,23 @@ STATUS = {
 }
 
 
+class _LazyModule(ModuleType):
+    """Stands for a module that is imported on its first attribute access rather than at cold start.
+
+    Not importlib's LazyLoader: on Python 3.11 two threads touching a LazyLoader module at once can see it
+    half-executed (the local API server is threaded). This imports through the import system, whose
+    per-module lock makes the first use thread-safe, and then just forwards."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+    def __setattr__(self, attribute: str, value: Any) -> None:
+        setattr(importlib.import_module(self.__name__), attribute, value)
+
+
 def lazy_module(name: str) -> ModuleType:
-    """The module `name`, executed on its first attribute access rather than now (cold start)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+    """The module `name`, imported on its first attribute access rather than now (cold start)."""
+    return sys.modules.get(name) or _LazyModule(name)
 
 
 bodies = lazy_module("chalicelib.handlers.bodies")

@@ -161,6 +161,7 @@ def test_sqs_consumers_read_the_stage_queue_and_report_partial_batch_failures(tm
     event = template["Resources"]["Send"]["Properties"]["Events"]["SendSqsEventSource"]["Properties"]
     assert event["Queue"] == {"Fn::GetAtt": [definition.queue_id("send"), "Arn"]}
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["ScalingConfig"] == {"MaximumConcurrency": 2}   # senders at once: SES's rate, R22's one chunk
     assert event["BatchSize"] == 10
     result = cfn_lint(path)
     assert result.returncode == 0, result.stdout + result.stderr
