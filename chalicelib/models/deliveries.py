@@ -25,7 +25,6 @@ from chalicelib.models.subscribers import Subscriber
 
 CHUNK_PREFIX = "chunk#"
 RETENTION = timedelta(days=400)   # long past any resume; the ledger holds ids only
-BATCH_GET = 100                   # DynamoDB BatchGetItem takes at most 100 keys
 
 
 class DeliveryState(str, Enum):
@@ -126,13 +125,8 @@ def release(key: str, subscriber_id: str) -> None:
 
 
 def many(key: str, delivery_keys: Iterable[str]) -> dict[str, Delivery]:
-    """The ledger items of these keys that exist, by key."""
-    wanted = list(dict.fromkeys(delivery_keys))
-    found: dict[str, Delivery] = {}
-    for start in range(0, len(wanted), BATCH_GET):
-        for item in Delivery.batch_get([(key, k) for k in wanted[start:start + BATCH_GET]]):
-            found[item.delivery_key] = item
-    return found
+    """The ledger items of these keys that exist, by key (BatchGet; PynamoDB pages the keys)."""
+    return {item.delivery_key: item for item in Delivery.batch_get([(key, k) for k in set(delivery_keys)])}
 
 
 def of_subscriber(account_id: str, subscriber_id: str, limit: int, start: dict | None) -> Page[Delivery]:

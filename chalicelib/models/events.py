@@ -79,15 +79,11 @@ def marker(account_id: str, campaign_id: str, kind: EventKind, subscriber_id: st
 
 def first_times(account_id: str, subscriber_id: str, campaign_ids: list[str]) -> dict[tuple[str, EventKind], datetime]:
     """When the subscriber first opened and first clicked each of these campaigns, from the live markers:
-    {(campaign_id, kind): at} (BatchGet, 100 keys per call)."""
+    {(campaign_id, kind): at} (BatchGet; PynamoDB pages the keys)."""
     keys = [(campaign_key(account_id, cid), marker_key(kind, subscriber_id))
-            for cid in dict.fromkeys(campaign_ids) for kind in EventKind]
-    found: dict[tuple[str, EventKind], datetime] = {}
-    for start in range(0, len(keys), 100):
-        for item in Event.batch_get(keys[start:start + 100]):
-            if is_live(item.expires_at):
-                found[(item.campaign_key.partition("#")[2], EventKind(item.kind))] = item.at
-    return found
+            for cid in set(campaign_ids) for kind in EventKind]
+    return {(item.campaign_key.partition("#")[2], EventKind(item.kind)): item.at
+            for item in Event.batch_get(keys) if is_live(item.expires_at)}
 
 
 def delivered_at(account_id: str, campaign_id: str, subscriber_id: str) -> datetime | None:

@@ -34,7 +34,6 @@ DIGEST_KEY = "digest"
 QUEUE_PREFIX = "queue#"
 QUEUE_SHARDS = 8
 RETENTION = timedelta(days=30)   # a notice no digest could carry in a month is dropped
-BATCH_GET = 100
 
 
 class NoticeKind(str, Enum):

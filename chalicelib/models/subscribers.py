@@ -194,11 +194,6 @@ def change_by_id(account_id: str, list_id: str, subscriber_id: str, actions: lis
 
 
 def many(account_id: str, list_id: str, subscriber_ids: list[str]) -> dict[str, Subscriber]:
-    """The list's members with these ids that exist, by id (BatchGet, 100 keys per call)."""
+    """The list's members with these ids that exist, by id (BatchGet; PynamoDB pages the keys)."""
     key = list_key(account_id, list_id)
-    wanted = list(dict.fromkeys(subscriber_ids))
-    found: dict[str, Subscriber] = {}
-    for start in range(0, len(wanted), 100):
-        for item in Subscriber.batch_get([(key, sid) for sid in wanted[start:start + 100]]):
-            found[item.subscriber_id] = item
-    return found
+    return {item.subscriber_id: item for item in Subscriber.batch_get([(key, sid) for sid in set(subscriber_ids)])}

@@ -67,22 +67,15 @@ def delete_if(account_id: str, email_key: str, reasons: set[SuppressionReason]) 
     return written(lambda: Suppression(account_id, email_key).delete(condition=condition))
 
 
-BATCH_GET = 100  # DynamoDB BatchGetItem takes at most 100 keys
-
-
 def suppressed_among(account_id: str, email_keys) -> set[str]:
-    """Which of these email keys the account suppresses (BatchGet, 100 keys per call)."""
+    """Which of these email keys the account suppresses."""
     return set(reasons_among(account_id, email_keys))
 
 
 def reasons_among(account_id: str, email_keys) -> dict[str, str]:
-    """The suppression reason of each of these email keys that the account suppresses (BatchGet, 100 keys per call)."""
-    wanted = list(dict.fromkeys(email_keys))
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), BATCH_GET):
-        for item in Suppression.batch_get([(account_id, key) for key in wanted[start:start + BATCH_GET]]):
-            found[item.email_key] = item.reason
-    return found
+    """The suppression reason of each of these email keys that the account suppresses (BatchGet; PynamoDB
+    pages the keys)."""
+    return {item.email_key: item.reason for item in Suppression.batch_get([(account_id, k) for k in set(email_keys)])}
 
 
 # --- erasure (R28) ------------------------------------------------------------------------------
