@@ -24,7 +24,6 @@ from chalicelib.models.domains import Domain
 from chalicelib.models.lists import ContactList
 from chalicelib.models.suppressions import Suppression
 from chalicelib.models.usage import Usage
-from chalicelib.models.users import User
 
 
 class ExportStatus(str, Enum):
@@ -99,10 +98,6 @@ def release_notice(item: Export) -> None:
 
 
 # --- what an export reads: every item of one account, table by table ----------------------------
-
-def users_of(account_id: str) -> Iterator[User]:
-    return User.query(account_id)
-
 
 def lists_of(account_id: str) -> Iterator[ContactList]:
     return ContactList.query(account_id)

@@ -97,10 +97,6 @@ def every_list(page_size: int) -> Callable[[dict | None], ResultIterator[Contact
                                           attributes_to_get=key_names(ContactList))
 
 
-def users_of(account_id: str) -> list[User]:
-    return list(User.query(account_id, consistent_read=True))
-
-
 def unconfirmed(list_key: str, before: datetime) -> Iterator[Subscriber]:
     """The list's members still waiting to confirm (double opt-in) who were added, and last asked, before `before`."""
     asked_before = Subscriber.confirmation_sent_at.does_not_exist() | (Subscriber.confirmation_sent_at <= before)

@@ -39,6 +39,11 @@ def get(account_id: str, user_id: str) -> User | None:
     return User.find(account_id, user_id)
 
 
+def of_account(account_id: str) -> list[User]:
+    """Every user of the account (a consistent read: a sign-in just now must show)."""
+    return list(User.query(account_id, consistent_read=True))
+
+
 def login_for(email: str) -> Login | None:
     try:
         return Login.get(email)

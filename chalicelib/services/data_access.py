@@ -15,6 +15,7 @@ from chalicelib.models import events as event_store
 from chalicelib.models import lists as list_store
 from chalicelib.models import subscribers as subscriber_store
 from chalicelib.models import suppressions as suppression_store
+from chalicelib.models.base import is_live
 from chalicelib.models.campaigns import Campaign
 from chalicelib.models.deliveries import DeliveryState
 from chalicelib.models.events import EventKind
@@ -118,7 +119,7 @@ def _membership(member: Subscriber, campaigns: list[Campaign]) -> dict[str, Any]
 def _campaign_activity(member: Subscriber, campaign: Campaign) -> dict[str, Any]:
     key = delivery_store.campaign_key(member.account_id, campaign.campaign_id)
     delivery = delivery_store.many(key, [member.subscriber_id]).get(member.subscriber_id)
-    sent = delivery is not None and delivery.state == DeliveryState.SENT.value
+    sent = delivery is not None and is_live(delivery.expires_at) and delivery.state == DeliveryState.SENT.value
     found = event_store.live_of_subscriber(member.account_id, campaign.campaign_id, member.subscriber_id)
     readers = [e for e in found if not e.machine]
     return {

@@ -235,7 +235,7 @@ def _sections(account: Account) -> Iterator[tuple[str, Any]]:
     yield "format", FORMAT
     yield "exported_at", clock.iso(clock.now())
     yield "account", _account(account)
-    yield "users", (_user(u) for u in store.users_of(account_id))
+    yield "users", (_user(u) for u in users.of_account(account_id))
     yield "api_keys", (_api_key(c) for c in credentials.all_of_kind(account_id, Kind.API_KEY.value))
     yield "lists", (lists.view(item) for item in store.lists_of(account_id))
     yield "subscribers", (_subscriber(s) for s in _all_subscribers(account_id))

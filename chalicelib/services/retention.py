@@ -21,6 +21,7 @@ from chalicelib.models import credentials as credential_store
 from chalicelib.models import domains as domain_store
 from chalicelib.models import retention as store
 from chalicelib.models import subscribers as subscriber_store
+from chalicelib.models import users as user_store
 from chalicelib.models.accounts import Account
 from chalicelib.models.base import BaseModel, all_models
 from chalicelib.models.campaigns import Campaign, CampaignStatus
@@ -196,7 +197,7 @@ def _delete_export_files(account_id: str, budget: Budget, elsewhere: Outside, co
 
 
 def _delete_logins(account_id: str, budget: Budget, counts: Counter) -> bool:
-    for user in store.users_of(account_id):
+    for user in user_store.of_account(account_id):
         if not budget.left():
             return False
         counts["logins"] += store.delete_if(Login(user.email), Login.account_id == account_id)
@@ -314,7 +315,7 @@ def purge_inactive_accounts(remaining_ms: Callable[[], int], mailer: Mailer,
 
 def _inactivity(account: Account, now: datetime, mailer: Mailer, budget: Budget, elsewhere: Outside,
                 outcome: Outcome) -> None:
-    users = store.users_of(account.account_id)
+    users = user_store.of_account(account.account_id)
     api_keys = list(credential_store.all_of_kind(account.account_id, Kind.API_KEY.value))
     active = last_active(account, users, api_keys)
     warned_at = account.inactivity_warned_at
