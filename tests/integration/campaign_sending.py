@@ -18,6 +18,7 @@ from chalicelib.config import get_settings
 from chalicelib.models import subscribers as subscriber_store
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.models.subscribers import SubscriberStatus
+from local.pump import sqs_record
 from tests.integration.conftest import api_call
 from tests.integration.listing import make_list, subscribe
 
@@ -134,3 +135,14 @@ def queue_depth(logical: str) -> int:
 
 def body_of(message: dict) -> dict:
     return json.loads(message["Body"])
+
+
+def run_export_job(pump, event=None) -> dict:
+    """Take the exports queue's message and hand it to the consumer as Lambda would; the event used."""
+    handler = source(pump, "export_account").handler
+    if event is None:
+        [message] = aws.client("sqs").receive_message(QueueUrl=queues.url("exports"),
+                                                      MessageSystemAttributeNames=["All"])["Messages"]
+        event = {"Records": [sqs_record(message, "arn:aws:sqs:eu-west-1:123456789012:exports", "eu-west-1")]}
+    assert handler(event, pump._context("export_account")) == {"batchItemFailures": []}
+    return event

@@ -11,12 +11,11 @@ import requests
 from chalicelib import aws, clock, queues
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.services import exports, suppressions
-from local.pump import sqs_record
 from tests.integration.campaign_sending import (
     audience,
     drain,
     make_pump,
-    source,
+    run_export_job,
     start_sending,
 )
 from tests.integration.campaigning import add_domain, draft
@@ -121,17 +120,6 @@ def test_each_export_is_audited_and_the_next_one_shows_it(client, tenant):
 
 
 # --- the job path --------------------------------------------------------------------------------
-
-def run_export_job(pump, event=None) -> dict:
-    """Take the exports queue's message and hand it to the consumer as Lambda would; the event used."""
-    handler = source(pump, "export_account").handler
-    if event is None:
-        [message] = aws.client("sqs").receive_message(QueueUrl=queues.url("exports"),
-                                                      MessageSystemAttributeNames=["All"])["Messages"]
-        event = {"Records": [sqs_record(message, "arn:aws:sqs:eu-west-1:123456789012:exports", "eu-west-1")]}
-    assert handler(event, pump._context("export_account")) == {"batchItemFailures": []}
-    return event
-
 
 def test_a_large_account_gets_a_job_whose_download_is_the_same_document(client, stocked, monkeypatch):
     # Given an account the service treats as large

@@ -29,13 +29,13 @@ from tests.integration.campaign_sending import (
     deliveries_by_address,
     drain,
     make_pump,
+    run_export_job,
     sent_messages,
     source,
     start_sending,
     verify_sender_domain,
 )
 from tests.integration.conftest import api_call
-from tests.integration.test_export import run_export_job
 from tests.integration.listing import (
     add_subscriber,
     make_list,
