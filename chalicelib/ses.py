@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from chalicelib import aws, errors
 from chalicelib.config import get_settings
 from chalicelib.log import logger
-from chalicelib.services.outbound import OutgoingEmail
+from chalicelib.outbound import OutgoingEmail
 
 
 def build_mime(email: OutgoingEmail, sender: str) -> EmailMessage:

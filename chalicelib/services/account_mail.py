@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from chalicelib.services.outbound import OutgoingEmail
+from chalicelib.outbound import OutgoingEmail
 
 SERVICE_NAME = "mailroom"
 

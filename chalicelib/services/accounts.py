@@ -13,11 +13,11 @@ from chalicelib.models.accounts import Account
 from chalicelib.models.base import Page
 from chalicelib.models.credentials import Credential
 from chalicelib.models.users import Login, User
+from chalicelib.outbound import Mailer
 from chalicelib.services import account_mail, addresses, audit, auth, plans
 from chalicelib.services.audit import Action, Actor, Origin, Result
 from chalicelib.services.auth import Kind, Principal, Role
 from chalicelib.services.countries import country_code
-from chalicelib.services.outbound import Mailer
 from chalicelib.services.plans import AccountStatus, Plan
 
 TERMS_VERSION = "2021-05"

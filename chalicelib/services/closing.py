@@ -15,10 +15,10 @@ from chalicelib.models import campaigns as campaign_store
 from chalicelib.models import users
 from chalicelib.models.accounts import Account
 from chalicelib.models.campaigns import CampaignStatus
+from chalicelib.outbound import Mailer
 from chalicelib.services import account_mail, accounts, audit, auth, campaigns
 from chalicelib.services.audit import Action, Origin
 from chalicelib.services.auth import Principal, Role
-from chalicelib.services.outbound import Mailer
 from chalicelib.services.plans import AccountStatus
 
 # Every campaign that could still send: closing cancels it, which gives its unsent reservation back.

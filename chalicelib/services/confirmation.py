@@ -5,8 +5,8 @@ from html import escape
 
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber
+from chalicelib.outbound import Mailer, OutgoingEmail
 from chalicelib.services import links
-from chalicelib.services.outbound import Mailer, OutgoingEmail
 
 
 def compose(contact_list: ContactList, subscriber: Subscriber) -> OutgoingEmail:

@@ -21,8 +21,8 @@ from chalicelib.models.deliveries import DeliveryState
 from chalicelib.models.events import EventKind
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.suppressions import Suppression, SuppressionReason
+from chalicelib.outbound import Mailer
 from chalicelib.services import privacy_mail
-from chalicelib.services.outbound import Mailer
 
 REPORT_FILE = "your-data.json"
 

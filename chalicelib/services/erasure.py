@@ -24,9 +24,9 @@ from chalicelib.models import notices as notice_store
 from chalicelib.models import subscribers as subscriber_store
 from chalicelib.models import suppressions as suppression_store
 from chalicelib.models import users as user_store
+from chalicelib.outbound import Mailer
 from chalicelib.services import audit, data_access, privacy_mail, subscribers
 from chalicelib.services.audit import Action, Actor, Origin
-from chalicelib.services.outbound import Mailer
 
 
 class RequestedBy(str, Enum):

@@ -37,6 +37,7 @@ from chalicelib.models.exports import Export, ExportStatus
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.suppressions import Suppression
 from chalicelib.models.users import User
+from chalicelib.outbound import Mailer
 from chalicelib.services import (
     account_mail,
     accounts,
@@ -48,7 +49,6 @@ from chalicelib.services import (
 )
 from chalicelib.services.audit import Action, Origin
 from chalicelib.services.auth import Kind, Principal
-from chalicelib.services.outbound import Mailer
 
 FORMAT = "mailroom.account-export/1"
 LIFETIME = timedelta(days=7)        # the exports bucket's lifecycle deletes files as old (infra/definition.py)

@@ -27,8 +27,8 @@ from chalicelib.models import users as user_store
 from chalicelib.models.lists import ContactList
 from chalicelib.models.notices import DigestState, Notice, NoticeKind
 from chalicelib.models.subscribers import Subscriber
+from chalicelib.outbound import Mailer, OutgoingEmail
 from chalicelib.services.account_mail import SERVICE_NAME
-from chalicelib.services.outbound import Mailer, OutgoingEmail
 from chalicelib.services.plans import AccountStatus
 
 MAX_PER_DIGEST = 1000                  # the rest waits for the next run

@@ -12,8 +12,8 @@ from chalicelib.models import subscribers as store
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
+from chalicelib.outbound import Mailer
 from chalicelib.services import addresses, links, notices, subscriber_fields, subscribers, suppressions
-from chalicelib.services.outbound import Mailer
 
 # Someone may submit a form again and again with another person's address: resend at most this often.
 RESEND_AFTER = timedelta(minutes=10)

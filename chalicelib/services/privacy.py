@@ -16,6 +16,7 @@ from enum import Enum
 from chalicelib import errors, security
 from chalicelib.config import get_settings
 from chalicelib.log import logger
+from chalicelib.outbound import Mailer
 from chalicelib.services import (
     addresses,
     data_access,
@@ -24,7 +25,6 @@ from chalicelib.services import (
     suppressions,
     throttle,
 )
-from chalicelib.services.outbound import Mailer
 
 TOKEN_PURPOSE = "privacy-request"
 LINK_LIFETIME = timedelta(hours=24)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from chalicelib.outbound import Attachment, OutgoingEmail
 from chalicelib.services.account_mail import SERVICE_NAME
-from chalicelib.services.outbound import Attachment, OutgoingEmail
 
 TAGS = {"kind": "privacy"}
 

@@ -30,10 +30,10 @@ from chalicelib.models.domains import Domain
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.users import Login, User
+from chalicelib.outbound import Mailer
 from chalicelib.services import account_mail, audit, gate
 from chalicelib.services.audit import Action, Actor, Origin
 from chalicelib.services.auth import Kind
-from chalicelib.services.outbound import Mailer
 from chalicelib.services.plans import AccountStatus, Plan
 
 RESERVE_MS = 2_000                          # stop this long before the invocation's end

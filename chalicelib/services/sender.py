@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Protocol
 
-from chalicelib import errors, ses
+from chalicelib import errors, outbound, ses
 from chalicelib.log import logger
 from chalicelib.models import accounts, deliveries, lists, subscribers, suppressions
 from chalicelib.models.campaigns import Campaign, CampaignStatus
@@ -29,7 +29,7 @@ from chalicelib.models.deliveries import ChunkOutcome, DeliveryState
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.rendering.campaign import compile_campaign
 from chalicelib.rendering.compose import ComposedEmail, ListDetails, Recipient, SendContext, compose
-from chalicelib.services import autostop, outbound
+from chalicelib.services import autostop
 from chalicelib.services.fanout import CHUNK_SIZE
 
 SAFETY_MARGIN_S = 5.0    # stop this long before the invocation's end, so the claim is given back in time

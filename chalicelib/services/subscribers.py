@@ -13,6 +13,7 @@ from chalicelib.models.base import Page
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
+from chalicelib.outbound import Mailer
 from chalicelib.services import (
     accounts,
     addresses,
@@ -25,7 +26,6 @@ from chalicelib.services import (
     suppressions,
 )
 from chalicelib.services.audit import Action, Actor, Origin
-from chalicelib.services.outbound import Mailer
 
 UNSUBSCRIBABLE = {SubscriberStatus.PENDING, SubscriberStatus.SUBSCRIBED}
 DELETE_CHUNK = 99   # one transaction: the deletes plus the account's counter
