@@ -136,6 +136,7 @@ class Gone(Exception):
 
 
 MAX_TRANSACTION_ITEMS = 100
+DELETE_CHUNK = MAX_TRANSACTION_ITEMS - 1   # one transaction: the deletes plus the account's counter
 
 
 def insert_counted(subscriber: Subscriber, limit: int | None) -> None:
@@ -178,6 +179,35 @@ def delete_counted(subscribers: list[Subscriber], only_in: SubscriberStatus | No
     if any(transact(write, len(subscribers) + 1)):
         raise Gone()
 
+
+
+def delete_each_counted(subscribers: list[Subscriber], only_in: SubscriberStatus | None = None) -> int:
+    """Delete as `delete_counted` does, passing over any member deleted (or moved out of `only_in`) meanwhile;
+    how many were deleted."""
+    try:
+        delete_counted(subscribers, only_in)
+        return len(subscribers)
+    except Gone:
+        # One of them went meanwhile: nothing was written; go one by one.
+        deleted = 0
+        for subscriber in subscribers:
+            try:
+                delete_counted([subscriber], only_in)
+                deleted += 1
+            except Gone:
+                pass
+        return deleted
+
+
+def delete_all_in_list(account_id: str, list_id: str) -> None:
+    """Delete every member of a list, keeping the account's subscriber count exact."""
+    chunk: list[Subscriber] = []
+    for subscriber in all_in_list(account_id, list_id):
+        chunk.append(subscriber)
+        if len(chunk) == DELETE_CHUNK:
+            delete_each_counted(chunk)
+            chunk = []
+    delete_each_counted(chunk)
 
 def update_if(subscriber: Subscriber, actions: list, allowed: set[SubscriberStatus] | None = None) -> bool:
     """Apply `actions` if the subscriber still exists (and is in one of `allowed` statuses); False if not."""

@@ -463,18 +463,7 @@ def _purge_unconfirmed(contact_list: ContactList, before: datetime, budget: Budg
 
 def _delete_pending(chunk: list[Subscriber]) -> int:
     """Delete members that are still pending (a confirmation meanwhile wins); how many went."""
-    try:
-        subscriber_store.delete_counted(chunk, only_in=SubscriberStatus.PENDING)
-        return len(chunk)
-    except subscriber_store.Gone:
-        deleted = 0
-        for subscriber in chunk:
-            try:
-                subscriber_store.delete_counted([subscriber], only_in=SubscriberStatus.PENDING)
-                deleted += 1
-            except subscriber_store.Gone:
-                pass
-        return deleted
+    return subscriber_store.delete_each_counted(chunk, only_in=SubscriberStatus.PENDING)
 
 
 # --- expired items: the backstop to DynamoDB's TTL, which may lag by up to 48 hours ----------------

@@ -28,7 +28,6 @@ from chalicelib.services import (
 from chalicelib.services.audit import Action, Actor, Origin
 
 UNSUBSCRIBABLE = {SubscriberStatus.PENDING, SubscriberStatus.SUBSCRIBED}
-DELETE_CHUNK = 99   # one transaction: the deletes plus the account's counter
 CLOCK_SKEW = timedelta(minutes=5)   # a caller's clock may run a little ahead of ours
 
 
@@ -120,7 +119,7 @@ def create(contact_list: ContactList, address: str, values: dict[str, Any], cons
         try:
             send_confirmation(mailer, contact_list, subscriber)
         except errors.UpstreamError:
-            _delete_quietly(subscriber)   # a pending member nobody was asked to confirm is not kept
+            store.delete_each_counted([subscriber])   # a pending member nobody was asked to confirm is not kept
             raise
     logger.info("subscriber added", extra={"account_id": account_id, "list_id": list_id,
                                           "subscriber_id": subscriber.subscriber_id, "status": status.value})
@@ -252,33 +251,6 @@ def delete(account_id: str, list_id: str, subscriber_id: str, *, actor: Actor, o
     except store.Gone:
         raise errors.NotFound("subscriber") from None
     _audit(Action.SUBSCRIBER_DELETED, subscriber, actor, origin)
-
-
-def delete_all_in_list(account_id: str, list_id: str) -> None:
-    """Delete every subscriber of a list, keeping the account's subscriber count exact."""
-    chunk: list[Subscriber] = []
-    for subscriber in store.all_in_list(account_id, list_id):
-        chunk.append(subscriber)
-        if len(chunk) == DELETE_CHUNK:
-            _delete_chunk(chunk)
-            chunk = []
-    _delete_chunk(chunk)
-
-
-def _delete_chunk(chunk: list[Subscriber]) -> None:
-    try:
-        store.delete_counted(chunk)
-    except store.Gone:
-        # Someone deleted one of them meanwhile: nothing was written; go one by one.
-        for subscriber in chunk:
-            _delete_quietly(subscriber)
-
-
-def _delete_quietly(subscriber: Subscriber) -> None:
-    try:
-        store.delete_counted([subscriber])
-    except store.Gone:
-        pass
 
 
 def _subscriber_limit(account_id: str) -> int | None:

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chalicelib import errors
-from chalicelib.ses import SesMailer
+from chalicelib.models import subscribers as subscriber_store
 from chalicelib.services import subscribers
+from chalicelib.ses import SesMailer
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, make_list, subscribe, subscriber_count
 
@@ -136,11 +137,11 @@ def test_given_a_list_with_many_subscribers_when_it_is_deleted_then_they_go_and_
     owner = tenant()
     doomed = make_list(client, owner)
     kept = make_list(client, owner, name="Kept")
-    for i in range(subscribers.DELETE_CHUNK + 6):   # more than one transaction's worth
+    for i in range(subscriber_store.DELETE_CHUNK + 6):   # more than one transaction's worth
         subscribers.add(owner.account_id, doomed["id"], f"p{i}@example.org", {}, subscribers.Consent(source="t"),
                         NO_MAIL)
     survivor = subscribe(client, owner, kept["id"], "p0@example.org")
-    assert subscriber_count(owner) == subscribers.DELETE_CHUNK + 7
+    assert subscriber_count(owner) == subscriber_store.DELETE_CHUNK + 7
 
     assert api_call(client, "DELETE", f"/v1/lists/{doomed['id']}", headers=owner.headers).status_code == 204
 
