@@ -17,9 +17,9 @@ from chalicelib.log import logger
 from chalicelib.models import deliveries, subscribers, suppressions
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.models.subscribers import SubscriberStatus
+from chalicelib.services.progress import CHUNK_SIZE, complete_if_done
 
 PAGE_SIZE = 500
-CHUNK_SIZE = 50
 MIN_REMAINING_MS = 15_000   # less than this left in the invocation: hand the rest to a fresh one
 
 
@@ -97,8 +97,6 @@ def fan_out(job: FanoutJob, queue: Queue, remaining_ms: Callable[[], int]) -> Fa
         if not campaign.fanout_done and remaining_ms() < MIN_REMAINING_MS:
             queue.enqueue("fanout", {**job.as_body(), "page": page + 1})
             return FanoutResult.CONTINUED
-    from chalicelib.services.sender import complete_if_done
-
     complete_if_done(job.account_id, job.campaign_id, job.generation)   # every chunk may be done already, or none
     return FanoutResult.DONE
 

@@ -30,7 +30,7 @@ from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.rendering.campaign import compile_campaign
 from chalicelib.rendering.compose import ComposedEmail, ListDetails, Recipient, SendContext, compose
 from chalicelib.services import autostop
-from chalicelib.services.fanout import CHUNK_SIZE
+from chalicelib.services.progress import CHUNK_SIZE, complete_if_done
 
 SAFETY_MARGIN_S = 5.0    # stop this long before the invocation's end, so the claim is given back in time
 MAX_CHUNK_S = 120.0      # never longer than this on one chunk, whatever time the invocation has
@@ -291,24 +291,6 @@ def _count_dropped(chunk: Chunk, key: str) -> None:
         return
     failed = sum(1 for item in handled if item.state == DeliveryState.FAILED.value)
     deliveries.finish_chunk(chunk.account_id, chunk.campaign_id, chunk.chunk_id, None, len(handled) - failed, failed, 0)
-
-
-def complete_if_done(account_id: str, campaign_id: str, generation: int) -> bool:
-    """Mark the campaign sent once its fan-out and every chunk of this generation are done, and give back
-    what it reserved but did not send; True if this call completed it."""
-    campaign = deliveries.read_campaign(account_id, campaign_id)
-    if (campaign is None or not campaign.fanout_done or campaign.chunks_total is None
-            or int(campaign.chunks_done or 0) < int(campaign.chunks_total)):
-        return False
-    finished = deliveries.complete(account_id, campaign_id, generation)
-    if finished is None:
-        return False
-    from chalicelib.services import quota
-
-    quota.release_unsent(finished)
-    logger.info("campaign sent", extra={"account_id": account_id, "campaign_id": campaign_id,
-                                        "sent": int(finished.sent_count or 0)})
-    return True
 
 
 def _fields(member) -> dict[str, Any]:
