@@ -5,16 +5,14 @@ from chalicelib import clock
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.models.credentials import Credential
-from chalicelib.services import auth
-
-
+from chalicelib.services import api_keys
 
 api = Api(__name__)
 
 
 def shape(item: Credential) -> dict:
     return {
-        "id": auth.api_key_id(item),
+        "id": api_keys.id_of(item),
         "name": item.name,
         "created_at": clock.iso(item.created_at),
         "last_used_at": clock.iso(item.last_used_at),
@@ -23,16 +21,16 @@ def shape(item: Credential) -> dict:
 
 @api.route("/v1/api-keys", methods=["POST"])
 def create_key(call: Call):
-    created = auth.create_api_key(call.principal, call.body(bodies.NewKey).name, origin(call))
+    created = api_keys.create(call.principal, call.body(bodies.NewKey).name, origin(call))
     return json_response({**shape(created.credential), "key": created.key}, status=201)
 
 
 @api.route("/v1/api-keys")
 def list_keys(call: Call):
-    return page_response(auth.page_api_keys(call.account_id, call.limit(), call.cursor()), shape)
+    return page_response(api_keys.page(call.account_id, call.limit(), call.cursor()), shape)
 
 
 @api.route("/v1/api-keys/{key_id}", methods=["DELETE"])
 def delete_key(call: Call, key_id: str):
-    auth.delete_api_key(call.principal, key_id, origin(call))
+    api_keys.delete(call.principal, key_id, origin(call))
     return no_content()

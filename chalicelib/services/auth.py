@@ -1,4 +1,4 @@
-"""Who is calling and how they prove it (R2, R3): sessions, API keys, sign-in and password resets."""
+"""Who is calling and how they prove it (R2, R3): sessions and API keys, sign-in and password resets."""
 from __future__ import annotations
 
 import hmac
@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from chalicelib import clock, errors, ids, security
+from chalicelib import clock, errors, security
 from chalicelib.config import get_settings
 from chalicelib.log import logger
 from chalicelib.models import credentials as store
 from chalicelib.models import users
-from chalicelib.models.base import Page
 from chalicelib.models.credentials import Credential
 from chalicelib.outbound import Mailer
 from chalicelib.services import account_mail, addresses, audit, throttle
@@ -23,7 +22,6 @@ SESSION_LIFETIME = timedelta(hours=12)
 RESET_LIFETIME = timedelta(hours=1)
 VERIFY_LIFETIME = timedelta(days=7)
 API_KEY_USE_RESOLUTION = timedelta(minutes=5)   # last_used_at is written at most this often
-MAX_API_KEYS = 50
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 MAX_TOKEN = 512
@@ -77,12 +75,6 @@ class InvalidCredentials(errors.Unauthorized):
 class Session:
     token: str
     expires_at: datetime
-
-
-@dataclass(frozen=True)
-class NewApiKey:
-    credential: Credential
-    key: str          # shown once, never stored
 
 
 def credential_key(kind: Kind, suffix: str) -> str:
@@ -281,49 +273,3 @@ def confirm_password_reset(token: str, password: str, origin: Origin) -> None:
     audit.record(user.account_id, Action.PASSWORD_RESET, origin, Actor(user.user_id, user.role),
                  details={"sessions_ended": revoked})
     logger.info("password reset", extra={"account_id": user.account_id, "user_id": user.user_id})
-
-
-# --- API keys ----------------------------------------------------------------------------------
-
-def create_api_key(principal: Principal, name: str, origin: Origin) -> NewApiKey:
-    """A new API key for the caller's account (R3); the whole key is returned only here."""
-    from chalicelib.services import accounts  # accounts imports this module
-
-    name = name.strip()
-    if not name:
-        raise errors.Invalid("name must not be empty.", code="invalid_field")
-    accounts.ensure_open(principal.account_id)
-    if store.count_of_kind(principal.account_id, Kind.API_KEY.value) >= MAX_API_KEYS:
-        raise errors.LimitReached(f"An account may have at most {MAX_API_KEYS} API keys; delete one first.")
-    key_id = ids.new_id("key")
-    key = f"{API_KEY_PREFIX}.{principal.account_id}.{key_id}.{security.new_secret()}"
-    item = Credential(
-        principal.account_id,
-        credential_key(Kind.API_KEY, key_id),
-        user_id=principal.user_id,
-        role=principal.role,
-        name=name,
-        secret_digest=security.digest(key),
-        created_at=clock.now(),
-    )
-    store.put(item)
-    audit.record(principal.account_id, Action.API_KEY_CREATED, origin, Actor(principal.user_id, principal.role),
-                 details={"key_id": key_id})
-    return NewApiKey(item, key)
-
-
-def api_key_id(item: Credential) -> str:
-    return item.credential_key.split("#", 1)[1]
-
-
-def page_api_keys(account_id: str, limit: int, start: dict | None) -> Page[Credential]:
-    """The account's API keys (never their secrets), oldest first."""
-    return store.page_of_kind(account_id, Kind.API_KEY.value, limit, start)
-
-
-def delete_api_key(principal: Principal, key_id: str, origin: Origin) -> None:
-    """Delete one of the account's API keys; it stops working at once."""
-    if not plausible_id(key_id) or not store.delete(principal.account_id, credential_key(Kind.API_KEY, key_id)):
-        raise errors.NotFound("API key")
-    audit.record(principal.account_id, Action.API_KEY_DELETED, origin, Actor(principal.user_id, principal.role),
-                 details={"key_id": key_id})

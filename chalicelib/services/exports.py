@@ -41,6 +41,7 @@ from chalicelib.outbound import Mailer
 from chalicelib.services import (
     account_mail,
     accounts,
+    api_keys,
     audit,
     auth,
     lists,
@@ -333,7 +334,7 @@ def _user(user: User) -> dict[str, Any]:
 def _api_key(item: Credential) -> dict[str, Any]:
     # Never the key or its digest (R3).
     return {
-        "id": auth.api_key_id(item),
+        "id": api_keys.id_of(item),
         "name": item.name,
         "user_id": item.user_id,
         "created_at": clock.iso(item.created_at),
