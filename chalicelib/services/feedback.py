@@ -364,15 +364,3 @@ class Batch:
         publish_counts("feedback", {**{kind.replace(":", "_"): n for kind, n in self.outcomes.items()},
                                     "campaigns_stopped": len(stopped)})
         return stopped
-
-
-# --- unsubscribes from a campaign's email (the public page) --------------------------------------------
-
-def count_unsubscribe(account_id: str, campaign_id: str, subscriber_id: str) -> bool:
-    """Count a one-click unsubscribe on the campaign whose email carried the link, once per subscriber;
-    False if not counted (a test copy, counted before, or the campaign is gone)."""
-    if is_test(subscriber_id):
-        return False
-    recorded = deliveries.record_feedback(account_id, campaign_id, deliveries.feedback_key(subscriber_id, "unsubscribe"),
-                                          {"unsubscribe_count": 1})
-    return recorded is Recorded.FIRST

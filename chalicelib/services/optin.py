@@ -7,12 +7,14 @@ from typing import Mapping
 
 from chalicelib import clock, errors
 from chalicelib.log import logger
+from chalicelib.models import deliveries
 from chalicelib.models import lists as list_store
 from chalicelib.models import subscribers as store
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.outbound import Mailer
+from chalicelib.rendering.tracking import is_test
 from chalicelib.services import addresses, links, notices, subscriber_fields, subscribers, suppressions
 
 # Someone may submit a form again and again with another person's address: resend at most this often.
@@ -84,11 +86,13 @@ def unsubscribe(token: str) -> ContactList | None:
 
 
 def _count_on_campaign(account_id: str, campaign_id: str, subscriber_id: str) -> None:
-    """Count the unsubscribe on the campaign whose email carried the link (R22, R26); never stops the unsubscribe."""
-    from chalicelib.services import feedback
-
+    """Count the unsubscribe on the campaign whose email carried the link (R22, R26), once per subscriber and
+    never for a test copy; a failure never stops the unsubscribe."""
+    if is_test(subscriber_id):
+        return
     try:
-        feedback.count_unsubscribe(account_id, campaign_id, subscriber_id)
+        deliveries.record_feedback(account_id, campaign_id, deliveries.feedback_key(subscriber_id, "unsubscribe"),
+                                   {"unsubscribe_count": 1})
     except Exception:  # noqa: BLE001 - logged with its trace; the person's unsubscribe must still happen (R19)
         logger.exception("unsubscribe not counted on its campaign", extra={
             "account_id": account_id, "campaign_id": campaign_id, "subscriber_id": subscriber_id})
