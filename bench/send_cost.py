@@ -89,7 +89,7 @@ def main() -> None:
         from chalicelib.config import get_settings
         from chalicelib.models.base import reset_connections
         from chalicelib.models.subscribers import Subscriber, SubscriberStatus, list_key
-        from chalicelib.services import accounts
+        from chalicelib.services.accounts import accounts
         from chalicelib.services.suppressions import email_key
         from infra.provision import provision
         from local.pump import FunctionSettings, Pump

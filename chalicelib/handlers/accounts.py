@@ -9,12 +9,12 @@ from chalicelib.handlers import pages
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
 from chalicelib.models.accounts import Account
-from chalicelib.services import auth
+from chalicelib.services.accounts import auth
 
-accounts = lazy_module("chalicelib.services.accounts")
-audit = lazy_module("chalicelib.services.audit")
+accounts = lazy_module("chalicelib.services.accounts.accounts")
+audit = lazy_module("chalicelib.services.accounts.audit")
 closing = lazy_module("chalicelib.services.closing")
-plans = lazy_module("chalicelib.services.plans")
+plans = lazy_module("chalicelib.services.accounts.plans")
 
 api = Api(__name__)
 

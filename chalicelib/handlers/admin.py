@@ -1,13 +1,12 @@
 """Routes: /v1/admin/accounts (staff only). Every access to one account is audited on it (R4)."""
 from __future__ import annotations
 
-
 from chalicelib.handlers import accounts as account_routes
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, page_response
 from chalicelib.models.accounts import Account
 
-accounts = lazy_module("chalicelib.services.accounts")
+accounts = lazy_module("chalicelib.services.accounts.accounts")
 
 api = Api(__name__)
 

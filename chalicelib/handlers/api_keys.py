@@ -5,7 +5,7 @@ from chalicelib import clock
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.models.credentials import Credential
-from chalicelib.services import api_keys
+from chalicelib.services.accounts import api_keys
 
 api = Api(__name__)
 

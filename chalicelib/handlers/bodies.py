@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.services import auth
+from chalicelib.services.accounts import auth
 
 
 class Body(BaseModel):

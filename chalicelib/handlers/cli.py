@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from chalicelib import errors, security
-from chalicelib.services import accounts
+from chalicelib.services.accounts import accounts
 
 
 def main(argv: list[str] | None = None) -> int:

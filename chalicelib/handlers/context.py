@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from chalicelib.handlers.http import Call
-from chalicelib.services import auth
-from chalicelib.services.audit import Actor, Origin
+from chalicelib.services.accounts import auth
+from chalicelib.services.accounts.audit import Actor, Origin
 
 
 def origin(call: Call) -> Origin:

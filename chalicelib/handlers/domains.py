@@ -5,7 +5,7 @@ from chalicelib import clock
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
 from chalicelib.models.domains import Domain
 
-domains = lazy_module("chalicelib.services.domains")
+domains = lazy_module("chalicelib.services.accounts.domains")
 
 api = Api(__name__)
 

@@ -17,8 +17,8 @@ from chalice import Blueprint, Response
 from chalicelib import errors
 from chalicelib.log import logger
 from chalicelib.models.base import Page
-from chalicelib.services import auth
-from chalicelib.services.auth import Principal
+from chalicelib.services.accounts import auth
+from chalicelib.services.accounts.auth import Principal
 
 MAX_BODY_BYTES = 256 * 1024
 DEFAULT_LIMIT = 100

@@ -4,9 +4,7 @@ from __future__ import annotations
 from chalicelib import clock
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content
-from chalicelib.services import auth
-
-
+from chalicelib.services.accounts import auth
 
 api = Api(__name__)
 

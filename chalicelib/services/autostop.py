@@ -24,7 +24,7 @@ from chalicelib.models import deliveries
 from chalicelib.models import users as user_store
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.outbound import Mailer
-from chalicelib.services import account_mail
+from chalicelib.services.accounts import account_mail
 
 MIN_SENT = 100
 NOTICE_RETRY = timedelta(minutes=10)   # a notice claimed this long ago and not sent was abandoned: send it

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from chalicelib.services.plans import (
+from chalicelib.services.accounts.plans import (
     CREDIT_VALIDITY_DAYS,
     MONTHLY_EMAILS_PER_LEVEL,
     TRIAL_EMAILS,

@@ -9,7 +9,8 @@ from chalicelib.models import lists as store
 from chalicelib.models import subscribers
 from chalicelib.models.base import Page
 from chalicelib.models.lists import ContactList, FieldDef
-from chalicelib.services import accounts, addresses
+from chalicelib.services import addresses
+from chalicelib.services.accounts import accounts
 
 FIELD_TYPES = ("text", "number", "date", "boolean")
 RESERVED_FIELD_KEYS = frozenset({"email", "status", "id"})

@@ -28,8 +28,8 @@ from chalicelib.models.lists import ContactList
 from chalicelib.models.notices import DigestState, Notice, NoticeKind
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.outbound import Mailer, OutgoingEmail
-from chalicelib.services.account_mail import SERVICE_NAME
-from chalicelib.services.plans import AccountStatus
+from chalicelib.services.accounts.account_mail import SERVICE_NAME
+from chalicelib.services.accounts.plans import AccountStatus
 
 MAX_PER_DIGEST = 1000                  # the rest waits for the next run
 STALE_CLAIM = timedelta(minutes=15)    # longer than any run: a claim this old was left by a run that died

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from chalicelib.outbound import Attachment, OutgoingEmail
-from chalicelib.services.account_mail import SERVICE_NAME
+from chalicelib.services.accounts.account_mail import SERVICE_NAME
 
 TAGS = {"kind": "privacy"}
 

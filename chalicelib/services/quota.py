@@ -16,12 +16,7 @@ from chalicelib.models.accounts import Account
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.models.usage import Charge
 from chalicelib.services import gate
-from chalicelib.services.plans import (
-    AccountStatus,
-    Plan,
-    monthly_email_cap,
-    subscriber_limit,
-)
+from chalicelib.services.accounts.plans import AccountStatus, Plan, monthly_email_cap, subscriber_limit
 
 RELEASE_RETRIES = 5
 

@@ -31,10 +31,11 @@ from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.users import Login, User
 from chalicelib.outbound import Mailer
-from chalicelib.services import account_mail, audit, gate
-from chalicelib.services.audit import Action, Actor, Origin
-from chalicelib.services.auth import Kind
-from chalicelib.services.plans import AccountStatus, Plan
+from chalicelib.services import gate
+from chalicelib.services.accounts import account_mail, audit
+from chalicelib.services.accounts.audit import Action, Actor, Origin
+from chalicelib.services.accounts.auth import Kind
+from chalicelib.services.accounts.plans import AccountStatus, Plan
 
 RESERVE_MS = 2_000                          # stop this long before the invocation's end
 PAGE = 100                                  # items read per page of a scan

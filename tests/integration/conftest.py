@@ -156,7 +156,7 @@ def signup_body(email: str, password: str = TENANT_PASSWORD, **overrides) -> dic
 @pytest.fixture
 def staff(client) -> Person:
     """A staff user (account "staff"), signed in."""
-    from chalicelib.services import accounts
+    from chalicelib.services.accounts import accounts
 
     email = f"staff-{uuid.uuid4().hex[:10]}@mailroom.example"
     user = accounts.create_staff_user(email, STAFF_PASSWORD)

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from chalicelib import clock
 from chalicelib.models.campaigns import CampaignStatus
-from chalicelib.services import auth
-from chalicelib.services.auth import Role
+from chalicelib.services.accounts import auth
+from chalicelib.services.accounts.auth import Role
 from tests.integration.campaign_sending import (
     audience,
     campaign,

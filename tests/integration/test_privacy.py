@@ -22,7 +22,7 @@ from chalicelib.models.events import Event
 from chalicelib.models.suppressions import Suppression
 from chalicelib.rendering.campaign import extract_links
 from chalicelib.services import erasure, exports, links, privacy, suppressions
-from chalicelib.services import throttle as throttles
+from chalicelib.services.accounts import throttle as throttles
 from tests.integration.campaign_sending import (
     HTML,
     campaign,

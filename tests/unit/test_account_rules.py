@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import errors
-from chalicelib.services import account_mail, accounts, auth
-from chalicelib.services.audit import Origin
+from chalicelib.services.accounts import account_mail, accounts, auth
+from chalicelib.services.accounts.audit import Origin
 from chalicelib.services.countries import country_code
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib import clock, errors
 from chalicelib.models import throttles as store
-from chalicelib.services import throttle
+from chalicelib.services.accounts import throttle
 
 LIMIT = throttle.Limit("test", 3, timedelta(minutes=15))
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)

@@ -13,8 +13,9 @@ from chalicelib.models import credentials as store
 from chalicelib.models import users
 from chalicelib.models.credentials import Credential
 from chalicelib.outbound import Mailer
-from chalicelib.services import account_mail, addresses, audit, throttle
-from chalicelib.services.audit import Action, Actor, Origin, Result
+from chalicelib.services import addresses
+from chalicelib.services.accounts import account_mail, audit, throttle
+from chalicelib.services.accounts.audit import Action, Actor, Origin, Result
 
 STAFF_ACCOUNT = "staff"
 

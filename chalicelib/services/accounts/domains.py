@@ -12,7 +12,7 @@ from chalicelib.log import logger
 from chalicelib.models import domains as store
 from chalicelib.models.base import Page
 from chalicelib.models.domains import Domain, DomainStatus
-from chalicelib.services import accounts
+from chalicelib.services.accounts import accounts
 
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")

@@ -14,11 +14,12 @@ from chalicelib.models.base import Page
 from chalicelib.models.credentials import Credential
 from chalicelib.models.users import Login, User
 from chalicelib.outbound import Mailer
-from chalicelib.services import account_mail, addresses, audit, auth, plans
-from chalicelib.services.audit import Action, Actor, Origin, Result
-from chalicelib.services.auth import Kind, Principal, Role
+from chalicelib.services import addresses
+from chalicelib.services.accounts import account_mail, audit, auth, plans
+from chalicelib.services.accounts.audit import Action, Actor, Origin, Result
+from chalicelib.services.accounts.auth import Kind, Principal, Role
+from chalicelib.services.accounts.plans import AccountStatus, Plan
 from chalicelib.services.countries import country_code
-from chalicelib.services.plans import AccountStatus, Plan
 
 TERMS_VERSION = "2021-05"
 REQUIRED_PROFILE_FIELDS = ("company", "first_name", "last_name", "country")

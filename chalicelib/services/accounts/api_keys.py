@@ -7,9 +7,9 @@ from chalicelib import clock, errors, ids, security
 from chalicelib.models import credentials as store
 from chalicelib.models.base import Page
 from chalicelib.models.credentials import Credential
-from chalicelib.services import accounts, audit
-from chalicelib.services.audit import Action, Actor, Origin
-from chalicelib.services.auth import API_KEY_PREFIX, Kind, Principal, credential_key, plausible_id
+from chalicelib.services.accounts import accounts, audit
+from chalicelib.services.accounts.audit import Action, Actor, Origin
+from chalicelib.services.accounts.auth import API_KEY_PREFIX, Kind, Principal, credential_key, plausible_id
 
 MAX_API_KEYS = 50
 
