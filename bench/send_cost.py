@@ -90,7 +90,7 @@ def main() -> None:
         from chalicelib.models.base import reset_connections
         from chalicelib.models.subscribers import Subscriber, SubscriberStatus, list_key
         from chalicelib.services.accounts import accounts
-        from chalicelib.services.suppressions import email_key
+        from chalicelib.services.audience.suppressions import email_key
         from infra.provision import provision
         from local.pump import FunctionSettings, Pump
 

@@ -37,7 +37,7 @@ def load_directly(emulator_url: str, account_id: str, list_id: str, count: int) 
     })
     from chalicelib import clock
     from chalicelib.models.subscribers import Subscriber, SubscriberStatus, list_key
-    from chalicelib.services.suppressions import email_key
+    from chalicelib.services.audience.suppressions import email_key
 
     key = list_key(account_id, list_id)
     now = clock.now()

@@ -1,10 +1,9 @@
 """Routes: /v1/lists."""
 from __future__ import annotations
 
-
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
 
-lists = lazy_module("chalicelib.services.lists")
+lists = lazy_module("chalicelib.services.audience.lists")
 
 api = Api(__name__)
 

@@ -12,7 +12,7 @@ from chalicelib.handlers.forms import form_fields
 from chalicelib.handlers.http import FORM_TYPES, Api, Call, lazy_module
 from chalicelib.models.lists import ContactList
 
-optin = lazy_module("chalicelib.services.optin")
+optin = lazy_module("chalicelib.services.audience.optin")
 
 api = Api(__name__)
 

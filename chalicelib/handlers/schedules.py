@@ -6,8 +6,6 @@ from chalice import Cron, Rate
 from chalicelib.handlers.http import Api
 from chalicelib.log import logger
 
-
-
 api = Api(__name__)
 
 
@@ -26,7 +24,7 @@ def start_due_campaigns(event) -> dict[str, int]:
 def send_notice_digests(event) -> dict[str, int]:
     """Mail each list's owner the subscribes and unsubscribes since the last digest (R29), one email per list."""
     from chalicelib import ses
-    from chalicelib.services import notices
+    from chalicelib.services.audience import notices
 
     counts = notices.send_digests(ses.mailer(), event.context.get_remaining_time_in_millis)
     if counts["lists"]:

@@ -8,9 +8,9 @@ from chalicelib.models.subscribers import Subscriber
 
 activity = lazy_module("chalicelib.services.activity")
 erasure = lazy_module("chalicelib.services.erasure")
-links = lazy_module("chalicelib.services.links")
+links = lazy_module("chalicelib.services.audience.links")
 lookups = lazy_module("chalicelib.services.lookups")
-subscribers = lazy_module("chalicelib.services.subscribers")
+subscribers = lazy_module("chalicelib.services.audience.subscribers")
 
 api = Api(__name__)
 

@@ -7,7 +7,7 @@ from chalicelib import clock
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
 from chalicelib.models.suppressions import Suppression
 
-suppressions = lazy_module("chalicelib.services.suppressions")
+suppressions = lazy_module("chalicelib.services.audience.suppressions")
 
 api = Api(__name__)
 

@@ -19,9 +19,10 @@ from chalicelib.models.accounts import Account
 from chalicelib.models.base import Page, written
 from chalicelib.models.campaigns import EDITABLE, Campaign, CampaignStatus
 from chalicelib.models.lists import ContactList
-from chalicelib.services import addresses, gate, quota, suppressions
+from chalicelib.services import addresses, gate, quota
 from chalicelib.services.accounts import accounts, auth, domains
 from chalicelib.services.accounts.plans import Plan
+from chalicelib.services.audience import suppressions
 from chalicelib.services.gate import Decision, Facts, Outcome
 
 MAX_TEST_RECIPIENTS = 5

@@ -17,7 +17,7 @@ from chalicelib.models.deliveries import Delivery
 from chalicelib.models.events import EventKind
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.services import subscribers
+from chalicelib.services.audience import subscribers
 
 
 @dataclass(frozen=True)

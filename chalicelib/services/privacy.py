@@ -17,8 +17,9 @@ from chalicelib import errors, security
 from chalicelib.config import get_settings
 from chalicelib.log import logger
 from chalicelib.outbound import Mailer
-from chalicelib.services import addresses, data_access, erasure, privacy_mail, suppressions
+from chalicelib.services import addresses, data_access, erasure, privacy_mail
 from chalicelib.services.accounts import throttle
+from chalicelib.services.audience import suppressions
 
 TOKEN_PURPOSE = "privacy-request"
 LINK_LIFETIME = timedelta(hours=24)

@@ -10,7 +10,7 @@ from chalicelib.models import notices as notice_store
 from chalicelib.models import subscribers as subscriber_store
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.services import notices, subscribers, suppressions
+from chalicelib.services.audience import notices, subscribers, suppressions
 from tests.integration.conftest import api_call
 from tests.integration.listing import make_list, path_of, subscribe
 from tests.integration.mailbox import last_link_to, messages_to, text_of

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.services import links, suppressions
+from chalicelib.services.audience import links, suppressions
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, make_list, path_of, subscribe, subscriber_count
 from tests.integration.mailbox import links_in, messages_to, text_of

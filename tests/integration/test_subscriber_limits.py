@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.models import subscribers as subscriber_store
-from chalicelib.services import subscribers
+from chalicelib.services.audience import subscribers
 from chalicelib.ses import SesMailer
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, make_list, subscribe, subscriber_count

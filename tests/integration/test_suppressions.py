@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.services import suppressions
+from chalicelib.services.audience import suppressions
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, make_list, path_of, subscribe
 

@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chalicelib.services import links
+from chalicelib.services.audience import links
 
 
 def token_of(url: str) -> str:

@@ -13,7 +13,7 @@ from chalicelib import errors
 from chalicelib.rendering import mime, tracking
 from chalicelib.rendering.campaign import compile_campaign, extract_links
 from chalicelib.rendering.compose import ListDetails, Recipient, SendContext, compose, compose_test
-from chalicelib.services import links as public_links
+from chalicelib.services.audience import links as public_links
 
 PUBLIC = "https://mailroom.test.invalid"
 FIELDS = ["first_name", "city"]

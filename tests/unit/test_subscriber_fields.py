@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 
 from chalicelib import errors
-from chalicelib.services import subscriber_fields
+from chalicelib.services.audience import subscriber_fields
 
 
 @dataclass

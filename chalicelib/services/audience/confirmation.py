@@ -6,7 +6,7 @@ from html import escape
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.outbound import Mailer, OutgoingEmail
-from chalicelib.services import links
+from chalicelib.services.audience import links
 
 
 def compose(contact_list: ContactList, subscriber: Subscriber) -> OutgoingEmail:

@@ -15,7 +15,8 @@ from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.outbound import Mailer
 from chalicelib.rendering.tracking import is_test
-from chalicelib.services import addresses, links, notices, subscriber_fields, subscribers, suppressions
+from chalicelib.services import addresses
+from chalicelib.services.audience import links, notices, subscriber_fields, subscribers, suppressions
 
 # Someone may submit a form again and again with another person's address: resend at most this often.
 RESEND_AFTER = timedelta(minutes=10)

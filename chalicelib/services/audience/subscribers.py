@@ -14,9 +14,10 @@ from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.outbound import Mailer
-from chalicelib.services import addresses, confirmation, lists, notices, subscriber_fields, suppressions
+from chalicelib.services import addresses
 from chalicelib.services.accounts import accounts, audit, plans
 from chalicelib.services.accounts.audit import Action, Actor, Origin
+from chalicelib.services.audience import confirmation, lists, notices, subscriber_fields, suppressions
 
 UNSUBSCRIBABLE = {SubscriberStatus.PENDING, SubscriberStatus.SUBSCRIBED}
 CLOCK_SKEW = timedelta(minutes=5)   # a caller's clock may run a little ahead of ours
