@@ -5,7 +5,7 @@ from chalicelib import clock
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
 from chalicelib.models.campaigns import Campaign
 
-campaigns = lazy_module("chalicelib.services.campaigns")
+campaigns = lazy_module("chalicelib.services.campaigns.campaigns")
 
 api = Api(__name__)
 

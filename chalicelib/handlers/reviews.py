@@ -6,7 +6,7 @@ from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, page_response
 from chalicelib.models.campaigns import Campaign
 
-reviews = lazy_module("chalicelib.services.reviews")
+reviews = lazy_module("chalicelib.services.campaigns.reviews")
 
 api = Api(__name__)
 

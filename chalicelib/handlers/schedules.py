@@ -12,7 +12,7 @@ api = Api(__name__)
 @api.blueprint.schedule(Rate(1, unit=Rate.MINUTES))
 def start_due_campaigns(event) -> dict[str, int]:
     """Start scheduled campaigns whose time has come (the gate runs again; a refused one returns to draft)."""
-    from chalicelib.services import campaigns
+    from chalicelib.services.campaigns import campaigns
 
     counts = campaigns.start_due()
     if any(counts.values()):

@@ -38,14 +38,14 @@ def _each_record(event, work: Callable[[dict[str, Any], Callable[[], int]], None
 
 
 def _fan_out(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
-    from chalicelib.services import fanout
+    from chalicelib.services.campaigns import fanout
 
     fanout.fan_out(fanout.FanoutJob.from_body(body), queues, remaining_ms)
 
 
 def _send(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
     from chalicelib import ses
-    from chalicelib.services import sender
+    from chalicelib.services.campaigns import sender
 
     sender.send_chunk(sender.Chunk.from_body(body), ses.RawSender(), remaining_ms)
 

@@ -16,11 +16,11 @@ from chalicelib.models import users
 from chalicelib.models.accounts import Account
 from chalicelib.models.campaigns import CampaignStatus
 from chalicelib.outbound import Mailer
-from chalicelib.services import campaigns
 from chalicelib.services.accounts import account_mail, accounts, audit, auth
 from chalicelib.services.accounts.audit import Action, Origin
 from chalicelib.services.accounts.auth import Principal, Role
 from chalicelib.services.accounts.plans import AccountStatus
+from chalicelib.services.campaigns import campaigns
 
 # Every campaign that could still send: closing cancels it, which gives its unsent reservation back.
 UNFINISHED = (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.STOPPED, CampaignStatus.SCHEDULED,

@@ -31,11 +31,11 @@ from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.users import Login, User
 from chalicelib.outbound import Mailer
-from chalicelib.services import gate
 from chalicelib.services.accounts import account_mail, audit
 from chalicelib.services.accounts.audit import Action, Actor, Origin
 from chalicelib.services.accounts.auth import Kind
 from chalicelib.services.accounts.plans import AccountStatus, Plan
+from chalicelib.services.campaigns import gate
 
 RESERVE_MS = 2_000                          # stop this long before the invocation's end
 PAGE = 100                                  # items read per page of a scan
@@ -415,7 +415,7 @@ def expire_trials(remaining_ms: Callable[[], int], now: datetime | None = None) 
 
 
 def _expire_trial(account: Account, now: datetime, outcome: Outcome) -> None:
-    from chalicelib.services import campaigns
+    from chalicelib.services.campaigns import campaigns
 
     reason = gate.trial_expired().message or ""
     waiting = [CampaignStatus.SCHEDULED, CampaignStatus.IN_REVIEW]

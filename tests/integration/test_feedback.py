@@ -19,8 +19,8 @@ from chalicelib.models.deliveries import Delivery
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.rendering import tracking
 from chalicelib.rendering.mime import tag_value
-from chalicelib.services import fanout, sender
 from chalicelib.services.audience import subscribers, suppressions
+from chalicelib.services.campaigns import fanout, sender
 from tests.events import addressed, in_envelope
 from tests.integration.campaign_sending import (
     SENDER_DOMAIN,

@@ -9,7 +9,7 @@ from chalicelib.models import campaigns as campaign_store
 from chalicelib.models.accounts import Account
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.models.usage import Usage
-from chalicelib.services import campaigns, quota
+from chalicelib.services.campaigns import campaigns, quota
 from tests.integration.campaigning import audience, draft, fanout_messages, send
 from tests.integration.test_subscriber_limits import atomic_moto  # noqa: F401 - fixture
 

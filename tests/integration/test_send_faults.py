@@ -7,10 +7,18 @@ import pytest
 from chalicelib import aws, queues, ses
 from chalicelib.models.campaigns import CampaignStatus
 from chalicelib.models.deliveries import Delivery, DeliveryState, campaign_key
-from chalicelib.services import sender
+from chalicelib.services.campaigns import sender
 from local.pump import sqs_record
 from tests.integration.campaign_sending import (
-    audience, body_of, campaign, deliveries_by_address, drain, make_pump, queue_depth, sent_messages, source,
+    audience,
+    body_of,
+    campaign,
+    deliveries_by_address,
+    drain,
+    make_pump,
+    queue_depth,
+    sent_messages,
+    source,
     start_sending,
 )
 

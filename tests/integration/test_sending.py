@@ -7,10 +7,18 @@ import pytest
 
 from chalicelib import aws, queues
 from chalicelib.models.campaigns import CampaignStatus
-from chalicelib.services import fanout
+from chalicelib.services.campaigns import fanout
 from local.pump import sqs_record
 from tests.integration.campaign_sending import (
-    audience, campaign, deliveries_by_address, drain, make_pump, queue_depth, sent_messages, set_status, source,
+    audience,
+    campaign,
+    deliveries_by_address,
+    drain,
+    make_pump,
+    queue_depth,
+    sent_messages,
+    set_status,
+    source,
     start_sending,
 )
 from tests.integration.conftest import api_call

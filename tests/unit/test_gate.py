@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.services.gate import Facts, HoldReason, Outcome, decide
-from chalicelib.services.screening import Match
+from chalicelib.services.campaigns.gate import Facts, HoldReason, Outcome, decide
+from chalicelib.services.campaigns.screening import Match
 
 NOW = datetime(2030, 5, 17, 12, 0, tzinfo=UTC)
 MATCH = Match("casino", "gambling", "subject")

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.models.accounts import Account
 from chalicelib.services import retention
-from chalicelib.services.gate import account_refusal
+from chalicelib.services.campaigns.gate import account_refusal
 from chalicelib.services.retention import (
     CLOSED_GRACE,
     Budget,

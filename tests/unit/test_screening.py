@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.services.screening import TERMS, Match, screen, visible_text
+from chalicelib.services.campaigns.screening import TERMS, Match, screen, visible_text
 
 SERVICE_DOMAINS = ["mailroom.example.eu", "mailroom.localhost"]
 

@@ -13,7 +13,7 @@ from chalicelib.services.accounts.plans import (
     Plan,
     subscriber_limit,
 )
-from chalicelib.services.screening import Match
+from chalicelib.services.campaigns.screening import Match
 
 
 class Outcome(str, Enum):

@@ -19,11 +19,12 @@ from chalicelib.models.accounts import Account
 from chalicelib.models.base import Page, written
 from chalicelib.models.campaigns import EDITABLE, Campaign, CampaignStatus
 from chalicelib.models.lists import ContactList
-from chalicelib.services import addresses, gate, quota
+from chalicelib.services import addresses
 from chalicelib.services.accounts import accounts, auth, domains
 from chalicelib.services.accounts.plans import Plan
 from chalicelib.services.audience import suppressions
-from chalicelib.services.gate import Decision, Facts, Outcome
+from chalicelib.services.campaigns import gate, quota
+from chalicelib.services.campaigns.gate import Decision, Facts, Outcome
 
 MAX_TEST_RECIPIENTS = 5
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
@@ -227,7 +228,7 @@ def _schedule_time(scheduled_at: datetime | None, now: datetime) -> datetime | N
 
 def decide(campaign: Campaign, account: Account, now: datetime, approved: bool) -> tuple[Decision, int]:
     """The gate's decision for the campaign now, and the recipients it counted."""
-    from chalicelib.services.screening import screen
+    from chalicelib.services.campaigns.screening import screen
 
     contact_list = _list_of(campaign)
     details = sender_of(campaign, contact_list)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.log import logger
 from chalicelib.models import deliveries
-from chalicelib.services import quota
+from chalicelib.services.campaigns import quota
 
 CHUNK_SIZE = 50
 

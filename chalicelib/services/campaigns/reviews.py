@@ -8,10 +8,10 @@ from chalicelib.log import logger
 from chalicelib.models import campaigns as store
 from chalicelib.models.base import Page
 from chalicelib.models.campaigns import Campaign, CampaignStatus
-from chalicelib.services import campaigns
 from chalicelib.services.accounts import audit
 from chalicelib.services.accounts.audit import Action, Actor, Origin, Result
 from chalicelib.services.accounts.auth import Principal
+from chalicelib.services.campaigns import campaigns
 
 
 def page(staff: Principal, limit: int, start: dict | None, origin: Origin) -> Page[Campaign]:

@@ -15,8 +15,8 @@ from chalicelib.models import usage as store
 from chalicelib.models.accounts import Account
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.models.usage import Charge
-from chalicelib.services import gate
 from chalicelib.services.accounts.plans import AccountStatus, Plan, monthly_email_cap, subscriber_limit
+from chalicelib.services.campaigns import gate
 
 RELEASE_RETRIES = 5
 

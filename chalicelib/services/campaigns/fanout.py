@@ -17,7 +17,7 @@ from chalicelib.log import logger
 from chalicelib.models import deliveries, subscribers, suppressions
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.models.subscribers import SubscriberStatus
-from chalicelib.services.progress import CHUNK_SIZE, complete_if_done
+from chalicelib.services.campaigns.progress import CHUNK_SIZE, complete_if_done
 
 PAGE_SIZE = 500
 MIN_REMAINING_MS = 15_000   # less than this left in the invocation: hand the rest to a fresh one
