@@ -8,7 +8,7 @@ from chalicelib.handlers import pages
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module
 
 privacy = lazy_module("chalicelib.services.privacy")
-useragents = lazy_module("chalicelib.services.useragents")
+useragents = lazy_module("chalicelib.services.feedback.useragents")
 
 api = Api(__name__)
 

@@ -6,10 +6,10 @@ from chalicelib.handlers.context import actor, origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_body, page_response
 from chalicelib.models.subscribers import Subscriber
 
-activity = lazy_module("chalicelib.services.activity")
+activity = lazy_module("chalicelib.services.feedback.activity")
 erasure = lazy_module("chalicelib.services.erasure")
 links = lazy_module("chalicelib.services.audience.links")
-lookups = lazy_module("chalicelib.services.lookups")
+lookups = lazy_module("chalicelib.services.feedback.lookups")
 subscribers = lazy_module("chalicelib.services.audience.subscribers")
 
 api = Api(__name__)

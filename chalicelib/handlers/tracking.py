@@ -11,8 +11,8 @@ from chalicelib import errors
 from chalicelib.handlers import pages
 from chalicelib.handlers.http import Api, Call, json_response, lazy_module
 
-reports = lazy_module("chalicelib.services.reports")
-tracking = lazy_module("chalicelib.services.tracking")
+reports = lazy_module("chalicelib.services.feedback.reports")
+tracking = lazy_module("chalicelib.services.feedback.tracking")
 
 api = Api(__name__)
 

@@ -66,7 +66,7 @@ def send_chunk(event) -> dict[str, Any]:
 def apply_feedback(event) -> dict[str, Any]:
     """Apply SES feedback events (bounces, complaints, deliveries, rejects), then auto-stop (R22) what they breach."""
     from chalicelib import ses
-    from chalicelib.services import feedback
+    from chalicelib.services.feedback import ses_events as feedback
 
     batch = feedback.Batch()
     answer = _each_record(event, lambda body, _remaining_ms: batch.apply(body), "feedback")

@@ -38,11 +38,11 @@ from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.suppressions import Suppression
 from chalicelib.models.users import User
 from chalicelib.outbound import Mailer
-from chalicelib.services import reports
 from chalicelib.services.accounts import account_mail, accounts, api_keys, audit, auth
 from chalicelib.services.accounts.audit import Action, Origin
 from chalicelib.services.accounts.auth import Kind, Principal
 from chalicelib.services.audience import lists, suppressions
+from chalicelib.services.feedback import reports
 
 FORMAT = "mailroom.account-export/1"
 LIFETIME = timedelta(days=7)        # the exports bucket's lifecycle deletes files as old (infra/definition.py)

@@ -20,8 +20,8 @@ from chalicelib.models.deliveries import Delivery, DeliveryState
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.rendering.campaign import extract_links
-from chalicelib.services import activity
 from chalicelib.services.audience import suppressions
+from chalicelib.services.feedback import activity
 from tests.integration.campaign_sending import (
     HTML,
     audience,

@@ -9,8 +9,8 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.rendering.mime import tag_value
-from chalicelib.services import feedback
-from chalicelib.services.feedback import BounceKind, EventType
+from chalicelib.services.feedback import ses_events as feedback
+from chalicelib.services.feedback.ses_events import BounceKind, EventType
 from tests.events import SES_EVENTS, addressed, in_envelope, load
 
 

@@ -6,14 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.models.campaigns import Campaign
-from chalicelib.services.autostop import (
-    MIN_SENT,
-    Breach,
-    Rate,
-    Sample,
-    breach,
-    sample_of,
-)
+from chalicelib.services.feedback.autostop import MIN_SENT, Breach, Rate, Sample, breach, sample_of
 
 
 def test_below_one_hundred_sent_nothing_stops_a_campaign_however_bad():

@@ -6,8 +6,8 @@ import struct
 import pytest
 
 from chalicelib.handlers.tracking import PIXEL
-from chalicelib.services.reports import rate
-from chalicelib.services.tracking import country_code
+from chalicelib.services.feedback.reports import rate
+from chalicelib.services.feedback.tracking import country_code
 
 
 def test_the_pixel_is_a_43_byte_transparent_one_by_one_gif89a():

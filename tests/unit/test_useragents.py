@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.services.useragents import (
+from chalicelib.services.feedback.useragents import (
     MachineKind,
     classify,
     counts_as_open,

@@ -29,8 +29,8 @@ from chalicelib.models.deliveries import ChunkOutcome, DeliveryState
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.rendering.campaign import compile_campaign
 from chalicelib.rendering.compose import ComposedEmail, ListDetails, Recipient, SendContext, compose
-from chalicelib.services import autostop
 from chalicelib.services.campaigns.progress import CHUNK_SIZE, complete_if_done
+from chalicelib.services.feedback import autostop
 
 SAFETY_MARGIN_S = 5.0    # stop this long before the invocation's end, so the claim is given back in time
 MAX_CHUNK_S = 120.0      # never longer than this on one chunk, whatever time the invocation has
