@@ -13,7 +13,7 @@ from chalicelib.services.accounts import auth
 
 accounts = lazy_module("chalicelib.services.accounts.accounts")
 audit = lazy_module("chalicelib.services.accounts.audit")
-closing = lazy_module("chalicelib.services.closing")
+closing = lazy_module("chalicelib.services.privacy.closing")
 plans = lazy_module("chalicelib.services.accounts.plans")
 
 api = Api(__name__)

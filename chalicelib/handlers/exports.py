@@ -8,7 +8,7 @@ from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import JSON, Api, Call, json_response, lazy_module
 from chalicelib.models.exports import Export
 
-exports = lazy_module("chalicelib.services.exports")
+exports = lazy_module("chalicelib.services.privacy.account_export")
 
 api = Api(__name__)
 

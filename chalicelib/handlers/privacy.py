@@ -7,7 +7,7 @@ from chalicelib import ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module
 
-privacy = lazy_module("chalicelib.services.privacy")
+privacy = lazy_module("chalicelib.services.privacy.rights")
 useragents = lazy_module("chalicelib.services.feedback.useragents")
 
 api = Api(__name__)

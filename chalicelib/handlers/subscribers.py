@@ -7,7 +7,7 @@ from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_modu
 from chalicelib.models.subscribers import Subscriber
 
 activity = lazy_module("chalicelib.services.feedback.activity")
-erasure = lazy_module("chalicelib.services.erasure")
+erasure = lazy_module("chalicelib.services.privacy.erasure")
 links = lazy_module("chalicelib.services.audience.links")
 lookups = lazy_module("chalicelib.services.feedback.lookups")
 subscribers = lazy_module("chalicelib.services.audience.subscribers")

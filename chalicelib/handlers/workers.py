@@ -76,7 +76,7 @@ def apply_feedback(event) -> dict[str, Any]:
 
 def _export(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
     from chalicelib import ses
-    from chalicelib.services import exports
+    from chalicelib.services.privacy import account_export as exports
     from chalicelib.storage import ExportFiles
 
     exports.run_job(exports.Job.from_body(body), ExportFiles(), ses.mailer())

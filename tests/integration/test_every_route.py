@@ -56,7 +56,7 @@ def two_tenants(client, tenant, monkeypatch):
                            headers=owner.headers)
     if suppression.status_code == 201:
         ids["email"] = "gone@readers.example"
-    from chalicelib.services import exports
+    from chalicelib.services.privacy import account_export as exports
 
     with monkeypatch.context() as patched:   # an export prepared as a job, as a large account's is
         patched.setattr(exports, "SYNC_LIMITS", exports.SyncLimits(subscribers=0, bytes=0))

@@ -10,8 +10,8 @@ import requests
 
 from chalicelib import aws, clock, queues
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.services import exports
 from chalicelib.services.audience import suppressions
+from chalicelib.services.privacy import account_export as exports
 from tests.integration.campaign_sending import (
     audience,
     drain,

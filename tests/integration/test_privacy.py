@@ -21,9 +21,11 @@ from chalicelib.models.deliveries import Delivery
 from chalicelib.models.events import Event
 from chalicelib.models.suppressions import Suppression
 from chalicelib.rendering.campaign import extract_links
-from chalicelib.services import erasure, exports, privacy
 from chalicelib.services.accounts import throttle as throttles
 from chalicelib.services.audience import links, suppressions
+from chalicelib.services.privacy import account_export as exports
+from chalicelib.services.privacy import erasure
+from chalicelib.services.privacy import rights as privacy
 from tests.integration.campaign_sending import (
     HTML,
     campaign,

@@ -22,7 +22,7 @@ from chalicelib.models.events import EventKind
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.suppressions import Suppression, SuppressionReason
 from chalicelib.outbound import Mailer
-from chalicelib.services import privacy_mail
+from chalicelib.services.privacy import privacy_mail
 
 REPORT_FILE = "your-data.json"
 

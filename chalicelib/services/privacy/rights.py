@@ -17,9 +17,10 @@ from chalicelib import errors, security
 from chalicelib.config import get_settings
 from chalicelib.log import logger
 from chalicelib.outbound import Mailer
-from chalicelib.services import addresses, data_access, erasure, privacy_mail
+from chalicelib.services import addresses
 from chalicelib.services.accounts import throttle
 from chalicelib.services.audience import suppressions
+from chalicelib.services.privacy import data_access, erasure, privacy_mail
 
 TOKEN_PURPOSE = "privacy-request"
 LINK_LIFETIME = timedelta(hours=24)

@@ -25,10 +25,10 @@ from chalicelib.models import subscribers as subscriber_store
 from chalicelib.models import suppressions as suppression_store
 from chalicelib.models import users as user_store
 from chalicelib.outbound import Mailer
-from chalicelib.services import data_access, privacy_mail
 from chalicelib.services.accounts import audit
 from chalicelib.services.accounts.audit import Action, Actor, Origin
 from chalicelib.services.audience import subscribers
+from chalicelib.services.privacy import data_access, privacy_mail
 
 
 class RequestedBy(str, Enum):
