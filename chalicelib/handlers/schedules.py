@@ -35,7 +35,7 @@ def send_notice_digests(event) -> dict[str, int]:
 # --- retention (R8, R11, R13, R30): daily rules, hourly backstops; each resumes where it stopped ----------
 
 def _retention():
-    from chalicelib.services import retention
+    from chalicelib.services.retention import account_purge as retention
 
     return retention
 

@@ -26,8 +26,8 @@ from chalicelib.models.events import Event, EventKind
 from chalicelib.models.events import campaign_key as events_key
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.usage import Usage
-from chalicelib.services import retention
 from chalicelib.services.accounts.plans import AccountStatus
+from chalicelib.services.retention import account_purge as retention
 from infra.definition import TABLES
 from tests.integration.campaigning import add_domain, draft
 from tests.integration.conftest import api_call, sign_in, signup_body

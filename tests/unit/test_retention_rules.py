@@ -9,15 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.models.accounts import Account
-from chalicelib.services import retention
 from chalicelib.services.campaigns.gate import account_refusal
-from chalicelib.services.retention import (
-    CLOSED_GRACE,
-    Budget,
-    Step,
-    grace_over,
-    inactivity_step,
-)
+from chalicelib.services.retention import account_purge as retention
+from chalicelib.services.retention.account_purge import CLOSED_GRACE, Budget, Step, grace_over, inactivity_step
 
 LAST = datetime(2028, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
