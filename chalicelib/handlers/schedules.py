@@ -34,12 +34,6 @@ def send_notice_digests(event) -> dict[str, int]:
 
 # --- retention (R8, R11, R13, R30): daily rules, hourly backstops; each resumes where it stopped ----------
 
-def _retention():
-    from chalicelib.services.retention import account_purge as retention
-
-    return retention
-
-
 def _remaining_ms(event):
     return event.context.get_remaining_time_in_millis
 
@@ -47,51 +41,56 @@ def _remaining_ms(event):
 @api.blueprint.schedule(Cron(10, 2, "*", "*", "?", "*"))
 def purge_closed_accounts(event) -> dict[str, object]:
     """Delete all the data of closed accounts past their grace period (R30)."""
-    retention = _retention()
-    return retention.report(retention.purge_closed_accounts(_remaining_ms(event)))
+    from chalicelib.services.retention import account_purge, rules
+
+    return rules.report(account_purge.purge_closed_accounts(_remaining_ms(event)))
 
 
 @api.blueprint.schedule(Cron(25, 2, "*", "*", "?", "*"))
 def purge_inactive_accounts(event) -> dict[str, object]:
     """Warn, then purge, accounts nobody signed in to for 2 years (R30)."""
     from chalicelib import ses
+    from chalicelib.services.retention import inactivity, rules
 
-    retention = _retention()
-    return retention.report(retention.purge_inactive_accounts(_remaining_ms(event), ses.mailer()))
+    return rules.report(inactivity.purge_inactive_accounts(_remaining_ms(event), ses.mailer()))
 
 
 @api.blueprint.schedule(Cron(40, 2, "*", "*", "?", "*"))
 def expire_credits(event) -> dict[str, object]:
     """Expire pay-as-you-go credits 12 months after the last purchase (R11)."""
-    retention = _retention()
-    return retention.report(retention.expire_credits(_remaining_ms(event)))
+    from chalicelib.services.retention import expiries, rules
+
+    return rules.report(expiries.expire_credits(_remaining_ms(event)))
 
 
 @api.blueprint.schedule(Cron(55, 2, "*", "*", "?", "*"))
 def expire_trials(event) -> dict[str, object]:
     """End trials past 30 days: their waiting campaigns go back to draft (R8)."""
-    retention = _retention()
-    return retention.report(retention.expire_trials(_remaining_ms(event)))
+    from chalicelib.services.retention import expiries, rules
+
+    return rules.report(expiries.expire_trials(_remaining_ms(event)))
 
 
 @api.blueprint.schedule(Cron(10, 3, "*", "*", "?", "*"))
 def purge_unconfirmed_subscribers(event) -> dict[str, object]:
     """Delete double opt-in members nobody confirmed within 30 days (R13)."""
-    retention = _retention()
-    return retention.report(retention.purge_unconfirmed_subscribers(_remaining_ms(event)))
+    from chalicelib.services.retention import expiries, rules
+
+    return rules.report(expiries.purge_unconfirmed_subscribers(_remaining_ms(event)))
 
 
 @api.blueprint.schedule(Rate(1, unit=Rate.HOURS))
 def purge_expired_items(event) -> dict[str, object]:
     """Delete tracking events, ledger items and other TTL'd items past their expiry (TTL may lag 48 hours)."""
-    retention = _retention()
-    return retention.report(retention.purge_expired_items(_remaining_ms(event)))
+    from chalicelib.services.retention import expiries, rules
+
+    return rules.report(expiries.purge_expired_items(_remaining_ms(event)))
 
 
 @api.blueprint.schedule(Rate(1, unit=Rate.HOURS))
 def resume_retention(event) -> dict[str, object]:
     """Finish purges cut short and go on with daily passes that stopped before their end."""
     from chalicelib import ses
+    from chalicelib.services.retention import catch_up, rules
 
-    retention = _retention()
-    return retention.report(retention.resume_unfinished(_remaining_ms(event), ses.mailer()))
+    return rules.report(catch_up.resume_unfinished(_remaining_ms(event), ses.mailer()))

@@ -180,7 +180,6 @@ def delete_counted(subscribers: list[Subscriber], only_in: SubscriberStatus | No
         raise Gone()
 
 
-
 def delete_each_counted(subscribers: list[Subscriber], only_in: SubscriberStatus | None = None) -> int:
     """Delete as `delete_counted` does, passing over any member deleted (or moved out of `only_in`) meanwhile;
     how many were deleted."""
@@ -208,6 +207,7 @@ def delete_all_in_list(account_id: str, list_id: str) -> None:
             delete_each_counted(chunk)
             chunk = []
     delete_each_counted(chunk)
+
 
 def update_if(subscriber: Subscriber, actions: list, allowed: set[SubscriberStatus] | None = None) -> bool:
     """Apply `actions` if the subscriber still exists (and is in one of `allowed` statuses); False if not."""

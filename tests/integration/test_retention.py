@@ -27,7 +27,7 @@ from chalicelib.models.events import campaign_key as events_key
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.usage import Usage
 from chalicelib.services.accounts.plans import AccountStatus
-from chalicelib.services.retention import account_purge as retention
+from chalicelib.services.retention import account_purge, catch_up, expiries, inactivity
 from infra.definition import TABLES
 from tests.integration.campaigning import add_domain, draft
 from tests.integration.conftest import api_call, sign_in, signup_body
@@ -130,17 +130,17 @@ def ses_has(domain: str) -> bool:
 # --- every table is covered -------------------------------------------------------------------
 
 def test_the_purge_reaches_every_table_a_model_defines():
-    unreached = [model.Meta.logical_name for model in all_models() if retention.reach(model) is None]
+    unreached = [model.Meta.logical_name for model in all_models() if account_purge.reach(model) is None]
 
     assert unreached == [], (
         f"{unreached}: the purge cannot find an account's items there. Key the table by account_id, "
-        "list_key or campaign_key, or give it a step in services/retention.py (REACHED_THROUGH), or say why it "
+        "list_key or campaign_key, or give it a step in services/retention/account_purge.py (REACHED_THROUGH), or say why it "
         "holds no account's data (NOT_ACCOUNT_DATA).")
 
 
 def test_every_table_with_a_ttl_has_a_backstop_and_the_audit_trail_has_none():
     with_ttl = {m.Meta.logical_name for m in all_models() if retention_store.ttl_attribute(m) is not None}
-    backstopped = {m.Meta.logical_name for m in retention.ttl_tables()}
+    backstopped = {m.Meta.logical_name for m in expiries.ttl_tables()}
 
     assert with_ttl <= backstopped
     assert "ttl" not in TABLES["audit"]   # R4: audit records live exactly as long as the account's data
@@ -155,7 +155,7 @@ def test_a_closed_account_within_its_grace_period_is_untouched(client, tenant, t
     before = items_of(person.account_id, person.email)
     travel(29 * DAY)
 
-    outcome = retention.purge_closed_accounts(PLENTY)
+    outcome = account_purge.purge_closed_accounts(PLENTY)
 
     assert outcome.done and outcome.counts["closed_in_grace"] == 1 and not outcome.counts["accounts_purged"]
     assert items_of(person.account_id, person.email) == before
@@ -171,7 +171,7 @@ def test_a_closed_account_past_its_grace_is_purged_even_when_cut_short_and_nothi
     untouched = items_of(kept.account_id, kept.email)
     travel(31 * DAY)
 
-    first = retention.purge_closed_accounts(cut_after(4))
+    first = account_purge.purge_closed_accounts(cut_after(4))
 
     # Cut short: marked purging, nobody gets in any more, and the audit trail outlives the rest (R4).
     assert not first.done and first.counts["accounts_unfinished"] == 1
@@ -180,7 +180,7 @@ def test_a_closed_account_past_its_grace_is_purged_even_when_cut_short_and_nothi
     assert "audit" in left and "accounts" in left and "credentials" not in left
     assert api_call(client, "GET", "/v1/account", headers=gone.headers).status_code == 401
 
-    second = retention.purge_closed_accounts(PLENTY)
+    second = account_purge.purge_closed_accounts(PLENTY)
 
     assert second.done and second.counts["accounts_purged"] == 1
     assert items_of(gone.account_id, gone.email) == {}
@@ -191,7 +191,7 @@ def test_a_closed_account_past_its_grace_is_purged_even_when_cut_short_and_nothi
     # The address is free again: its owner may sign up anew.
     assert api_call(client, "POST", "/v1/signup", signup_body(gone.email)).status_code == 201
 
-    again = retention.purge_closed_accounts(PLENTY)
+    again = account_purge.purge_closed_accounts(PLENTY)
 
     assert again.done and not again.counts["accounts_purged"] and not again.counts["accounts_unfinished"]
 
@@ -201,9 +201,9 @@ def test_a_purge_cut_short_is_finished_by_the_hourly_catch_up(client, tenant, tr
     seed(client, person, "later.example")
     close(person)
     travel(31 * DAY)
-    assert not retention.purge_closed_accounts(cut_after(6)).done
+    assert not account_purge.purge_closed_accounts(cut_after(6)).done
 
-    outcome = retention.resume_unfinished(PLENTY, mailer=None)
+    outcome = catch_up.resume_unfinished(PLENTY, mailer=None)
 
     assert outcome.done and outcome.counts["accounts_purged"] == 1
     assert items_of(person.account_id, person.email) == {}
@@ -223,18 +223,18 @@ def test_an_unused_account_is_warned_once_30_days_ahead_then_purged(client, tena
     travel(701 * DAY)
     sign_in(client, busy.email, busy.password)
 
-    first = retention.purge_inactive_accounts(PLENTY, ses.mailer())
-    second = retention.purge_inactive_accounts(PLENTY, ses.mailer())
+    first = inactivity.purge_inactive_accounts(PLENTY, ses.mailer())
+    second = inactivity.purge_inactive_accounts(PLENTY, ses.mailer())
 
     assert first.counts["warnings_sent"] == 1 and not second.counts["warnings_sent"]
     assert len(warnings_to(idle.email)) == 1 and warnings_to(busy.email) == []
     assert "sign in" in warnings_to(idle.email)[0].get_body(preferencelist=("plain",)).get_content()
     travel(720 * DAY)
-    assert retention.purge_inactive_accounts(PLENTY, ses.mailer()).counts["warned_waiting"] == 1
+    assert inactivity.purge_inactive_accounts(PLENTY, ses.mailer()).counts["warned_waiting"] == 1
     assert account_store.get(idle.account_id).status == AccountStatus.ACTIVE.value
 
     travel(731 * DAY)
-    outcome = retention.purge_inactive_accounts(PLENTY, ses.mailer())
+    outcome = inactivity.purge_inactive_accounts(PLENTY, ses.mailer())
 
     assert outcome.done and outcome.counts["accounts_purged"] == 1
     assert items_of(idle.account_id, idle.email) == {} and not ses_has("idle.example")
@@ -247,13 +247,13 @@ def test_a_sign_in_after_the_warning_calls_the_purge_off(client, tenant, travel)
 
     person = tenant()
     travel(701 * DAY)
-    retention.purge_inactive_accounts(PLENTY, ses.mailer())
+    inactivity.purge_inactive_accounts(PLENTY, ses.mailer())
     assert account_store.get(person.account_id).inactivity_warned_at is not None
     travel(710 * DAY)
     sign_in(client, person.email, person.password)
 
     travel(740 * DAY)
-    outcome = retention.purge_inactive_accounts(PLENTY, ses.mailer())
+    outcome = inactivity.purge_inactive_accounts(PLENTY, ses.mailer())
 
     assert outcome.counts["warnings_withdrawn"] == 1 and not outcome.counts["accounts_purged"]
     account = account_store.get(person.account_id)
@@ -267,12 +267,12 @@ def test_an_account_used_through_its_api_key_is_not_inactive(client, tenant, tra
     person = tenant()
     key = api_call(client, "POST", "/v1/api-keys", {"name": "crm"}, headers=person.headers).json_body["key"]
     travel(701 * DAY)
-    retention.purge_inactive_accounts(PLENTY, ses.mailer())
+    inactivity.purge_inactive_accounts(PLENTY, ses.mailer())
     travel(720 * DAY)
     assert api_call(client, "GET", "/v1/lists", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
     travel(740 * DAY)
-    outcome = retention.purge_inactive_accounts(PLENTY, ses.mailer())
+    outcome = inactivity.purge_inactive_accounts(PLENTY, ses.mailer())
 
     assert not outcome.counts["accounts_purged"]
     assert account_store.get(person.account_id).status == AccountStatus.ACTIVE.value
@@ -285,8 +285,8 @@ def test_credits_expire_12_months_after_the_last_purchase_audited_and_only_once(
     travel(366 * DAY)
     recent = tenant(plan="payg", credits=100)
 
-    first = retention.expire_credits(PLENTY)
-    second = retention.expire_credits(PLENTY)
+    first = expiries.expire_credits(PLENTY)
+    second = expiries.expire_credits(PLENTY)
 
     assert first.counts["accounts"] == 1 and first.counts["credits"] == 500
     assert not second.counts["accounts"]
@@ -307,7 +307,7 @@ def test_credits_bought_again_before_the_run_stay(client, tenant, staff, travel)
                     headers=staff.headers).status_code == 200
     travel(400 * DAY)
 
-    assert not retention.expire_credits(PLENTY).counts["accounts"]
+    assert not expiries.expire_credits(PLENTY).counts["accounts"]
     assert int(account_store.get(person.account_id).credits) == 550
 
 
@@ -332,8 +332,8 @@ def test_an_ended_trial_sends_its_waiting_campaigns_back_to_draft_and_keeps_list
     fresh = tenant()
     fresh_list = make_list(client, fresh)
 
-    first = retention.expire_trials(PLENTY)
-    second = retention.expire_trials(PLENTY)
+    first = expiries.expire_trials(PLENTY)
+    second = expiries.expire_trials(PLENTY)
 
     assert first.counts["trials"] == 1 and first.counts["campaigns_to_draft"] == 2
     assert not second.counts["trials"] and not second.counts["campaigns_to_draft"]
@@ -375,7 +375,7 @@ def test_members_nobody_confirmed_within_30_days_are_deleted_with_the_count_kept
     subscribe(client, other, other_list["id"], "recent@readers.example")
     travel(31 * DAY)
 
-    outcome = retention.purge_unconfirmed_subscribers(PLENTY)
+    outcome = expiries.purge_unconfirmed_subscribers(PLENTY)
 
     assert outcome.done and outcome.counts["subscribers"] == 2
     headers = {"Authorization": f"Bearer {sign_in(client, person.email, person.password)}"}
@@ -383,7 +383,7 @@ def test_members_nobody_confirmed_within_30_days_are_deleted_with_the_count_kept
     assert sorted(m["email"] for m in members) == ["asked-again@readers.example", "confirmed@readers.example"]
     assert api_call(client, "GET", "/v1/account", headers=headers).json_body["account"]["usage"]["subscribers"] == 2
     assert int(account_store.get(other.account_id).subscriber_count) == 1
-    assert retention.purge_unconfirmed_subscribers(PLENTY).counts["subscribers"] == 0
+    assert expiries.purge_unconfirmed_subscribers(PLENTY).counts["subscribers"] == 0
 
 
 def test_an_unconfirmed_purge_cut_short_goes_on_from_its_cursor(client, tenant, travel):
@@ -396,12 +396,12 @@ def test_an_unconfirmed_purge_cut_short_goes_on_from_its_cursor(client, tenant, 
         subscribe(client, person, second_list["id"], f"later{n}@readers.example")
     travel(31 * DAY)
 
-    cut = retention.purge_unconfirmed_subscribers(cut_after(2))
+    cut = expiries.purge_unconfirmed_subscribers(cut_after(2))
 
     assert not cut.done and 0 < cut.counts["subscribers"] < 33
     assert retention_store.unfinished_jobs() == ["unconfirmed_subscribers"]
 
-    resumed = retention.resume_unfinished(PLENTY, mailer=None)
+    resumed = catch_up.resume_unfinished(PLENTY, mailer=None)
 
     assert resumed.done and cut.counts["subscribers"] + resumed.counts["unconfirmed_subscribers.subscribers"] == 33
     assert retention_store.unfinished_jobs() == []
@@ -420,11 +420,11 @@ def test_expired_events_and_ledger_items_are_deleted_in_pages_that_resume(client
     Event(key, "2030-01-01#live", kind="open", subscriber_id="s9", at=now, expires_at=now + DAY).save()
     Delivery(ledger_key(person.account_id, "cmp_1"), "s1", state="sent", expires_at=now - DAY).save()
     Delivery(ledger_key(person.account_id, "cmp_1"), "s2", state="sent", expires_at=now + DAY).save()
-    monkeypatch.setattr(retention, "PAGE", 2)
+    monkeypatch.setattr(expiries, "PAGE", 2)
 
-    cut = retention.purge_expired_items(cut_after(3))
-    rest = retention.purge_expired_items(PLENTY)
-    again = retention.purge_expired_items(PLENTY)
+    cut = expiries.purge_expired_items(cut_after(3))
+    rest = expiries.purge_expired_items(PLENTY)
+    again = expiries.purge_expired_items(PLENTY)
 
     assert not cut.done and rest.done
     assert cut.counts["events"] + rest.counts["events"] == 5

@@ -10,8 +10,10 @@ import pytest
 
 from chalicelib.models.accounts import Account
 from chalicelib.services.campaigns.gate import account_refusal
-from chalicelib.services.retention import account_purge as retention
-from chalicelib.services.retention.account_purge import CLOSED_GRACE, Budget, Step, grace_over, inactivity_step
+from chalicelib.services.retention import rules
+from chalicelib.services.retention.account_purge import CLOSED_GRACE, grace_over
+from chalicelib.services.retention.inactivity import Step, inactivity_step
+from chalicelib.services.retention.rules import Budget
 
 LAST = datetime(2028, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -63,9 +65,9 @@ def test_the_budget_stops_before_the_invocation_ends():
 
 
 def test_a_run_publishes_its_counts_as_cloudwatch_metrics_and_never_an_address(capsys):
-    outcome = retention.Outcome("purge_closed_accounts", Counter({"accounts": 2, "subscribers": 40}), done=False)
+    outcome = rules.Outcome("purge_closed_accounts", Counter({"accounts": 2, "subscribers": 40}), done=False)
 
-    retention.report(outcome)
+    rules.report(outcome)
 
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     [emf] = [line for line in lines if "_aws" in line]
