@@ -199,7 +199,7 @@ class Runtime:
         self.api = subprocess.Popen(command, cwd=PROJECT_DIR, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def _create_staff(self) -> dict[str, str]:
-        from chalicelib.services.accounts.accounts import create_staff_user
+        from chalicelib.services.accounts.staff import create_staff_user
 
         password = secrets.token_urlsafe(18)
         create_staff_user(STAFF_EMAIL, password)

@@ -12,6 +12,7 @@ from chalicelib.models.accounts import Account
 from chalicelib.services.accounts import auth
 
 accounts = lazy_module("chalicelib.services.accounts.accounts")
+signup = lazy_module("chalicelib.services.accounts.signup")
 audit = lazy_module("chalicelib.services.accounts.audit")
 closing = lazy_module("chalicelib.services.privacy.closing")
 plans = lazy_module("chalicelib.services.accounts.plans")
@@ -45,12 +46,12 @@ def shape(account: Account) -> dict:
 # --- signup and verification -------------------------------------------------------------------
 
 @api.route("/v1/signup", methods=["POST"], auth_required=False)
-def signup(call: Call):
+def sign_up(call: Call):
     body = call.body(bodies.Signup).model_dump(exclude_unset=True)
-    data = accounts.SignupInput(
+    data = signup.SignupInput(
         email=body.pop("email"), password=body.pop("password"), accept_terms=body.pop("accept_terms"), profile=body
     )
-    registered = accounts.signup(data, origin(call), ses.mailer())
+    registered = signup.signup(data, origin(call), ses.mailer())
     user = registered.user
     return json_response(
         {
@@ -64,7 +65,7 @@ def signup(call: Call):
 @api.route("/v1/verify-email/{token}", auth_required=False)
 def verify_email(call: Call, token: str):
     try:
-        accounts.verify_email(token, origin(call))
+        signup.verify_email(token, origin(call))
     except errors.NotFound:
         return pages.message("Link not valid", "This verification link is not valid or has expired. "
                              "Sign in and ask for a new one.", 404)
@@ -73,7 +74,7 @@ def verify_email(call: Call, token: str):
 
 @api.route("/v1/account/verification-email", methods=["POST"])
 def resend_verification(call: Call):
-    sent = accounts.resend_verification(call.principal, ses.mailer())
+    sent = signup.resend_verification(call.principal, ses.mailer())
     return json_response({"sent": sent}, status=202)
 
 

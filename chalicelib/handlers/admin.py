@@ -6,7 +6,7 @@ from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, page_response
 from chalicelib.models.accounts import Account
 
-accounts = lazy_module("chalicelib.services.accounts.accounts")
+staff = lazy_module("chalicelib.services.accounts.staff")
 
 api = Api(__name__)
 
@@ -18,31 +18,31 @@ def shape(account: Account) -> dict:
 
 @api.route("/v1/admin/accounts", staff=True)
 def list_accounts(call: Call):
-    return page_response(accounts.page_for_staff(call.query("status"), call.limit(), call.cursor()), shape)
+    return page_response(staff.page_for_staff(call.query("status"), call.limit(), call.cursor()), shape)
 
 
 @api.route("/v1/admin/accounts/{account_id}", staff=True)
 def get_account(call: Call, account_id: str):
-    return json_response({"account": shape(accounts.view_for_staff(call.principal, account_id, origin(call)))})
+    return json_response({"account": shape(staff.view_for_staff(call.principal, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/approve", methods=["POST"], staff=True)
 def approve(call: Call, account_id: str):
-    return json_response({"account": shape(accounts.approve(call.principal, account_id, origin(call)))})
+    return json_response({"account": shape(staff.approve(call.principal, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/suspend", methods=["POST"], staff=True)
 def suspend(call: Call, account_id: str):
     reason = call.body(bodies.Suspension).reason
-    return json_response({"account": shape(accounts.suspend(call.principal, account_id, reason, origin(call)))})
+    return json_response({"account": shape(staff.suspend(call.principal, account_id, reason, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/reinstate", methods=["POST"], staff=True)
 def reinstate(call: Call, account_id: str):
-    return json_response({"account": shape(accounts.reinstate(call.principal, account_id, origin(call)))})
+    return json_response({"account": shape(staff.reinstate(call.principal, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/plan", methods=["PATCH"], staff=True)
 def change_plan(call: Call, account_id: str):
-    change = accounts.PlanChange(**call.body(bodies.PlanBody).model_dump())
-    return json_response({"account": shape(accounts.change_plan(call.principal, account_id, change, origin(call)))})
+    change = staff.PlanChange(**call.body(bodies.PlanBody).model_dump())
+    return json_response({"account": shape(staff.change_plan(call.principal, account_id, change, origin(call)))})

@@ -156,10 +156,10 @@ def signup_body(email: str, password: str = TENANT_PASSWORD, **overrides) -> dic
 @pytest.fixture
 def staff(client) -> Person:
     """A staff user (account "staff"), signed in."""
-    from chalicelib.services.accounts import accounts
+    from chalicelib.services.accounts import staff
 
     email = f"staff-{uuid.uuid4().hex[:10]}@mailroom.example"
-    user = accounts.create_staff_user(email, STAFF_PASSWORD)
+    user = staff.create_staff_user(email, STAFF_PASSWORD)
     return Person(user.user_id, email, STAFF_PASSWORD, sign_in(client, email, STAFF_PASSWORD), user.account_id)
 
 

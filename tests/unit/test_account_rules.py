@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import errors
-from chalicelib.services.accounts import account_mail, accounts, auth
+from chalicelib.services.accounts import account_mail, auth, signup, staff
 from chalicelib.services.accounts.audit import Origin
 from chalicelib.services.countries import country_code
 
@@ -14,11 +14,11 @@ class RefusingMailer:
         raise AssertionError("nothing should be sent for a refused signup")
 
 
-def signup_input(**changes) -> accounts.SignupInput:
+def signup_input(**changes) -> signup.SignupInput:
     profile = {"company": "Acme", "first_name": "Ada", "last_name": "Lovelace", "country": "IE"}
     values = {"email": "ada@example.com", "password": "long-enough", "accept_terms": True, "profile": profile}
     values.update(changes)
-    return accounts.SignupInput(**values)
+    return signup.SignupInput(**values)
 
 
 @pytest.mark.parametrize("data, code", [
@@ -35,7 +35,7 @@ def signup_input(**changes) -> accounts.SignupInput:
 ])
 def test_a_signup_that_breaks_a_rule_is_refused_before_anything_is_stored(data, code):
     with pytest.raises(errors.Invalid) as refused:
-        accounts.signup(data, Origin(), RefusingMailer())
+        signup.signup(data, Origin(), RefusingMailer())
 
     assert refused.value.code == code
 
@@ -59,14 +59,14 @@ STAFF = auth.Principal("staff", "usr_staff", "staff", "session", "session#x")
 
 
 @pytest.mark.parametrize("change", [
-    accounts.PlanChange("monthly"),
-    accounts.PlanChange("monthly", subscriber_level=0),
-    accounts.PlanChange("free", subscriber_level=100),
-    accounts.PlanChange("payg", credits=0),
+    staff.PlanChange("monthly"),
+    staff.PlanChange("monthly", subscriber_level=0),
+    staff.PlanChange("free", subscriber_level=100),
+    staff.PlanChange("payg", credits=0),
 ])
 def test_plan_changes_that_make_no_sense_are_refused_before_reading_the_account(change):
     with pytest.raises(errors.Invalid):
-        accounts.change_plan(STAFF, "acc_1", change, Origin())
+        staff.change_plan(STAFF, "acc_1", change, Origin())
 
 
 @pytest.mark.parametrize("token", ["", "garbage", "mrs..secret", "mrs.acc_1", "mrk.acc_1.key_1",
