@@ -2,20 +2,26 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from chalicelib import clock, errors, ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.accounts import Account
 from chalicelib.services.accounts import auth
 
-accounts = lazy_module("chalicelib.services.accounts.accounts")
-signup = lazy_module("chalicelib.services.accounts.signup")
-audit = lazy_module("chalicelib.services.accounts.audit")
-closing = lazy_module("chalicelib.services.privacy.closing")
-plans = lazy_module("chalicelib.services.accounts.plans")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.accounts import accounts, audit, plans, signup
+    from chalicelib.services.privacy import closing
+else:
+    accounts = lazy_module("chalicelib.services.accounts.accounts")
+    signup = lazy_module("chalicelib.services.accounts.signup")
+    audit = lazy_module("chalicelib.services.accounts.audit")
+    closing = lazy_module("chalicelib.services.privacy.closing")
+    plans = lazy_module("chalicelib.services.accounts.plans")
 
 api = Api(__name__)
 

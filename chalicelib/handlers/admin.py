@@ -1,12 +1,18 @@
 """Routes: /v1/admin/accounts (staff only). Every access to one account is audited on it (R4)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.handlers import accounts as account_routes
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, page_response
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.accounts import Account
 
-staff = lazy_module("chalicelib.services.accounts.staff")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.accounts import staff
+else:
+    staff = lazy_module("chalicelib.services.accounts.staff")
 
 api = Api(__name__)
 

@@ -1,11 +1,17 @@
 """Routes: /v1/campaigns."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib import clock
-from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.campaigns import Campaign
 
-campaigns = lazy_module("chalicelib.services.campaigns.campaigns")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.campaigns import campaigns
+else:
+    campaigns = lazy_module("chalicelib.services.campaigns.campaigns")
 
 api = Api(__name__)
 

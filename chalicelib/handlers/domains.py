@@ -1,11 +1,17 @@
 """Routes: /v1/domains (sending domains, verified by SES with Easy DKIM)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib import clock
-from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.domains import Domain
 
-domains = lazy_module("chalicelib.services.accounts.domains")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.accounts import domains
+else:
+    domains = lazy_module("chalicelib.services.accounts.domains")
 
 api = Api(__name__)
 

@@ -1,19 +1,25 @@
 """Routes: /v1/account/export (all of the account's data, R28) and /v1/account/exports/{export_id} (a job's export)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Response
 
 from chalicelib import clock
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import JSON, Api, Call, json_response, lazy_module
+from chalicelib.handlers.http import JSON, Api, Call, json_response
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.exports import Export
 
-exports = lazy_module("chalicelib.services.privacy.account_export")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.privacy import account_export
+else:
+    account_export = lazy_module("chalicelib.services.privacy.account_export")
 
 api = Api(__name__)
 
 
-def shape(export: Export, view: exports.ExportView | None = None) -> dict:
+def shape(export: Export, view: account_export.ExportView | None = None) -> dict:
     return {
         "id": export.export_id,
         "status": export.status,
@@ -28,7 +34,7 @@ def shape(export: Export, view: exports.ExportView | None = None) -> dict:
 
 @api.route("/v1/account/export")
 def export_account(call: Call):
-    requested = exports.request(call.principal, origin(call))
+    requested = account_export.request(call.principal, origin(call))
     if requested.document is not None:
         return Response(body=requested.document, status_code=200, headers={"Content-Type": JSON})
     return json_response({"export": shape(requested.export)}, status=202)
@@ -38,5 +44,5 @@ def export_account(call: Call):
 def get_export(call: Call, export_id: str):
     from chalicelib.storage import ExportFiles
 
-    view = exports.status(call.account_id, export_id, ExportFiles())
+    view = account_export.status(call.account_id, export_id, ExportFiles())
     return json_response({"export": shape(view.export, view)})

@@ -6,15 +6,13 @@ API.md and no exception ever leaves as a stack trace.
 from __future__ import annotations
 
 import functools
-import importlib
-import sys
 from dataclasses import dataclass
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from chalice import Blueprint, Response
 
 from chalicelib import errors
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.log import logger
 from chalicelib.models.base import Page
 from chalicelib.services.accounts import auth
@@ -26,10 +24,13 @@ MAX_LIMIT = 1000
 JSON = "application/json"
 FORM_TYPES = [JSON, "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # the request bodies (pydantic) load on first use, not at the cold start
     from pydantic import ValidationError
 
+    from chalicelib.handlers import bodies
     from chalicelib.handlers.bodies import Body
+else:
+    bodies = lazy_module("chalicelib.handlers.bodies")
 
 B = TypeVar("B", bound="Body")
 
@@ -46,26 +47,6 @@ STATUS = {
 }
 
 
-class _LazyModule(ModuleType):
-    """Stands for a module that is imported on its first attribute access rather than at cold start.
-
-    Not importlib's LazyLoader: on Python 3.11 two threads touching a LazyLoader module at once can see it
-    half-executed (the local API server is threaded). This imports through the import system, whose
-    per-module lock makes the first use thread-safe, and then just forwards."""
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(importlib.import_module(self.__name__), attribute)
-
-    def __setattr__(self, attribute: str, value: Any) -> None:
-        setattr(importlib.import_module(self.__name__), attribute, value)
-
-
-def lazy_module(name: str) -> ModuleType:
-    """The module `name`, imported on its first attribute access rather than now (cold start)."""
-    return sys.modules.get(name) or _LazyModule(name)
-
-
-bodies = lazy_module("chalicelib.handlers.bodies")
 
 
 @dataclass

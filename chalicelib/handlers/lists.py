@@ -1,9 +1,15 @@
 """Routes: /v1/lists."""
 from __future__ import annotations
 
-from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
+from typing import TYPE_CHECKING
 
-lists = lazy_module("chalicelib.services.audience.lists")
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
+from chalicelib.handlers.lazy import lazy_module
+
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.audience import lists
+else:
+    lists = lazy_module("chalicelib.services.audience.lists")
 
 api = Api(__name__)
 

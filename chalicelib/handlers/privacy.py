@@ -1,14 +1,21 @@
 """Routes: /privacy/requests, the data-subject requests of the people on customers' lists (R28). No auth."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Response
 
 from chalicelib import ses
 from chalicelib.handlers import pages
-from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module
+from chalicelib.handlers.http import Api, Call, bodies, json_response
+from chalicelib.handlers.lazy import lazy_module
 
-privacy = lazy_module("chalicelib.services.privacy.rights")
-useragents = lazy_module("chalicelib.services.feedback.useragents")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.feedback import useragents
+    from chalicelib.services.privacy import rights
+else:
+    rights = lazy_module("chalicelib.services.privacy.rights")
+    useragents = lazy_module("chalicelib.services.feedback.useragents")
 
 api = Api(__name__)
 
@@ -18,7 +25,7 @@ ACCEPTED = {
                "The link works for 24 hours.",
 }
 
-# By privacy.Outcome (a str enum: its values are the keys), so the service loads only when a request comes.
+# By rights.Outcome (a str enum: its values are the keys), so the service loads only when a request comes.
 DONE_PAGES = {
     "erased": ("Your data has been erased", ("Every company that emailed you through us has deleted this "
                      "address and everything tied to it. They keep only a one-way code of it, so that it is never "
@@ -35,7 +42,7 @@ DONE_PAGES = {
 @api.route("/privacy/requests", methods=["POST"], auth_required=False)
 def make_request(call: Call):
     body = call.body(bodies.PrivacyRequest)
-    privacy.request(body.email, privacy.RequestKind(body.type), call.ip, ses.mailer())
+    rights.request(body.email, rights.RequestKind(body.type), call.ip, ses.mailer())
     return json_response(ACCEPTED, status=202)
 
 
@@ -50,5 +57,5 @@ def carry_out(call: Call, token: str):
         return pages.message(*MACHINE_PAGE)
 
     def view() -> Response:
-        return pages.message(*DONE_PAGES[privacy.carry_out(token, ses.mailer())])
+        return pages.message(*DONE_PAGES[rights.carry_out(token, ses.mailer())])
     return pages.shown(view)

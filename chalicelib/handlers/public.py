@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from chalice import Response
 
 from chalicelib import errors, ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.forms import form_fields
-from chalicelib.handlers.http import FORM_TYPES, Api, Call, lazy_module
+from chalicelib.handlers.http import FORM_TYPES, Api, Call
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.lists import ContactList
 
-optin = lazy_module("chalicelib.services.audience.optin")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.audience import optin
+else:
+    optin = lazy_module("chalicelib.services.audience.optin")
 
 api = Api(__name__)
 

@@ -1,12 +1,18 @@
 """Routes: /v1/admin/reviews and /v1/admin/campaigns (staff only): campaigns held for review (R8, R21)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.handlers import campaigns as campaign_routes
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, page_response
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.campaigns import Campaign
 
-reviews = lazy_module("chalicelib.services.campaigns.reviews")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.campaigns import reviews
+else:
+    reviews = lazy_module("chalicelib.services.campaigns.reviews")
 
 api = Api(__name__)
 

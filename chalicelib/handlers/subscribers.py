@@ -1,16 +1,24 @@
 """Routes: /v1/lists/{list_id}/subscribers."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib import clock, errors, ses
 from chalicelib.handlers.context import actor, origin
-from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_body, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_body, page_response
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.subscribers import Subscriber
 
-activity = lazy_module("chalicelib.services.feedback.activity")
-erasure = lazy_module("chalicelib.services.privacy.erasure")
-links = lazy_module("chalicelib.services.audience.links")
-lookups = lazy_module("chalicelib.services.feedback.lookups")
-subscribers = lazy_module("chalicelib.services.audience.subscribers")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.audience import links, subscribers
+    from chalicelib.services.feedback import activity, lookups
+    from chalicelib.services.privacy import erasure
+else:
+    activity = lazy_module("chalicelib.services.feedback.activity")
+    erasure = lazy_module("chalicelib.services.privacy.erasure")
+    links = lazy_module("chalicelib.services.audience.links")
+    lookups = lazy_module("chalicelib.services.feedback.lookups")
+    subscribers = lazy_module("chalicelib.services.audience.subscribers")
 
 api = Api(__name__)
 

@@ -1,13 +1,18 @@
 """Routes: /v1/suppressions, the account's do-not-mail list."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from chalicelib import clock
-from chalicelib.handlers.http import Api, Call, bodies, json_response, lazy_module, no_content, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.suppressions import Suppression
 
-suppressions = lazy_module("chalicelib.services.audience.suppressions")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.audience import suppressions
+else:
+    suppressions = lazy_module("chalicelib.services.audience.suppressions")
 
 api = Api(__name__)
 

@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Response
 from chalice.app import CaseInsensitiveMapping
 
 from chalicelib import errors
 from chalicelib.handlers import pages
-from chalicelib.handlers.http import Api, Call, json_response, lazy_module
+from chalicelib.handlers.http import Api, Call, json_response
+from chalicelib.handlers.lazy import lazy_module
 
-reports = lazy_module("chalicelib.services.feedback.reports")
-tracking = lazy_module("chalicelib.services.feedback.tracking")
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.feedback import reports, tracking
+else:
+    reports = lazy_module("chalicelib.services.feedback.reports")
+    tracking = lazy_module("chalicelib.services.feedback.tracking")
 
 api = Api(__name__)
 

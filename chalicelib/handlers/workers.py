@@ -66,9 +66,9 @@ def send_chunk(event) -> dict[str, Any]:
 def apply_feedback(event) -> dict[str, Any]:
     """Apply SES feedback events (bounces, complaints, deliveries, rejects), then auto-stop (R22) what they breach."""
     from chalicelib import ses
-    from chalicelib.services.feedback import ses_events as feedback
+    from chalicelib.services.feedback import ses_events
 
-    batch = feedback.Batch()
+    batch = ses_events.Batch()
     answer = _each_record(event, lambda body, _remaining_ms: batch.apply(body), "feedback")
     batch.finish(ses.mailer())
     return answer
@@ -76,10 +76,10 @@ def apply_feedback(event) -> dict[str, Any]:
 
 def _export(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
     from chalicelib import ses
-    from chalicelib.services.privacy import account_export as exports
+    from chalicelib.services.privacy import account_export
     from chalicelib.storage import ExportFiles
 
-    exports.run_job(exports.Job.from_body(body), ExportFiles(), ses.mailer())
+    account_export.run_job(account_export.Job.from_body(body), ExportFiles(), ses.mailer())
 
 
 @api.blueprint.on_sqs_message(queue=config.queue_name("exports"), batch_size=1)

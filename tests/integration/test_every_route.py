@@ -56,10 +56,10 @@ def two_tenants(client, tenant, monkeypatch):
                            headers=owner.headers)
     if suppression.status_code == 201:
         ids["email"] = "gone@readers.example"
-    from chalicelib.services.privacy import account_export as exports
+    from chalicelib.services.privacy import account_export
 
     with monkeypatch.context() as patched:   # an export prepared as a job, as a large account's is
-        patched.setattr(exports, "SYNC_LIMITS", exports.SyncLimits(subscribers=0, bytes=0))
+        patched.setattr(account_export, "SYNC_LIMITS", account_export.SyncLimits(subscribers=0, bytes=0))
         job = api_call(client, "GET", "/v1/account/export", headers=owner.headers)
     if job.status_code == 202:
         ids["export_id"] = job.json_body["export"]["id"]

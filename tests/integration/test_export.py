@@ -11,7 +11,7 @@ import requests
 from chalicelib import aws, clock, queues
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.services.audience import suppressions
-from chalicelib.services.privacy import account_export as exports
+from chalicelib.services.privacy import account_export
 from tests.integration.campaign_sending import (
     audience,
     drain,
@@ -24,7 +24,7 @@ from tests.integration.conftest import api_call
 from tests.integration.listing import make_list, subscribe
 from tests.integration.mailbox import messages_to
 
-JOB_ALWAYS = exports.SyncLimits(subscribers=0, bytes=0)
+JOB_ALWAYS = account_export.SyncLimits(subscribers=0, bytes=0)
 CONSENT = {"source": "trade-fair-2024", "ip": "203.0.113.7", "at": "2024-03-01T10:00:00Z"}
 
 
@@ -125,7 +125,7 @@ def test_each_export_is_audited_and_the_next_one_shows_it(client, tenant):
 def test_a_large_account_gets_a_job_whose_download_is_the_same_document(client, stocked, monkeypatch):
     # Given an account the service treats as large
     person = stocked["person"]
-    monkeypatch.setattr(exports, "SYNC_LIMITS", JOB_ALWAYS)
+    monkeypatch.setattr(account_export, "SYNC_LIMITS", JOB_ALWAYS)
 
     # When it asks for its export
     answer = export(client, person)
@@ -154,7 +154,7 @@ def test_a_large_account_gets_a_job_whose_download_is_the_same_document(client, 
     download = requests.get(ready["download_url"], timeout=10)
     assert download.status_code == 200
     assert "response-content-disposition=attachment" in ready["download_url"]   # S3 answers it as a file
-    monkeypatch.setattr(exports, "SYNC_LIMITS", exports.SyncLimits())
+    monkeypatch.setattr(account_export, "SYNC_LIMITS", account_export.SyncLimits())
     at_once = export(client, person)
     assert at_once.status_code == 200
     assert without_time(download.json()) == without_time(at_once.json_body)
@@ -162,7 +162,7 @@ def test_a_large_account_gets_a_job_whose_download_is_the_same_document(client, 
 
 def test_a_job_delivered_again_makes_no_second_export_or_email(client, tenant, monkeypatch):
     person = tenant()
-    monkeypatch.setattr(exports, "SYNC_LIMITS", JOB_ALWAYS)
+    monkeypatch.setattr(account_export, "SYNC_LIMITS", JOB_ALWAYS)
     job = export(client, person).json_body["export"]
     pump = make_pump()
     event = run_export_job(pump)
@@ -177,10 +177,10 @@ def test_a_job_delivered_again_makes_no_second_export_or_email(client, tenant, m
     assert len([m for m in messages_to(person.email) if "export is ready" in str(m["Subject"])]) == 1
 
 
-@pytest.mark.parametrize("limits", [exports.SyncLimits(bytes=2_000), exports.SyncLimits(seconds=0)],
+@pytest.mark.parametrize("limits", [account_export.SyncLimits(bytes=2_000), account_export.SyncLimits(seconds=0)],
                          ids=["too large", "too slow"])
 def test_an_account_whose_document_outgrows_the_answer_gets_a_job(client, stocked, monkeypatch, limits):
-    monkeypatch.setattr(exports, "SYNC_LIMITS", limits)
+    monkeypatch.setattr(account_export, "SYNC_LIMITS", limits)
 
     answer = export(client, stocked["person"])
 
@@ -189,7 +189,7 @@ def test_an_account_whose_document_outgrows_the_answer_gets_a_job(client, stocke
 
 def test_asking_again_while_a_job_prepares_answers_the_same_job(client, tenant, monkeypatch):
     person = tenant()
-    monkeypatch.setattr(exports, "SYNC_LIMITS", JOB_ALWAYS)
+    monkeypatch.setattr(account_export, "SYNC_LIMITS", JOB_ALWAYS)
 
     first = export(client, person).json_body["export"]
     second = export(client, person).json_body["export"]
@@ -201,7 +201,7 @@ def test_asking_again_while_a_job_prepares_answers_the_same_job(client, tenant, 
 
 def test_another_accounts_export_is_not_found_like_a_missing_one(client, tenant, monkeypatch):
     owner, stranger = tenant(), tenant()
-    monkeypatch.setattr(exports, "SYNC_LIMITS", JOB_ALWAYS)
+    monkeypatch.setattr(account_export, "SYNC_LIMITS", JOB_ALWAYS)
     job = export(client, owner).json_body["export"]
     run_export_job(make_pump())
 
@@ -214,7 +214,7 @@ def test_another_accounts_export_is_not_found_like_a_missing_one(client, tenant,
 
 def test_an_export_is_gone_after_seven_days_even_before_dynamodb_deletes_it(client, tenant, monkeypatch):
     person = tenant()
-    monkeypatch.setattr(exports, "SYNC_LIMITS", JOB_ALWAYS)
+    monkeypatch.setattr(account_export, "SYNC_LIMITS", JOB_ALWAYS)
     job = export(client, person).json_body["export"]
     run_export_job(make_pump())
     key = api_call(client, "POST", "/v1/api-keys", {"name": "ci"}, headers=person.headers).json_body["key"]

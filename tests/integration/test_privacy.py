@@ -23,9 +23,7 @@ from chalicelib.models.suppressions import Suppression
 from chalicelib.rendering.campaign import extract_links
 from chalicelib.services.accounts import throttle as throttles
 from chalicelib.services.audience import links, suppressions
-from chalicelib.services.privacy import account_export as exports
-from chalicelib.services.privacy import erasure
-from chalicelib.services.privacy import rights as privacy
+from chalicelib.services.privacy import account_export, erasure, rights
 from tests.integration.campaign_sending import (
     HTML,
     campaign,
@@ -60,7 +58,7 @@ ERASED_PAGE = "Your data has been erased"
 @pytest.fixture(autouse=True)
 def quick_answers(monkeypatch):
     """The constant-time floor of POST /privacy/requests has a test of its own; elsewhere it only costs time."""
-    monkeypatch.setattr(privacy, "ANSWER_FLOOR_SECONDS", 0)
+    monkeypatch.setattr(rights, "ANSWER_FLOOR_SECONDS", 0)
 
 
 # --- what the service holds, and where ------------------------------------------------------------
@@ -336,7 +334,7 @@ def test_when_a_customer_cannot_be_told_the_page_asks_to_retry_and_the_retry_tel
 
 def test_known_and_unknown_addresses_get_the_same_answer_in_no_less_time_and_only_known_ones_get_mail(
         client, world, monkeypatch):
-    monkeypatch.setattr(privacy, "ANSWER_FLOOR_SECONDS", 0.3)
+    monkeypatch.setattr(rights, "ANSWER_FLOOR_SECONDS", 0.3)
     answers, took = [], []
     for email in (ADDRESS, "nobody.here@readers.example"):
         started = time.monotonic()
@@ -373,12 +371,12 @@ def test_requests_are_throttled_per_address_and_per_ip_without_the_answer_changi
     for n in range(3):
         subscribe(client, owner, contact_list["id"], f"reader{n}@readers.example")
 
-    answers = [ask(client, "reader0@readers.example", "erasure") for _ in range(privacy.REQUESTS_PER_ADDRESS.max_hits
+    answers = [ask(client, "reader0@readers.example", "erasure") for _ in range(rights.REQUESTS_PER_ADDRESS.max_hits
                                                                                  + 2)]
     assert {a.status_code for a in answers} == {202}
-    assert len(messages_to("reader0@readers.example")) == privacy.REQUESTS_PER_ADDRESS.max_hits
+    assert len(messages_to("reader0@readers.example")) == rights.REQUESTS_PER_ADDRESS.max_hits
 
-    monkeypatch.setattr(privacy, "REQUESTS_PER_IP", throttles.Limit("privacy-ip-test", 1, timedelta(hours=1)))
+    monkeypatch.setattr(rights, "REQUESTS_PER_IP", throttles.Limit("privacy-ip-test", 1, timedelta(hours=1)))
     assert ask(client, "reader1@readers.example", "access").status_code == 202
     assert ask(client, "reader2@readers.example", "access").status_code == 202
     assert len(messages_to("reader1@readers.example")) == 1
@@ -499,7 +497,7 @@ def test_a_mail_security_gateway_following_the_link_does_not_carry_out_the_reque
 
 def test_an_export_made_before_the_erasure_goes_with_it(client, world, monkeypatch):
     # Given the first customer exported its account (as a job: the file waits in the bucket) while Ada was on it
-    monkeypatch.setattr(exports, "SYNC_LIMITS", exports.SyncLimits(subscribers=0, bytes=0))
+    monkeypatch.setattr(account_export, "SYNC_LIMITS", account_export.SyncLimits(subscribers=0, bytes=0))
     job = api_call(client, "GET", "/v1/account/export", headers=world.first.headers).json_body["export"]
     run_export_job(make_pump())
     status = f"/v1/account/exports/{job['id']}"

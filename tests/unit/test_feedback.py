@@ -9,21 +9,21 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.rendering.mime import tag_value
-from chalicelib.services.feedback import ses_events as feedback
+from chalicelib.services.feedback import ses_events
 from chalicelib.services.feedback.ses_events import BounceKind, EventType
 from tests.events import SES_EVENTS, addressed, in_envelope, load
 
 
-def read(record: dict) -> list[feedback.Feedback]:
+def read(record: dict) -> list[ses_events.Feedback]:
     """As the consumer reads an SQS record body: SNS's envelope around the SES record."""
-    return feedback.parse(json.loads(in_envelope(record)))
+    return ses_events.parse(json.loads(in_envelope(record)))
 
 
 @pytest.mark.parametrize("name", SES_EVENTS)
 def test_every_documented_event_reads_the_same_in_its_sns_envelope_and_raw(name):
     record = load(name)
 
-    enveloped, raw = read(record), feedback.parse(record)
+    enveloped, raw = read(record), ses_events.parse(record)
 
     assert enveloped == raw and enveloped
     for event in enveloped:
@@ -64,7 +64,7 @@ def test_a_transient_bounce_with_status_5_4_4_is_hard_and_other_transients_are_s
     ("Undetermined", None, BounceKind.SOFT),
 ])
 def test_bounce_classification(bounce_type, status, kind):
-    assert feedback.classify(bounce_type, status) is kind
+    assert ses_events.classify(bounce_type, status) is kind
 
 
 def test_a_bounce_with_several_recipients_is_one_event_each_with_the_subtype_as_reason_when_no_diagnostic():
@@ -107,11 +107,11 @@ def test_our_message_tags_name_the_account_campaign_and_subscriber_even_when_enc
 
 
 def test_sns_subscription_messages_carry_no_event():
-    assert feedback.parse(load("sns_subscription_confirmation")) == []
+    assert ses_events.parse(load("sns_subscription_confirmation")) == []
 
 
 def test_an_event_type_ses_may_add_later_is_ignored_not_failed():
-    assert feedback.parse({**load("delivery"), "eventType": "SomethingNew"}) == []
+    assert ses_events.parse({**load("delivery"), "eventType": "SomethingNew"}) == []
 
 
 def _without(record: dict, *path: str) -> dict:
@@ -144,4 +144,4 @@ def _without(record: dict, *path: str) -> dict:
 ])
 def test_a_record_that_is_not_a_readable_ses_event_is_malformed(body):
     with pytest.raises(errors.Malformed):
-        feedback.parse(body)
+        ses_events.parse(body)
