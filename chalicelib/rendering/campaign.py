@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from chalicelib import errors
-from chalicelib.rendering import markup, template
+from chalicelib.rendering import footer, markup, template
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -71,7 +71,7 @@ def _build(key: str, subject: str, prepared: markup.PreparedHtml) -> CompiledCam
     subject_template = template.build(subject, html=False)
     html_template = template.build(prepared.html, html=True)
     text_template = template.build(prepared.text, html=False)
-    head, middle, tail = markup.footer_html("x" * 60, "x" * 200, pro=False)
+    head, middle, tail = footer.footer_html("x" * 60, "x" * 200, pro=False)
     unsubscribe = tracking.unsubscribe_url(SAMPLE_ID, SAMPLE_ID, SAMPLE_ID)
     sample = {
         "email": "", "unsubscribe_url": unsubscribe, "list_name": "",

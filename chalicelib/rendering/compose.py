@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from chalicelib.config import get_settings
-from chalicelib.rendering import markup, mime, template, tracking
+from chalicelib.rendering import footer, mime, template, tracking
 from chalicelib.rendering.campaign import MAX_HTML_BYTES, CompiledCampaign
 
 MAX_SUBJECT_CHARS = 500
@@ -113,7 +113,7 @@ def _compose(campaign: CompiledCampaign, recipient: Recipient, context: SendCont
     text = template.render(campaign.text, values, builtins, MAX_RENDERED_TEXT, fell_back("text"))
     text = BLANK_LINES.sub("\n\n", text)
     text = text.strip("\n") + "\n"
-    text += markup.footer_text(listed.name, listed.company_address, context.pro, unsubscribe)
+    text += footer.footer_text(listed.name, listed.company_address, context.pro, unsubscribe)
     settings = get_settings()
     sender = mime.address(listed.from_email, listed.from_name)
     headers = {
@@ -133,4 +133,4 @@ def _compose(campaign: CompiledCampaign, recipient: Recipient, context: SendCont
 
 @lru_cache(maxsize=256)
 def _footer_pieces(list_name: str, company_address: str, pro: bool) -> tuple[str, str, str]:
-    return markup.footer_html(list_name, company_address, pro)
+    return footer.footer_html(list_name, company_address, pro)

@@ -5,7 +5,7 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.rendering.campaign import compile_campaign, extract_links
-from chalicelib.rendering.markup import html_to_text
+from chalicelib.rendering.plaintext import html_to_text
 
 
 def test_given_a_newsletter_then_its_text_reads_like_a_plain_email():
