@@ -29,19 +29,20 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def shape(account: Account) -> dict:
+    level = int(account.subscriber_level) if account.subscriber_level is not None else None
     return {
         "id": account.account_id,
         "status": account.status,
         "status_reason": account.status_reason,
         "plan": account.plan,
         "trial_ends_at": clock.iso(account.trial_ends_at),
-        "subscriber_level": int(account.subscriber_level) if account.subscriber_level is not None else None,
+        "subscriber_level": level,
         "credits": int(account.credits or 0),
         "credits_purchased_at": clock.iso(account.credits_purchased_at),
         "pro": bool(account.pro),
         **accounts.profile_of(account),
         "usage": {"subscribers": int(account.subscriber_count or 0)},
-        "limits": plans.limits(account.plan, account.subscriber_level),
+        "limits": plans.limits(account.plan, level),
         "created_at": account.created_at,
         "updated_at": clock.iso(account.updated_at),
         "closed_at": clock.iso(account.closed_at),
@@ -80,7 +81,7 @@ def verify_email(call: Call, token: str):
 
 @api.route("/v1/account/verification-email", methods=["POST"])
 def resend_verification(call: Call):
-    sent = signup.resend_verification(call.principal, ses.mailer())
+    sent = signup.resend_verification(call.caller, ses.mailer())
     return json_response({"sent": sent}, status=202)
 
 
@@ -154,12 +155,12 @@ def get_account(call: Call):
 @api.route("/v1/account", methods=["PATCH"])
 def update_account(call: Call):
     changes = call.body(bodies.ProfileChanges).model_dump(exclude_unset=True)
-    return json_response({"account": shape(accounts.update_profile(call.principal, changes, origin(call)))})
+    return json_response({"account": shape(accounts.update_profile(call.caller, changes, origin(call)))})
 
 
 @api.route("/v1/account/close", methods=["POST"])
 def close_account(call: Call):
-    return json_response({"account": shape(closing.close(call.principal, origin(call), ses.mailer()))}, status=202)
+    return json_response({"account": shape(closing.close(call.caller, origin(call), ses.mailer()))}, status=202)
 
 
 @api.route("/v1/account/audit")

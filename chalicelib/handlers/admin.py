@@ -29,26 +29,26 @@ def list_accounts(call: Call):
 
 @api.route("/v1/admin/accounts/{account_id}", staff=True)
 def get_account(call: Call, account_id: str):
-    return json_response({"account": shape(staff.view_for_staff(call.principal, account_id, origin(call)))})
+    return json_response({"account": shape(staff.view_for_staff(call.caller, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/approve", methods=["POST"], staff=True)
 def approve(call: Call, account_id: str):
-    return json_response({"account": shape(staff.approve(call.principal, account_id, origin(call)))})
+    return json_response({"account": shape(staff.approve(call.caller, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/suspend", methods=["POST"], staff=True)
 def suspend(call: Call, account_id: str):
     reason = call.body(bodies.Suspension).reason
-    return json_response({"account": shape(staff.suspend(call.principal, account_id, reason, origin(call)))})
+    return json_response({"account": shape(staff.suspend(call.caller, account_id, reason, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/reinstate", methods=["POST"], staff=True)
 def reinstate(call: Call, account_id: str):
-    return json_response({"account": shape(staff.reinstate(call.principal, account_id, origin(call)))})
+    return json_response({"account": shape(staff.reinstate(call.caller, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/plan", methods=["PATCH"], staff=True)
 def change_plan(call: Call, account_id: str):
     change = staff.PlanChange(**call.body(bodies.PlanBody).model_dump())
-    return json_response({"account": shape(staff.change_plan(call.principal, account_id, change, origin(call)))})
+    return json_response({"account": shape(staff.change_plan(call.caller, account_id, change, origin(call)))})

@@ -21,7 +21,7 @@ def shape(item: Credential) -> dict:
 
 @api.route("/v1/api-keys", methods=["POST"])
 def create_key(call: Call):
-    created = api_keys.create(call.principal, call.body(bodies.NewKey).name, origin(call))
+    created = api_keys.create(call.caller, call.body(bodies.NewKey).name, origin(call))
     return json_response({**shape(created.credential), "key": created.key}, status=201)
 
 
@@ -32,5 +32,5 @@ def list_keys(call: Call):
 
 @api.route("/v1/api-keys/{key_id}", methods=["DELETE"])
 def delete_key(call: Call, key_id: str):
-    api_keys.delete(call.principal, key_id, origin(call))
+    api_keys.delete(call.caller, key_id, origin(call))
     return no_content()

@@ -13,5 +13,4 @@ def origin(call: Call) -> Origin:
 
 def actor(call: Call) -> Actor:
     """Who the call acts as: its user, and its API key when it used one."""
-    assert call.principal is not None
-    return auth.actor_of(call.principal)
+    return auth.actor_of(call.caller)

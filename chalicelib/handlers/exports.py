@@ -34,10 +34,10 @@ def shape(export: Export, view: account_export.ExportView | None = None) -> dict
 
 @api.route("/v1/account/export")
 def export_account(call: Call):
-    requested = account_export.request(call.principal, origin(call))
-    if requested.document is not None:
-        return Response(body=requested.document, status_code=200, headers={"Content-Type": JSON})
-    return json_response({"export": shape(requested.export)}, status=202)
+    requested = account_export.request(call.caller, origin(call))
+    if requested.export is not None:
+        return json_response({"export": shape(requested.export)}, status=202)
+    return Response(body=requested.document, status_code=200, headers={"Content-Type": JSON})
 
 
 @api.route("/v1/account/exports/{export_id}")

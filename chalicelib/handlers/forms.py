@@ -38,8 +38,9 @@ def _multipart(raw: bytes, content_type: str) -> dict[str, str]:
         name = part.get_param("name", header="content-disposition")
         if not name or part.get_filename():
             continue
-        payload = part.get_payload(decode=True) or b""
-        pairs.append((str(name), payload.decode(part.get_content_charset() or "utf-8", "replace")))
+        payload = part.get_payload(decode=True)
+        text = payload.decode(part.get_content_charset() or "utf-8", "replace") if isinstance(payload, bytes) else ""
+        pairs.append((str(name), text))
     return _first_values(pairs[:MAX_FIELDS])
 
 

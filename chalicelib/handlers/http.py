@@ -57,9 +57,14 @@ class Call:
     principal: Principal | None
 
     @property
-    def account_id(self) -> str:
+    def caller(self) -> Principal:
+        """Who made the call, on a route that requires authentication (the route checked it already)."""
         assert self.principal is not None
-        return self.principal.account_id
+        return self.principal
+
+    @property
+    def account_id(self) -> str:
+        return self.caller.account_id
 
     @property
     def ip(self) -> str | None:
@@ -126,7 +131,7 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 
 def error_response(exc: errors.DomainError) -> Response:
     status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
-    headers = {"Content-Type": JSON}
+    headers: dict[str, str | list[str]] = {"Content-Type": JSON}
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     return Response(body=error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers)

@@ -30,17 +30,17 @@ def shape(item: Campaign) -> dict:
 
 @api.route("/v1/admin/reviews", staff=True)
 def list_reviews(call: Call):
-    return page_response(reviews.page(call.principal, call.limit(), call.cursor(), origin(call)), shape)
+    return page_response(reviews.page(call.caller, call.limit(), call.cursor(), origin(call)), shape)
 
 
 @api.route("/v1/admin/campaigns/{campaign_id}/approve", methods=["POST"], staff=True)
 def approve(call: Call, campaign_id: str):
-    return json_response({"campaign": campaign_routes.shape(reviews.approve(call.principal, campaign_id,
+    return json_response({"campaign": campaign_routes.shape(reviews.approve(call.caller, campaign_id,
                                                                             origin(call)))})
 
 
 @api.route("/v1/admin/campaigns/{campaign_id}/reject", methods=["POST"], staff=True)
 def reject(call: Call, campaign_id: str):
     reason = call.body(bodies.Rejection).reason
-    return json_response({"campaign": campaign_routes.shape(reviews.reject(call.principal, campaign_id, reason,
+    return json_response({"campaign": campaign_routes.shape(reviews.reject(call.caller, campaign_id, reason,
                                                                            origin(call)))})

@@ -18,5 +18,5 @@ def create_session(call: Call):
 
 @api.route("/v1/sessions/current", methods=["DELETE"])
 def end_session(call: Call):
-    auth.end_session(call.principal)
+    auth.end_session(call.caller)
     return no_content()
