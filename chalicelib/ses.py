@@ -101,14 +101,15 @@ def send_raw(composed) -> str:
 
 
 class RawSender:
-    """The campaign sender's SES: `send(composed) -> message id` (services/sender.py's Mailer)."""
+    """The campaign sender's SES: `send(composed) -> message id` (services/campaigns/sender.py's Mailer)."""
 
     def send(self, composed) -> str:
         return send_raw(composed)
 
 
 class CampaignMailer:
-    """Test copies of a campaign (services/campaigns.send_test): `send_raw`, with any failure an UpstreamError."""
+    """Test copies of a campaign (services/campaigns/campaigns.send_test): `send_raw`, with any failure an
+    UpstreamError."""
 
     def send(self, email) -> str:
         try:

@@ -19,7 +19,7 @@ EXPORTS = "exports"
 
 
 class ExportFiles:
-    """Export files in the stage's exports bucket (services/exports.py's Files)."""
+    """Export files in the stage's exports bucket (services/privacy/account_export.py's Files)."""
 
     def __init__(self) -> None:
         self.bucket = get_settings().bucket_name(EXPORTS)

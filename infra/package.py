@@ -136,7 +136,8 @@ def policy(functions: list[str]) -> dict[str, Any]:
                 ],
             },
             {
-                # Customers' sending domains (services/domains.py): registered, checked, removed, and sent from.
+                # Customers' sending domains (services/accounts/domains.py): registered, checked, removed, and sent
+                # from.
                 "Sid": "CustomerSendingDomains",
                 "Effect": "Allow",
                 "Action": ["ses:CreateEmailIdentity", "ses:GetEmailIdentity", "ses:DeleteEmailIdentity",
@@ -157,15 +158,16 @@ def policy(functions: list[str]) -> dict[str, Any]:
                 "Resource": [{"Ref": "SesEventsTopic"}],
             },
             {
-                # Account data exports (services/exports.py): written once (multipart for large ones), and read
-                # through presigned links, which carry this role's permission.
+                # Account data exports (services/privacy/account_export.py): written once (multipart for large
+                # ones), and read through presigned links, which carry this role's permission.
                 "Sid": "StageExportsObjects",
                 "Effect": "Allow",
                 "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
                 "Resource": [{"Fn::Sub": f"${{{definition.EXPORTS_BUCKET_ID}.Arn}}/*"}],
             },
             {
-                # A purged account's export files are listed by their "<account_id>/" prefix (services/retention.py).
+                # A purged account's export files are listed by their "<account_id>/" prefix
+                # (services/retention/account_purge.py).
                 "Sid": "StageExportsListing",
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],

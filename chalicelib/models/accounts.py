@@ -27,13 +27,13 @@ class Account(BaseModel):
         logical_name = "accounts"
 
     account_id = UnicodeAttribute(hash_key=True)
-    status = UnicodeAttribute()            # services.plans.AccountStatus
+    status = UnicodeAttribute()            # services.accounts.plans.AccountStatus
     created_at = UnicodeAttribute()        # ISO 8601 UTC; the by_status index sorts on it
     updated_at = UTCDateTimeAttribute()
     profile = MapAttribute()               # R1 fields the customer may edit (R7)
     registration = MapAttribute()          # ip, user_agent, at, terms_version: fixed at signup (R1)
     owner_user_id = UnicodeAttribute()
-    plan = UnicodeAttribute()              # services.plans.Plan
+    plan = UnicodeAttribute()              # services.accounts.plans.Plan
     trial_ends_at = UTCDateTimeAttribute(null=True)
     subscriber_level = NumberAttribute(null=True)   # monthly plan: purchased level (R10)
     credits = NumberAttribute(default=0)            # pay-as-you-go credits (R11)

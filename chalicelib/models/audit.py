@@ -12,7 +12,7 @@ class AuditRecord(BaseModel):
 
     account_id = UnicodeAttribute(hash_key=True)
     audit_key = UnicodeAttribute(range_key=True)     # "<iso timestamp, µs>#<ulid>": sorts by time
-    action = UnicodeAttribute()                      # services.audit.Action
+    action = UnicodeAttribute()                      # services.accounts.audit.Action
     at = UTCDateTimeAttribute()
     actor_id = UnicodeAttribute(null=True)           # user id (customer or staff); never an address
     actor_role = UnicodeAttribute(null=True)

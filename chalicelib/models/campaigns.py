@@ -69,7 +69,7 @@ class Campaign(BaseModel):
     chunks_total = NumberAttribute(null=True)
     chunks_done = NumberAttribute(default=0)
     generation = NumberAttribute(default=0)      # bumps on resume: a fresh fan-out pass
-    # Fan-out progress of the current generation (services/fanout.py):
+    # Fan-out progress of the current generation (services/campaigns/fanout.py):
     fanout_generation = NumberAttribute(null=True)   # the generation the fields below belong to
     fanout_cursor = UnicodeAttribute(null=True)      # JSON: where the next page of the list starts
     fanout_page = NumberAttribute(default=0)         # pages fanned out so far
@@ -89,7 +89,7 @@ class Campaign(BaseModel):
     readers_by_device = MapAttribute(default=dict)    # device -> readers
     readers_by_browser = MapAttribute(default=dict)   # browser (or image proxy) -> readers
     readers_by_country = MapAttribute(default=dict)   # ISO 3166-1 alpha-2 (or "unknown") -> readers
-    # SES feedback (services/feedback.py), each counted once per event:
+    # SES feedback (services/feedback/ses_events.py), each counted once per event:
     delivered_count = NumberAttribute(default=0)
     hard_bounce_count = NumberAttribute(default=0)
     soft_bounce_count = NumberAttribute(default=0)
@@ -110,7 +110,8 @@ class Campaign(BaseModel):
     updated_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
-    # The reservation (services/quota.py): where `reserved` came from, and whether what was not sent went back.
+    # The reservation (services/campaigns/quota.py): where `reserved` came from, and whether what was not sent
+    # went back.
     reserved_from = UnicodeAttribute(null=True)  # "trial" | "monthly" | "credits"; None: nothing to count
     reserved_period = UnicodeAttribute(null=True)  # the usage period charged ("YYYY-MM" or "trial")
     released = BooleanAttribute(default=False)   # set once, with the give-back, by quota.release_unsent

@@ -108,7 +108,7 @@ def add(account_id: str, campaign_id: str, counts: Mapping[str, int], link_index
     return True
 
 
-# A reader's breakdown (services/tracking.py) -> the campaign map each part is counted in.
+# A reader's breakdown (services/feedback/tracking.py) -> the campaign map each part is counted in.
 BREAKDOWNS = {"device": "readers_by_device", "browser": "readers_by_browser", "country": "readers_by_country"}
 
 

@@ -17,7 +17,7 @@ class User(BaseModel):
     email = UnicodeAttribute()                     # normalised; the Login item makes it unique
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)
-    role = UnicodeAttribute()                      # services.auth.Role
+    role = UnicodeAttribute()                      # services.accounts.auth.Role
     password_hash = UnicodeAttribute()             # argon2id (R2)
     email_verified_at = UTCDateTimeAttribute(null=True)
     last_login_at = UTCDateTimeAttribute(null=True)

@@ -13,7 +13,7 @@ def is_test(subscriber_id: str) -> bool:
 
 
 def unsubscribe_url(account_id: str, list_id: str, subscriber_id: str, campaign_id: str | None = None) -> str:
-    """The one-click unsubscribe URL; the same token format as services.links (the /unsubscribe route).
+    """The one-click unsubscribe URL; the same token format as services.audience.links (the /unsubscribe route).
     A campaign's copy names the campaign, so the unsubscribe is counted on it."""
     ids = [account_id, list_id, subscriber_id] + ([campaign_id] if campaign_id else [])
     token = security.sign("unsubscribe", ids)

@@ -370,7 +370,7 @@ def test_given_another_tenants_list_and_subscriber_when_used_then_every_route_an
 
 def test_given_no_complained_status_when_a_list_is_filtered_by_it_then_422_like_any_unknown_status(
         client, owner, contact_list):
-    # R23: complaints unsubscribe (services/feedback.py); a "complained" filter would name the complainers.
+    # R23: complaints unsubscribe (services/feedback/ses_events.py); a "complained" filter would name the complainers.
     subscribe(client, owner, contact_list["id"], "angry@example.org")
 
     for status in ("complained", "nonsense"):

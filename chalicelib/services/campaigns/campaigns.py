@@ -1,7 +1,7 @@
 """Campaigns: compose (R19, R20), test, and send through the gate (R5, R8, R10, R11, R21, R34); pause, resume, cancel.
 
 Starting a send is one conditional transaction that reserves the emails and moves the campaign to
-sending, followed by one fanout message; the fan-out and sender (services/fanout.py, sender.py)
+sending, followed by one fanout message; the fan-out and sender (fanout.py, sender.py)
 take it from there.
 """
 from __future__ import annotations

@@ -4,8 +4,9 @@ unsubscribe rate exceeds 1% stops, and its owner is told at once, by one email.
 Rates are over the emails SES has reported the fate of (delivered, bounced or rejected), as mailbox
 providers measure them: emails still on their way would dilute a rate that is already too high. Before SES
 has reported on any email (feedback is not flowing) they are over the emails sent. Nothing is judged below
-MIN_SENT emails in that count, so that one early bounce stops nothing. After a stopped campaign is resumed they count from the resume (the campaign's
-baseline, set by services/campaigns.resume), so the bounces that stopped it do not stop it again at once.
+MIN_SENT emails in that count, so that one early bounce stops nothing. After a stopped campaign is resumed they
+count from the resume (the campaign's baseline, set by services/campaigns/campaigns.resume), so the bounces that
+stopped it do not stop it again at once.
 The sender re-reads the status before every chunk: no further chunk leaves once it is stopped.
 """
 from __future__ import annotations

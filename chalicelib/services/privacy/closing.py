@@ -1,7 +1,7 @@
 """Closing an account (R33): sending stops at once; the data stays readable, correctable and exportable for a
 grace period (settings: closed_account_grace_days), after which the scheduled purge deletes it (R30).
 
-While closed, nothing new is made or sent (services/accounts.ensure_open, and the send gate's account_closed).
+While closed, nothing new is made or sent (services/accounts/accounts.ensure_open, and the send gate's account_closed).
 """
 from __future__ import annotations
 
