@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from moto import mock_aws
 
-from chalicelib import aws
+from chalicelib import aws, clock
 from chalicelib.config import get_settings
 from chalicelib.models.base import reset_connections
 from infra.definition import TABLES
@@ -184,3 +185,33 @@ def tenant(client, staff):
         return Person(answer.json_body["user"]["id"], email, TENANT_PASSWORD, token, account_id)
 
     return make
+
+
+@pytest.fixture
+def world(client, tenant, monkeypatch):
+    """Ada on the lists of two customers, with a campaign she opened and clicked and another one queued for her
+    (tests/integration/privacy_world.py)."""
+    from tests.integration.privacy_world import make_world
+
+    return make_world(client, tenant, monkeypatch)
+
+
+@pytest.fixture
+def quick_answers(monkeypatch):
+    """No constant-time floor on POST /privacy/requests: it has a test of its own, and elsewhere only costs time."""
+    from chalicelib.services.privacy import rights
+
+    monkeypatch.setattr(rights, "ANSWER_FLOOR_SECONDS", 0)
+
+
+@pytest.fixture
+def travel(monkeypatch, client, staff):
+    """travel(delta): from now on the service's clock reads the real time plus `delta` (staff sign in again
+    there, so that `tenant()` still works)."""
+    real_now = clock.now
+
+    def to(delta: timedelta) -> None:
+        monkeypatch.setattr(clock, "now", lambda: real_now() + delta)
+        staff.token = sign_in(client, staff.email, staff.password)
+
+    return to

@@ -1,190 +1,41 @@
 """Data-subject requests (R28) through the HTTP API: a verified erasure leaves the address nowhere but as a keyed
 hash on each affected account's suppression list, and it can never come back; a verified access request mails
-the person their data; customers can erase a subscriber themselves, as completely, within their account."""
+the person their data; the request itself tells nobody whether an address is known."""
 from __future__ import annotations
 
 import json
-import re
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 import pytest
 
-from chalicelib import aws, clock
-from chalicelib.config import get_settings
 from chalicelib.models import subscribers as subscriber_store
-from chalicelib.models.base import all_models
-from chalicelib.models.campaigns import Campaign
-from chalicelib.models.deliveries import Delivery
-from chalicelib.models.events import Event
-from chalicelib.models.suppressions import Suppression
-from chalicelib.rendering.campaign import extract_links
 from chalicelib.services.accounts import throttle as throttles
-from chalicelib.services.audience import links, suppressions
-from chalicelib.services.privacy import account_export, erasure, rights
-from tests.integration.campaign_sending import (
-    HTML,
-    campaign,
-    deliveries_by_address,
-    drain,
-    make_pump,
-    run_export_job,
-    sent_messages,
-    source,
-    start_sending,
-    verify_sender_domain,
-)
+from chalicelib.services.audience import links
+from chalicelib.services.privacy import erasure, rights
+from tests.integration.campaign_sending import campaign, deliveries_by_address, drain
 from tests.integration.conftest import api_call
-from tests.integration.listing import (
-    add_subscriber,
-    make_list,
-    path_of,
-    subscribe,
-    subscriber_count,
-)
+from tests.integration.listing import add_subscriber, make_list, path_of, subscribe, subscriber_count
 from tests.integration.mailbox import last_link_to, messages_to, text_of
-from tests.integration.tracked import CHROME_WINDOWS, OUTLOOK, fetch
+from tests.integration.privacy_world import (
+    ADDRESS,
+    BYSTANDER,
+    ERASED_PAGE,
+    FORM,
+    GIVEN_AS,
+    NOTICE_SUBJECT,
+    ask,
+    campaign_items_of,
+    listed_suppressions,
+    page_text,
+    queues_holding,
+    request_link,
+    suppression,
+    tables_holding,
+)
 
-ADDRESS = "ada.lovelace@readers.example"
-GIVEN_AS = "Ada.Lovelace@Readers.EXAMPLE"       # people type addresses as they like
-BYSTANDER = "grace.hopper@readers.example"
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-NOTICE_SUBJECT = "A subscriber exercised their right to erasure"
-ERASED_PAGE = "Your data has been erased"
-
-
-@pytest.fixture(autouse=True)
-def quick_answers(monkeypatch):
-    """The constant-time floor of POST /privacy/requests has a test of its own; elsewhere it only costs time."""
-    monkeypatch.setattr(rights, "ANSWER_FLOOR_SECONDS", 0)
-
-
-# --- what the service holds, and where ------------------------------------------------------------
-
-def tables_holding(text: str) -> dict[str, list[dict]]:
-    """Every item of every table whose attributes contain `text`, in any letter case, by table."""
-    dynamodb, settings = aws.client("dynamodb"), get_settings()
-    found: dict[str, list[dict]] = {}
-    for model in all_models():
-        table = settings.table_name(model.Meta.logical_name)
-        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            hits = [item for item in page["Items"] if text.lower() in json.dumps(item).lower()]
-            if hits:
-                found.setdefault(model.Meta.logical_name, []).extend(hits)
-    return found
-
-
-def queue_bodies() -> dict[str, list[str]]:
-    """The bodies of the messages on every queue (dead-letter queues too): each received once, then made visible
-    again at once (so that a look costs a message one receive of its maxReceiveCount, not several)."""
-    sqs = aws.client("sqs")
-    bodies: dict[str, list[str]] = {}
-    for url in sqs.list_queues().get("QueueUrls", []):
-        received = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages"):
-            received.extend(batch)
-        for message in received:
-            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
-        bodies[url.rsplit("/", 1)[-1]] = [message["Body"] for message in received]
-    return bodies
-
-
-def queues_holding(text: str) -> list[str]:
-    return [name for name, bodies in queue_bodies().items() if any(text.lower() in b.lower() for b in bodies)]
-
-
-def campaign_items_of(account_id: str, campaign_id: str, subscriber_id: str) -> list:
-    """The events and ledger items of one recipient in one campaign."""
-    key = f"{account_id}#{campaign_id}"
-    return ([e for e in Event.query(key) if e.subscriber_id == subscriber_id]
-            + [d for d in Delivery.query(key) if subscriber_id in d.delivery_key])
-
-
-def suppression(person, address: str = ADDRESS) -> Suppression | None:
-    return Suppression.find(person.account_id, suppressions.email_key(address))
-
-
-def listed_suppressions(client, person) -> list[tuple[str | None, str]]:
-    items = api_call(client, "GET", "/v1/suppressions", headers=person.headers).json_body["items"]
-    return [(item["email"], item["reason"]) for item in items]
-
-
-def page_text(answer) -> str:
-    body = answer.body
-    return body.decode() if isinstance(body, bytes) else body
-
-
-# --- a person on the lists of two customers -------------------------------------------------------
-
-@dataclass
-class World:
-    first: object          # Acme: two lists with Ada, a sent campaign she opened and clicked, one queued
-    second: object         # Babbage: a double opt-in list where Ada is pending
-    news: dict
-    offers: dict
-    digest: dict
-    ada_news: dict
-    ada_offers: dict
-    ada_digest: dict
-    grace: dict
-    sent_campaign: str
-    queued_campaign: str
-    pump: object
-
-
-def tracking_urls(address: str) -> tuple[str, str]:
-    """The open pixel and the first click link of the campaign email `address` got."""
-    [message] = [m for m in sent_messages() if address in str(m["To"]).lower()]
-    html = message.get_body(preferencelist=("html",)).get_content()
-    pixel = re.search(r'https?://[^"\']+/o/[^"\']+', html).group(0)
-    click = re.search(r'https?://[^"\']+/c/[^"\']+', html).group(0)
-    return path_of(pixel), path_of(click)
-
-
-@pytest.fixture
-def world(client, tenant, monkeypatch) -> World:
-    verify_sender_domain()
-    first, second = tenant(), tenant()
-    fields = [{"key": "first_name", "label": "First name", "type": "text"}]
-    news = make_list(client, first, name="Acme News", from_email="news@acme.example", fields=fields)
-    offers = make_list(client, first, name="Acme Offers", from_email="news@acme.example", fields=fields)
-    digest = make_list(client, second, name="Babbage Digest", double_opt_in=True)
-    consent = {"source": "shop checkout", "ip": "203.0.113.9"}
-    ada_news = subscribe(client, first, news["id"], GIVEN_AS, fields={"first_name": "Ada"}, consent=consent)
-    ada_offers = subscribe(client, first, offers["id"], ADDRESS, fields={"first_name": "Ada"})
-    grace = subscribe(client, first, news["id"], BYSTANDER, fields={"first_name": "Grace"})
-    ada_digest = subscribe(client, second, digest["id"], ADDRESS)
-    assert ada_digest["status"] == "pending"
-
-    # Acme sends a campaign; Ada opens it and, an hour later, clicks
-    pump = make_pump()
-    sent_campaign = start_sending(first, news["id"], recipients=2)
-    Campaign(first.account_id, sent_campaign).update(actions=[Campaign.links.set(extract_links(HTML))])
-    drain(pump)
-    pixel, click = tracking_urls(ADDRESS)
-    assert fetch(client, pixel, OUTLOOK, country="IE").status_code == 200
-    later = clock.now() + timedelta(hours=1)
-    with monkeypatch.context() as travel:
-        travel.setattr(clock, "now", lambda: later)
-        assert fetch(client, click, CHROME_WINDOWS, country="IE", accept="text/html").status_code == 302
-    assert campaign_items_of(first.account_id, sent_campaign, ada_news["id"])
-
-    # and a second one is fanned out: a chunk naming Ada's subscriber id waits on the send queue
-    queued_campaign = start_sending(first, news["id"], recipients=2)
-    pump.poll(source(pump, "fanout_campaign"), wait_seconds=0)
-    assert any(ada_news["id"] in body for body in queue_bodies()[get_settings().queue_name("send")])
-    return World(first, second, news, offers, digest, ada_news, ada_offers, ada_digest, grace, sent_campaign,
-                 queued_campaign, pump)
-
-
-def ask(client, email: str, kind: str):
-    return api_call(client, "POST", "/privacy/requests", {"email": email, "type": kind})
-
-
-def request_link(address: str = ADDRESS) -> str:
-    return path_of(last_link_to(address, "/privacy/requests/"))
+pytestmark = pytest.mark.usefixtures("quick_answers")
 
 
 # --- erasure by the person ------------------------------------------------------------------------
@@ -401,6 +252,22 @@ def test_a_forged_altered_foreign_or_expired_link_shows_a_404_page_and_changes_n
     assert suppression(world.first) is None and subscriber_count(world.first) == 3
 
 
+def test_a_mail_security_gateway_following_the_link_does_not_carry_out_the_request(client, world):
+    # Given Ada asked for erasure, and her company's mail gateway fetches every link in incoming mail
+    ask(client, GIVEN_AS, "erasure")
+    link = request_link()
+
+    # When the gateway fetches the link
+    checked = client.http.get(link, headers={"User-Agent": "Mozilla/5.0 (compatible; BingPreview/1.0b)"})
+
+    # Then nothing is done, and the page asks for the browser; Ada's own click then erases
+    assert checked.status_code == 200 and "Open this link in your browser" in page_text(checked)
+    assert tables_holding(ADDRESS)
+    done = client.http.get(link, headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/132.0"})
+    assert ERASED_PAGE in page_text(done)
+    assert tables_holding(ADDRESS) == {}
+
+
 # --- access -----------------------------------------------------------------------------------------
 
 def test_a_verified_access_request_mails_the_person_their_data_across_accounts_as_json(client, world):
@@ -430,90 +297,3 @@ def test_a_verified_access_request_mails_the_person_their_data_across_accounts_a
     assert tables_holding(ADDRESS)
     for person in (world.first, world.second):
         assert [m for m in messages_to(person.email) if m["Subject"] == NOTICE_SUBJECT] == []
-
-
-# --- erasure by the customer -----------------------------------------------------------------------
-
-def test_a_customer_erases_a_subscriber_as_completely_within_the_account_and_others_are_untouched(client, world):
-    path = f"/v1/lists/{world.news['id']}/subscribers/{world.ada_news['id']}"
-
-    answer = api_call(client, "DELETE", f"{path}?erase=true", headers=world.first.headers)
-
-    assert answer.status_code == 204
-    first_holds = {table: [item for item in items if world.first.account_id in json.dumps(item)]
-                   for table, items in tables_holding(ADDRESS).items()}
-    assert all(items == [] for items in first_holds.values()), first_holds
-    for member in (world.ada_news, world.ada_offers):   # every list of the account
-        assert subscriber_store.get(world.first.account_id, member["list_id"], member["id"]) is None
-    assert campaign_items_of(world.first.account_id, world.sent_campaign, world.ada_news["id"]) == []
-    assert listed_suppressions(client, world.first) == [(None, "erased")]
-    assert subscriber_count(world.first) == 1
-    refused = add_subscriber(client, world.first, world.offers["id"], ADDRESS)
-    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "suppressed"
-    trail = api_call(client, "GET", "/v1/account/audit", headers=world.first.headers).json_body["items"]
-    [record] = [r for r in trail if r["action"] == "subscriber_erased"]
-    assert record["details"]["requested_by"] == "customer" and record["actor"]["id"] == world.first.user_id
-    assert [m for m in messages_to(world.first.email) if m["Subject"] == NOTICE_SUBJECT] == []
-
-    # the other customer keeps Ada exactly as she was
-    theirs = api_call(client, "GET", f"/v1/lists/{world.digest['id']}/subscribers/{world.ada_digest['id']}",
-                      headers=world.second.headers)
-    assert theirs.status_code == 200 and theirs.json_body["subscriber"]["email"] == ADDRESS
-    assert suppression(world.second) is None and subscriber_count(world.second) == 1
-
-    # and the same call again is a 404, like any missing subscriber
-    assert api_call(client, "DELETE", f"{path}?erase=true", headers=world.first.headers).status_code == 404
-
-
-def test_erase_takes_only_true_or_false_and_another_tenants_subscriber_is_a_404(client, world):
-    path = f"/v1/lists/{world.news['id']}/subscribers/{world.ada_news['id']}"
-
-    bad = api_call(client, "DELETE", f"{path}?erase=yes", headers=world.first.headers)
-    theirs = api_call(client, "DELETE", f"{path}?erase=true", headers=world.second.headers)
-    missing = api_call(client, "DELETE", f"/v1/lists/{world.news['id']}/subscribers/sub_missing?erase=true",
-                       headers=world.second.headers)
-
-    assert bad.status_code == 400 and bad.json_body["error"]["code"] == "invalid_erase"
-    assert theirs.status_code == 404 and theirs.json_body == missing.json_body
-    assert subscriber_store.get(world.first.account_id, world.news["id"], world.ada_news["id"]) is not None
-    assert suppression(world.first) is None
-
-
-def test_a_mail_security_gateway_following_the_link_does_not_carry_out_the_request(client, world):
-    # Given Ada asked for erasure, and her company's mail gateway fetches every link in incoming mail
-    ask(client, GIVEN_AS, "erasure")
-    link = request_link()
-
-    # When the gateway fetches the link
-    checked = client.http.get(link, headers={"User-Agent": "Mozilla/5.0 (compatible; BingPreview/1.0b)"})
-
-    # Then nothing is done, and the page asks for the browser; Ada's own click then erases
-    assert checked.status_code == 200 and "Open this link in your browser" in page_text(checked)
-    assert tables_holding(ADDRESS)
-    done = client.http.get(link, headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/132.0"})
-    assert ERASED_PAGE in page_text(done)
-    assert tables_holding(ADDRESS) == {}
-
-
-def test_an_export_made_before_the_erasure_goes_with_it(client, world, monkeypatch):
-    # Given the first customer exported its account (as a job: the file waits in the bucket) while Ada was on it
-    monkeypatch.setattr(account_export, "SYNC_LIMITS", account_export.SyncLimits(subscribers=0, bytes=0))
-    job = api_call(client, "GET", "/v1/account/export", headers=world.first.headers).json_body["export"]
-    run_export_job(make_pump())
-    status = f"/v1/account/exports/{job['id']}"
-    assert api_call(client, "GET", status, headers=world.first.headers).json_body["export"]["status"] == "ready"
-    assert export_files(world.first)
-
-    # When Ada has her data erased
-    ask(client, GIVEN_AS, "erasure")
-    client.http.get(request_link())
-
-    # Then no export file holds her address any more, and the export is gone
-    assert export_files(world.first) == []
-    assert api_call(client, "GET", status, headers=world.first.headers).status_code == 404
-
-
-def export_files(person) -> list[str]:
-    bucket = get_settings().bucket_name("exports")
-    listed = aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{person.account_id}/")
-    return [item["Key"] for item in listed.get("Contents", [])]
