@@ -1,11 +1,18 @@
 """Routes: /v1/api-keys (R3). The key itself is shown once, in the answer to POST."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib import clock
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
+from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.credentials import Credential
-from chalicelib.services.accounts import api_keys
+
+if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.accounts import api_keys
+else:
+    api_keys = lazy_module("chalicelib.services.accounts.api_keys")
 
 api = Api(__name__)
 

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.handlers.lazy import lazy_module
+from chalicelib.models.lists import ContactList
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
     from chalicelib.services.audience import lists
@@ -14,7 +15,8 @@ else:
 api = Api(__name__)
 
 
-shape = lists.view
+def shape(item: ContactList) -> dict:
+    return lists.view(item)   # a function, so that the service loads with the first request, not at the cold start
 
 
 @api.route("/v1/lists", methods=["POST"])
