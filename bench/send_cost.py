@@ -89,7 +89,7 @@ def main() -> None:
         from chalicelib.config import get_settings
         from chalicelib.models.base import reset_connections
         from chalicelib.models.subscribers import Subscriber, SubscriberStatus, list_key
-        from chalicelib.services.accounts import staff
+        from chalicelib.services.accounts.staff import create_staff_user
         from chalicelib.services.audience.suppressions import email_key
         from infra.provision import provision
         from local.pump import FunctionSettings, Pump
@@ -110,7 +110,7 @@ def main() -> None:
 
         with Client(app) as client:
             staff_email = f"staff-{uuid.uuid4().hex[:6]}@mailroom.example"
-            staff.create_staff_user(staff_email, "staff-password-0123")
+            create_staff_user(staff_email, "staff-password-0123")
             staff = {"Authorization": "Bearer " + call(client, "POST", "/v1/sessions",
                                                         {"email": staff_email, "password": "staff-password-0123"})["token"]}
             owner = f"owner-{uuid.uuid4().hex[:6]}@bench-company.eu"

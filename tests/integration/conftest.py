@@ -157,10 +157,10 @@ def signup_body(email: str, password: str = TENANT_PASSWORD, **overrides) -> dic
 @pytest.fixture
 def staff(client) -> Person:
     """A staff user (account "staff"), signed in."""
-    from chalicelib.services.accounts import staff
+    from chalicelib.services.accounts.staff import create_staff_user
 
     email = f"staff-{uuid.uuid4().hex[:10]}@mailroom.example"
-    user = staff.create_staff_user(email, STAFF_PASSWORD)
+    user = create_staff_user(email, STAFF_PASSWORD)
     return Person(user.user_id, email, STAFF_PASSWORD, sign_in(client, email, STAFF_PASSWORD), user.account_id)
 
 
