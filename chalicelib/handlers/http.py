@@ -1,7 +1,7 @@
 """The HTTP edge, in one place: routes with auth, body parsing, error mapping, cursors, pages.
 
-Every view is registered through `Api.route`, so that every answer, good or bad, has the shape of
-API.md and no exception ever leaves as a stack trace.
+Every view is registered through `Api.route`, so that every answer, good or bad, has the API's shape
+(errors as `{"error": {"code", "message"}}`) and no exception ever leaves as a stack trace.
 """
 from __future__ import annotations
 
@@ -146,7 +146,7 @@ def no_content() -> Response:
 
 
 def page_body(page: Page, shape: Callable[[Any], dict]) -> dict:
-    """`{"items": [...], "next_cursor": ...}` (API.md's lists of things), to answer alone or with more."""
+    """`{"items": [...], "next_cursor": ...}` (the API's lists of things), to answer alone or with more."""
     return {
         "items": [shape(item) for item in page.items],
         "next_cursor": encode_cursor(page.last_key) if page.last_key else None,
