@@ -60,6 +60,7 @@ def hundred_of_110_sent(client, tenant, monkeypatch) -> tuple[Sent, object]:
     person = tenant()
     list_id = bulk_list(client, person, 110)
     campaign_id = start_sending(person, list_id, recipients=110)
+    started_a_while_ago(person, campaign_id)   # nothing reported yet: the sender does not wait for it
     pump = make_pump()
     pump.poll(source(pump, "fanout_campaign"), wait_seconds=0)
     while campaign(person, campaign_id).sent_count < 100:
@@ -67,6 +68,10 @@ def hundred_of_110_sent(client, tenant, monkeypatch) -> tuple[Sent, object]:
     sent = Sent(person, list_id, campaign_id, sent_to(person, list_id, campaign_id))
     assert len(sent.recipients) == 100
     return sent, pump
+
+
+def started_a_while_ago(person, campaign_id: str, seconds: float = sender.FEEDBACK_WAIT_S + 1) -> None:
+    campaign(person, campaign_id).update(actions=[Campaign.started_at.set(clock.now() - timedelta(seconds=seconds))])
 
 
 def stop_notices(person) -> list:
@@ -246,10 +251,35 @@ def test_a_sender_whose_feedback_stalls_sends_on_after_waiting_at_most_its_limit
     assert len(sent_messages()) == 110
 
 
-def test_a_sender_with_no_feedback_at_all_does_not_wait(client, tenant, monkeypatch):
+def test_a_sender_whose_first_reports_are_still_on_their_way_waits_for_them(client, tenant, monkeypatch):
+    # Given 100 of 110 sent in the campaign's first seconds, and SES has reported on none of them yet (a busy
+    # feedback queue)
     sent, _ = hundred_of_110_sent(client, tenant, monkeypatch)
-    clock = Clock()
+    started_a_while_ago(sent.person, sent.campaign_id, seconds=5)
+    chunk = queued_chunk()
 
-    outcome = sender.send_chunk(queued_chunk(), ses.RawSender(), lambda: 60_000, pacing=clock.pacing())
+    # When the sender takes the next chunk and, while it waits, the reports come: 8 hard bounces of 100
+    def reports_arrive():
+        feed(client, *(event(sent, "delivery", r) for r in sent.recipients[:92]))
+        feed(client, *(event(sent, "bounce_permanent", r) for r in sent.recipients[92:]))
 
-    assert clock.sleeps == 0 and outcome.sent == 10
+    clock_ = Clock(reports_arrive)
+    outcome = sender.send_chunk(chunk, ses.RawSender(), lambda: 60_000, pacing=clock_.pacing())
+
+    # Then it waited for them, sent nothing more, and the campaign is stopped
+    assert clock_.sleeps >= 1
+    assert outcome.outcome is sender.ChunkOutcomeKind.DROPPED
+    assert len(sent_messages()) == 100
+    assert report(client, sent)["status"] == "stopped"
+
+
+def test_a_sender_with_no_feedback_a_while_after_the_campaign_started_does_not_wait(client, tenant, monkeypatch):
+    # Given 100 of 110 sent, and SES has reported on none of them in the campaign's first FEEDBACK_WAIT_S
+    sent, _ = hundred_of_110_sent(client, tenant, monkeypatch)
+    pacing = Clock()
+
+    # When the sender takes the next chunk
+    outcome = sender.send_chunk(queued_chunk(), ses.RawSender(), lambda: 60_000, pacing=pacing.pacing())
+
+    # Then feedback is not flowing: it does not wait, and sends the chunk
+    assert pacing.sleeps == 0 and outcome.sent == 10

@@ -18,10 +18,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 from typing import Any, Callable, Protocol
 
-from chalicelib import errors, outbound, ses
+from chalicelib import clock, errors, outbound, ses
 from chalicelib.log import logger
 from chalicelib.models import accounts, deliveries, lists, subscribers, suppressions
 from chalicelib.models.campaigns import Campaign, CampaignStatus
@@ -162,9 +163,8 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
 def _await_feedback(campaign: Campaign, chunk: Chunk, pacing: Pacing, deadline: float) -> Campaign | None:
     """Wait, briefly, until SES has reported on all but about a chunk of the campaign's emails, so that the
     auto-stop rates (R22) are known before more leave: a sender that outran its feedback would mail a whole
-    list before a bounce rate could stop it. Only while feedback is flowing for the campaign (without any,
-    there is nothing to wait for), and never longer than FEEDBACK_WAIT_S: mail held up at the receiver
-    must not stall the campaign."""
+    list before a bounce rate could stop it. Only while feedback is flowing, or may yet be (_outrunning), and
+    never longer than FEEDBACK_WAIT_S: mail held up at the receiver must not stall the campaign."""
     until = pacing.monotonic() + min(FEEDBACK_WAIT_S, max(0.0, (deadline - pacing.monotonic()) / 2))
     while campaign is not None and _is_current(campaign, chunk.generation) and _outrunning(campaign):
         if pacing.monotonic() >= until:
@@ -178,12 +178,19 @@ def _await_feedback(campaign: Campaign, chunk: Chunk, pacing: Pacing, deadline: 
 
 def _outrunning(campaign: Campaign) -> bool:
     """True when more of the campaign's emails await SES's report than a chunk; once the rates are being
-    judged, 2% of those sent more may (a few receivers always take their time)."""
+    judged, 2% of those sent more may (a few receivers always take their time). While SES has reported on
+    none, only in the campaign's first FEEDBACK_WAIT_S: the first reports may still be on their way (a busy
+    feedback queue), but with none after that, feedback is not flowing and there is nothing to wait for."""
     sample = autostop.sample_of(campaign)
-    if sample.settled == 0:
+    if sample.settled == 0 and not _just_started(campaign):
         return False
     slack = sample.sent // 50 if sample.settled >= autostop.MIN_SENT else 0
     return sample.sent - sample.settled > CHUNK_SIZE + slack
+
+
+def _just_started(campaign: Campaign) -> bool:
+    started = campaign.started_at
+    return started is not None and clock.now() - started < timedelta(seconds=FEEDBACK_WAIT_S)
 
 
 class _Run:
