@@ -11,10 +11,11 @@ from chalicelib.models.subscribers import Subscriber
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
     from chalicelib.services.audience import links, subscribers
-    from chalicelib.services.feedback import activity, lookups
+    from chalicelib.services.audience import activity
+    from chalicelib.services.feedback import lookups
     from chalicelib.services.privacy import erasure
 else:
-    activity = lazy_module("chalicelib.services.feedback.activity")
+    activity = lazy_module("chalicelib.services.audience.activity")
     erasure = lazy_module("chalicelib.services.privacy.erasure")
     links = lazy_module("chalicelib.services.audience.links")
     lookups = lazy_module("chalicelib.services.feedback.lookups")

@@ -21,7 +21,7 @@ from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.rendering.campaign import extract_links
 from chalicelib.services.audience import suppressions
-from chalicelib.services.feedback import activity
+from chalicelib.services.audience import activity
 from tests.integration.campaign_sending import (
     HTML,
     audience,

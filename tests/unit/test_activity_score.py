@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.services.feedback.activity import HALF_LIFE, Activity, score
+from chalicelib.services.audience.activity import HALF_LIFE, Activity, score
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 

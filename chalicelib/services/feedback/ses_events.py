@@ -41,7 +41,8 @@ from chalicelib.rendering.mime import read_tag_value
 from chalicelib.rendering.tracking import is_test
 from chalicelib.services import addresses
 from chalicelib.services.audience import subscribers, suppressions
-from chalicelib.services.feedback import activity, autostop
+from chalicelib.services.audience import activity
+from chalicelib.services.feedback import autostop
 
 SOFT_BOUNCES_IN_A_ROW = 3          # then the address is treated as a hard bounce
 HARD_TRANSIENT_STATUS = "5.4.4"    # "unable to route": a Transient bounce that will never deliver

@@ -23,7 +23,8 @@ from chalicelib.models.campaigns import Campaign
 from chalicelib.models.events import Counted, EventKind
 from chalicelib.rendering.tracking import is_test, verify_click, verify_open
 from chalicelib.services.countries import ISO_3166_ALPHA2
-from chalicelib.services.feedback import activity, useragents
+from chalicelib.services.audience import activity
+from chalicelib.services.feedback import useragents
 
 UNKNOWN = "unknown"
 RETENTION = timedelta(days=396)   # 13 months, then DynamoDB's TTL removes events and markers
