@@ -251,6 +251,29 @@ def test_a_sender_whose_feedback_stalls_sends_on_after_waiting_at_most_its_limit
     assert len(sent_messages()) == 110
 
 
+def test_a_sender_waits_past_its_stall_limit_for_reports_that_keep_coming_slowly(client, tenant, monkeypatch):
+    # Given 100 of 110 sent, and SES has reported on 40 of them so far
+    sent, _ = hundred_of_110_sent(client, tenant, monkeypatch)
+    feed(client, *(event(sent, "delivery", r) for r in sent.recipients[:40]))
+    chunk = queued_chunk()
+
+    # When the other reports come one every 5 seconds (a busy feedback queue), while the sender waits
+    clock_ = Clock()
+    late = iter(sent.recipients[40:])
+
+    def sleep(seconds: float) -> None:
+        clock_.sleep(seconds)
+        if clock_.sleeps % 10 == 0:
+            feed(client, event(sent, "delivery", next(late)))
+
+    outcome = sender.send_chunk(chunk, ses.RawSender(), lambda: 600_000,
+                                pacing=sender.Pacing(sleep=sleep, monotonic=lambda: clock_.now))
+
+    # Then it waited for them longer than a stall would be waited for, until all but a chunk were reported
+    assert clock_.now >= sender.FEEDBACK_WAIT_S + 10
+    assert outcome.outcome is sender.ChunkOutcomeKind.SENT and outcome.sent == 10
+
+
 def test_a_sender_whose_first_reports_are_still_on_their_way_waits_for_them(client, tenant, monkeypatch):
     # Given 100 of 110 sent in the campaign's first seconds, and SES has reported on none of them yet (a busy
     # feedback queue)

@@ -35,7 +35,7 @@ from chalicelib.services.feedback import autostop
 
 SAFETY_MARGIN_S = 5.0    # stop this long before the invocation's end, so the claim is given back in time
 MAX_CHUNK_S = 120.0      # never longer than this on one chunk, whatever time the invocation has
-FEEDBACK_WAIT_S = 30.0   # at most this long for SES's reports on earlier emails before a chunk (R22)
+FEEDBACK_WAIT_S = 30.0   # reports on earlier emails that stop coming this long are not waited for (R22)
 FEEDBACK_POLL_S = 0.5
 SEND_WORKERS = 8         # recipients of a chunk in flight at once (SES and DynamoDB calls wait on the network)
 
@@ -161,18 +161,26 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
 
 
 def _await_feedback(campaign: Campaign, chunk: Chunk, pacing: Pacing, deadline: float) -> Campaign | None:
-    """Wait, briefly, until SES has reported on all but about a chunk of the campaign's emails, so that the
-    auto-stop rates (R22) are known before more leave: a sender that outran its feedback would mail a whole
-    list before a bounce rate could stop it. Only while feedback is flowing, or may yet be (_outrunning), and
-    never longer than FEEDBACK_WAIT_S: mail held up at the receiver must not stall the campaign."""
-    until = pacing.monotonic() + min(FEEDBACK_WAIT_S, max(0.0, (deadline - pacing.monotonic()) / 2))
+    """Wait until SES has reported on all but about a chunk of the campaign's emails, so that the auto-stop
+    rates (R22) are known before more leave: a sender that outran its feedback would mail a whole list
+    before a bounce rate could stop it. Only while feedback is flowing, or may yet be (_outrunning). Reports
+    that keep coming, however slowly (a busy feedback queue), are waited for, up to half the chunk's time;
+    reports that stop coming for FEEDBACK_WAIT_S are not: mail held up at the receiver must not stall the
+    campaign."""
+    now = pacing.monotonic()
+    budget_ends = now + max(0.0, (deadline - now) / 2)
+    stalls_at = now + FEEDBACK_WAIT_S
+    settled = autostop.sample_of(campaign).settled if campaign is not None else 0
     while campaign is not None and _is_current(campaign, chunk.generation) and _outrunning(campaign):
-        if pacing.monotonic() >= until:
+        if pacing.monotonic() >= min(stalls_at, budget_ends):
             logger.info("feedback lags; sending on", extra={"account_id": chunk.account_id,
                                                             "campaign_id": chunk.campaign_id, "chunk": chunk.chunk_id})
             break
         pacing.sleep(FEEDBACK_POLL_S)
         campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
+        if campaign is not None and autostop.sample_of(campaign).settled > settled:
+            settled = autostop.sample_of(campaign).settled
+            stalls_at = pacing.monotonic() + FEEDBACK_WAIT_S
     return campaign
 
 
