@@ -48,6 +48,8 @@ def activity_shape(counts: activity.Activity) -> dict:
         "opened": counts.opened,
         "clicked": counts.clicked,
         "last_activity_at": clock.iso(counts.last_activity_at),
+        "last_opened_at": clock.iso(counts.last_opened_at),
+        "last_clicked_at": clock.iso(counts.last_clicked_at),
     }
 
 
