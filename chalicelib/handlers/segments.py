@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib import clock
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.handlers.lazy import lazy_module
 
@@ -16,20 +15,7 @@ api = Api(__name__)
 
 
 def shape(item: segments.Segment) -> dict:
-    return {
-        "id": item.id,
-        "list_id": item.list_id,
-        "name": item.name,
-        "match": item.definition.match.value,
-        "conditions": [condition.shown() for condition in item.definition.conditions],
-        **count_shape(item),
-        "created_at": clock.iso(item.created_at),
-        "updated_at": clock.iso(item.updated_at),
-    }
-
-
-def count_shape(item: segments.Segment) -> dict:
-    return {"count": item.count, "subscribed": item.subscribed, "counted_at": clock.iso(item.counted_at)}
+    return segments.view(item)   # a function, so that the service loads with the first request, not at the cold start
 
 
 @api.route("/v1/lists/{list_id}/segments", methods=["POST"])
@@ -65,4 +51,4 @@ def delete_segment(call: Call, list_id: str, segment_id: str):
 @api.route("/v1/lists/{list_id}/segments/{segment_id}/count")
 def count_segment(call: Call, list_id: str, segment_id: str):
     """The exact number of the list's members in the segment now (every member read), kept on the segment."""
-    return json_response(count_shape(segments.count(call.account_id, list_id, segment_id)))
+    return json_response(segments.count_view(segments.count(call.account_id, list_id, segment_id)))

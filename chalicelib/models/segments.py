@@ -47,6 +47,10 @@ def page(account_id: str, list_id: str, limit: int, start: dict | None) -> Page[
                      limit)
 
 
+def of_account(account_id: str) -> Iterator[SavedSegment]:
+    return SavedSegment.query(account_id)
+
+
 def all_in_list(account_id: str, list_id: str) -> Iterator[SavedSegment]:
     return SavedSegment.by_list.query(list_key(account_id, list_id))
 

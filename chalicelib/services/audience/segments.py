@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from chalicelib import clock, errors, ids
 from chalicelib.log import logger
@@ -132,6 +132,30 @@ class Segment:
     def matches(self, subscriber: Subscriber, now: datetime) -> bool:
         """Whether the member item, as read, is in the segment."""
         return self.definition.matches(subscriber, now)
+
+
+def view(segment: Segment) -> dict[str, Any]:
+    """A segment as the API and the account export show it."""
+    return {
+        "id": segment.id,
+        "list_id": segment.list_id,
+        "name": segment.name,
+        "match": segment.definition.match.value,
+        "conditions": [condition.shown() for condition in segment.definition.conditions],
+        **count_view(segment),
+        "created_at": clock.iso(segment.created_at),
+        "updated_at": clock.iso(segment.updated_at),
+    }
+
+
+def count_view(segment: Segment) -> dict[str, Any]:
+    """The segment's last count: its members, how many of them are subscribed, and when it was counted."""
+    return {"count": segment.count, "subscribed": segment.subscribed, "counted_at": clock.iso(segment.counted_at)}
+
+
+def of_account(account_id: str) -> Iterator[Segment]:
+    """Every segment of the account (its data export)."""
+    return (_segment(item) for item in store.of_account(account_id))
 
 
 def _segment(item: SavedSegment) -> Segment:
