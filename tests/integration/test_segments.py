@@ -10,6 +10,8 @@ from chalicelib import clock
 from chalicelib.models import subscribers as subscriber_store
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.models.usage import Usage
+from chalicelib.services.campaigns import fanout
+from tests.integration.campaign_sending import campaign as stored_campaign
 from tests.integration.campaign_sending import drain, make_pump, queue_depth, sent_messages
 from tests.integration.campaigning import add_domain, draft, fanout_messages, send
 from tests.integration.conftest import api_call
@@ -229,6 +231,31 @@ def test_a_campaign_to_a_segment_reaches_exactly_its_subscribed_members(client, 
     assert done["status"] == "sent" and done["sent"] == 8
     assert Usage.get(person.account_id, clock.now().strftime("%Y-%m")).emails == 8   # what was not sent came back
     assert queue_depth("send") == 0 and queue_depth("fanout") == 0
+
+
+def test_a_segment_fanned_out_over_many_pages_and_invocations_is_judged_as_of_the_start(client, tenant, monkeypatch):
+    # Given pages of 4 members, a fan-out that always looks short of time, and a segment of the members who
+    # subscribed within the last day, of whom only every fifth is a VIP
+    monkeypatch.setattr(fanout, "PAGE_SIZE", 4)
+    person = tenant(plan="monthly", subscriber_level=1000)
+    contact_list = sending_list(client, person)
+    people = {f"reader{n}@example.org": {"vip": n % 5 == 0} for n in range(22)}
+    add_people(client, person, contact_list["id"], people)
+    recent_vips = create_segment(client, person, contact_list["id"], {"name": "New VIPs", "conditions": [
+        {"field": "subscribed_at", "op": "within_days", "value": 1}, {"field": "vip", "op": "eq", "value": True}]})
+    campaign = draft(client, person, contact_list["id"], segment_id=recent_vips["id"])
+    assert send(client, person, campaign["id"]).json_body["campaign"]["recipients"] == 5
+
+    # When the fan-out runs two days later, one page per invocation (pages without a VIP among them)
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(days=2))
+    drain(make_pump(timeout_seconds=10))
+
+    # Then the five VIPs, who had subscribed within a day when the send started, got one email each
+    reached = sorted(str(m["To"]).lower() for m in sent_messages("News for"))
+    assert reached == sorted(a for a, v in people.items() if v["vip"])
+    done = stored_campaign(person, campaign["id"])   # (the session has expired by then)
+    assert (done.status, done.sent_count, done.fanout_page) == ("sent", 5, 6)
 
 
 def test_a_segment_with_no_subscribed_member_is_refused_at_send_with_the_reason(client, tenant):

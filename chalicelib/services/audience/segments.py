@@ -23,6 +23,7 @@ from chalicelib.models.base import Page
 from chalicelib.models.campaigns import CampaignStatus
 from chalicelib.models.segments import SavedSegment
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
+from chalicelib.services.accounts import auth
 from chalicelib.services.audience import activity, lists
 from chalicelib.services.audience.subscriber_fields import DATE_FORMAT, MAX_TEXT, FieldDefinition
 from chalicelib.services.audience.subscribers import check_cursor
@@ -258,7 +259,7 @@ def subscribed_matching(account_id: str, list_id: str, definition: Definition, n
 def for_campaign(account_id: str, list_id: str, segment_id: str) -> Segment:
     """The segment a campaign of `list_id` names: NotFound if it does not exist (or is another tenant's), 422
     if it is a segment of another of the account's lists."""
-    item = store.get(account_id, segment_id) if 0 < len(segment_id) <= 64 else None
+    item = _find(account_id, segment_id)
     if item is None:
         raise errors.NotFound("segment")
     if item.list_id != list_id:
@@ -268,10 +269,14 @@ def for_campaign(account_id: str, list_id: str, segment_id: str) -> Segment:
 
 
 def _item(account_id: str, list_id: str, segment_id: str) -> SavedSegment:
-    item = store.get(account_id, segment_id) if 0 < len(segment_id) <= 64 else None
+    item = _find(account_id, segment_id)
     if item is None or item.list_id != list_id:
         raise errors.NotFound("segment")
     return item
+
+
+def _find(account_id: str, segment_id: str) -> SavedSegment | None:
+    return store.get(account_id, segment_id) if auth.plausible_id(segment_id) else None
 
 
 def _name(raw: str) -> str:
