@@ -55,9 +55,10 @@ def all_in_list(account_id: str, list_id: str) -> Iterator[SavedSegment]:
     return SavedSegment.by_list.query(list_key(account_id, list_id))
 
 
-def change(item: SavedSegment, actions: list) -> bool:
-    """Apply update actions if the segment still exists; False if it does not."""
-    return written(lambda: item.update(actions=actions, condition=SavedSegment.segment_id.exists()))
+def change(item: SavedSegment, actions: list, condition=None) -> bool:
+    """Apply update actions if the segment still exists (and `condition` holds); False if not."""
+    full = SavedSegment.segment_id.exists() if condition is None else SavedSegment.segment_id.exists() & condition
+    return written(lambda: item.update(actions=actions, condition=full))
 
 
 def remove(item: SavedSegment) -> bool:

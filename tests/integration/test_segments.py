@@ -191,6 +191,35 @@ def test_the_count_is_exact_shown_on_the_segment_and_forgotten_when_its_conditio
     assert again.json_body["count"] == 2   # bob (17) and eve (no city)
 
 
+def test_a_count_overtaken_by_an_edit_is_not_kept_as_the_new_conditions_count(client, tenant, monkeypatch):
+    # Given a segment being counted, edited by the customer while its members are being read
+    person = tenant()
+    contact_list = people_list(client, person)
+    add_people(client, person, contact_list["id"], {f"r{n}@example.org": {"city": "Berlin"} for n in range(3)})
+    segment = create_segment(client, person, contact_list["id"])
+    from chalicelib.services.audience import segments
+
+    reading = subscriber_store.all_in_list
+
+    def read_while_edited(account_id, list_id):
+        for n, member in enumerate(reading(account_id, list_id)):
+            if n == 1:
+                segments.update(account_id, list_id, segment["id"], {"conditions": [
+                    {"field": "city", "op": "eq", "value": "Paris"}]})
+            yield member
+
+    monkeypatch.setattr(subscriber_store, "all_in_list", read_while_edited)
+
+    # When the count finishes
+    counted = api_call(client, "GET", segments_path(contact_list["id"], segment["id"], "count"), headers=person.headers)
+
+    # Then it is refused, and the edited segment does not show the old conditions' count as its own
+    assert counted.status_code == 409 and counted.json_body["error"]["code"] == "segment_changed"
+    shown = api_call(client, "GET", segments_path(contact_list["id"], segment["id"]), headers=person.headers)
+    assert shown.json_body["segment"]["count"] is None
+    assert shown.json_body["segment"]["conditions"] == [{"field": "city", "op": "eq", "value": "Paris"}]
+
+
 # --- a campaign to a segment ---------------------------------------------------------------------
 
 def sending_list(client, person) -> dict:

@@ -239,9 +239,12 @@ def count(account_id: str, list_id: str, segment_id: str) -> Segment:
         if segment.matches(member, now):
             matching += 1
             subscribed += member.status == SubscriberStatus.SUBSCRIBED.value
-    if not store.change(item, [SavedSegment.count.set(matching), SavedSegment.subscribed.set(subscribed),
-                               SavedSegment.counted_at.set(now)]):
-        raise errors.NotFound("segment")
+    # Kept only if the segment still selects what was counted: an edit meanwhile makes the count another's.
+    kept = store.change(item, [SavedSegment.count.set(matching), SavedSegment.subscribed.set(subscribed),
+                               SavedSegment.counted_at.set(now)], SavedSegment.definition == item.definition)
+    if not kept:
+        raise errors.Conflict("The segment was changed or deleted while it was being counted; count it again.",
+                              code="segment_changed")
     return load(account_id, list_id, segment_id)
 
 
