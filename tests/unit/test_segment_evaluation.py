@@ -165,7 +165,8 @@ def test_all_needs_every_condition_and_any_one():
     young_berliner, adult_parisian, adult_berliner = (member(city="Berlin", age=16), member(city="Paris", age=40),
                                                       member(city="berlin", age=18))
     everything, anything = segment(*conditions), segment(*conditions, match="any")
-    assert [everything.matches(m, NOW) for m in (young_berliner, adult_parisian, adult_berliner)] == [False, False, True]
+    assert [everything.matches(m, NOW) for m in (young_berliner, adult_parisian, adult_berliner)] == [
+        False, False, True]
     assert [anything.matches(m, NOW) for m in (young_berliner, adult_parisian, member())] == [True, True, False]
 
 
