@@ -44,6 +44,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "indexes": {"by_queue": ("queue", "queued_at"), "by_email": ("email_key", "list_key")},
         "ttl": "expires_at",
     },
+    "segments": {"hash": "account_id", "range": "segment_id", "indexes": {"by_list": ("list_key", "segment_id")}},
 }
 
 # logical queue name -> visibility timeout (s); each gets a dead-letter queue "<name>-dlq".

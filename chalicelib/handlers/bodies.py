@@ -148,6 +148,26 @@ class SubscriberChanges(Body):
     fields: dict[str, Any] | None = Field(default=None, max_length=MAX_FIELDS)
 
 
+# --- segments ----------------------------------------------------------------------------------
+
+class ConditionBody(Body):
+    field: str = Field(min_length=1, max_length=100)
+    op: str = Field(min_length=1, max_length=20)
+    value: Any = None
+
+
+class NewSegment(Body):
+    name: str = Text
+    match: str = Field(default="all", max_length=10)
+    conditions: list[ConditionBody] = Field(max_length=100)   # the service sets the real limit, and says it
+
+
+class SegmentChanges(Body):
+    name: str | None = OptionalText
+    match: str | None = Field(default=None, max_length=10)
+    conditions: list[ConditionBody] | None = Field(default=None, max_length=100)
+
+
 # --- suppressions ------------------------------------------------------------------------------
 
 class NewSuppression(Body):
@@ -172,6 +192,7 @@ class NewCampaign(Body):
     from_name: str | None = OptionalText
     from_email: str | None = Field(default=None, max_length=254)
     reply_to: str | None = Field(default=None, max_length=254)
+    segment_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class CampaignChanges(Body):
@@ -183,6 +204,7 @@ class CampaignChanges(Body):
     from_name: str | None = OptionalText
     from_email: str | None = Field(default=None, max_length=254)
     reply_to: str | None = Field(default=None, max_length=254)
+    segment_id: str | None = Field(default=None, min_length=1, max_length=64)   # null: the whole list again
 
 
 class TestCopies(Body):

@@ -28,6 +28,7 @@ def shape(item: Campaign) -> dict:
         "from_name": item.from_name,
         "from_email": item.from_email,
         "reply_to": item.reply_to,
+        "segment_id": item.segment_id,
         "status": item.status,
         "status_reason": item.status_reason,
         "scheduled_at": clock.iso(item.scheduled_at),

@@ -7,7 +7,8 @@ from chalicelib import clock, errors, ses
 from chalicelib.handlers.context import actor, origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_body, page_response
 from chalicelib.handlers.lazy import lazy_module
-from chalicelib.models.subscribers import Subscriber
+from chalicelib.models.base import Page
+from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
     from chalicelib.services.audience import links, subscribers
@@ -48,6 +49,8 @@ def activity_shape(counts: activity.Activity) -> dict:
         "opened": counts.opened,
         "clicked": counts.clicked,
         "last_activity_at": clock.iso(counts.last_activity_at),
+        "last_opened_at": clock.iso(counts.last_opened_at),
+        "last_clicked_at": clock.iso(counts.last_clicked_at),
     }
 
 
@@ -92,6 +95,11 @@ def add_subscriber(call: Call, list_id: str):
 def list_subscribers(call: Call, list_id: str):
     raw_status = call.query("status")
     status = subscribers.parse_status(raw_status) if raw_status is not None else None
+    email = call.query("email")
+    if email is not None:   # the member with that address, if any: one item at most, never a next page
+        member = subscribers.find(call.account_id, list_id, email)
+        found = [member] if member is not None and status in (None, SubscriberStatus(member.status)) else []
+        return page_response(Page(found, None), shape)
     return page_response(subscribers.page(call.account_id, list_id, status, call.limit(), call.cursor()), shape)
 
 

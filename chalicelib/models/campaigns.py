@@ -116,6 +116,8 @@ class Campaign(BaseModel):
     reserved_period = UnicodeAttribute(null=True)  # the usage period charged ("YYYY-MM" or "trial")
     released = BooleanAttribute(default=False)   # set once, with the give-back, by quota.release_unsent
     approved_at = UTCDateTimeAttribute(null=True)  # staff approved this content (R8, R21); cleared by an edit
+    segment_id = UnicodeAttribute(null=True)     # only the list's members in this segment (audience/segments.py)
+    segment = UnicodeAttribute(null=True)        # the segment's definition (JSON), copied when the send starts
 
     by_queue = CampaignsByQueue()
 

@@ -62,6 +62,8 @@ class Subscriber(BaseModel):
     opened = NumberAttribute(null=True)                 # campaigns a reader (never a machine) opened
     clicked = NumberAttribute(null=True)                # campaigns a reader clicked in
     last_activity_at = UTCDateTimeAttribute(null=True)  # the latest of those first opens and clicks
+    last_opened_at = UTCDateTimeAttribute(null=True)    # the latest of those first opens
+    last_clicked_at = UTCDateTimeAttribute(null=True)   # the latest of those first clicks
     soft_bounces = NumberAttribute(null=True)           # soft bounces in a row, since the last delivery (feedback)
 
     by_status = SubscribersByStatus()

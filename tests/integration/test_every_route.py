@@ -49,6 +49,11 @@ def two_tenants(client, tenant, monkeypatch):
     }, headers=owner.headers)
     if campaign.status_code == 201:
         ids["campaign_id"] = campaign.json_body["campaign"]["id"]
+    segment = api_call(client, "POST", f"/v1/lists/{mailing_list['id']}/segments", {
+        "name": "Readers", "conditions": [{"field": "email", "op": "ends_with", "value": "@readers.example"}],
+    }, headers=owner.headers)
+    if segment.status_code == 201:
+        ids["segment_id"] = segment.json_body["segment"]["id"]
     domain = api_call(client, "POST", "/v1/domains", {"domain": "owner-mail.example"}, headers=owner.headers)
     if domain.status_code == 201:
         ids["name"] = domain.json_body["domain"]["name"]

@@ -48,6 +48,9 @@ def stocked(client, tenant):
     traded = subscribe(client, person, list_id, "fair@readers.example", consent=CONSENT,
                        fields={"first_name": "Fay"})
     draft_id = draft(client, person, list_id)["id"]
+    segment = api_call(client, "POST", f"/v1/lists/{list_id}/segments", {
+        "name": "Fay and friends", "conditions": [{"field": "first_name", "op": "starts_with", "value": "F"}],
+    }, headers=person.headers).json_body["segment"]
     add_domain(client, person, "acme.example")
     key = api_call(client, "POST", "/v1/api-keys", {"name": "crm"}, headers=person.headers).json_body
     api_call(client, "POST", "/v1/suppressions", {"email": "never@readers.example"}, headers=person.headers)
@@ -57,7 +60,7 @@ def stocked(client, tenant):
     return {
         "person": person, "stranger": stranger, "list_id": list_id, "key": key, "traded": traded,
         "addresses": people["subscribed"] + people["unsubscribed"] + ["fair@readers.example"],
-        "campaigns": {sent_id, draft_id}, "sent_id": sent_id,
+        "campaigns": {sent_id, draft_id}, "sent_id": sent_id, "segment": segment,
     }
 
 
@@ -84,6 +87,7 @@ def test_the_export_holds_every_subscriber_with_consent_and_every_campaign_with_
     sent = campaigns[stocked["sent_id"]]
     assert sent["status"] == "sent" and sent["html"] and sent["report"]["sent"] == 3
     assert [lst["id"] for lst in document["lists"]] == [stocked["list_id"]]
+    assert document["segments"] == [stocked["segment"]]
     assert [u["email"] for u in document["users"]] == [person.email]
     assert [k["id"] for k in document["api_keys"]] == [stocked["key"]["id"]]
     assert [d["name"] for d in document["domains"]] == ["acme.example"]

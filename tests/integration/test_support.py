@@ -263,7 +263,7 @@ def test_a_subscriber_shows_what_they_received_opened_and_clicked_and_machines_n
     list_id = people["list"]["id"]
     reader, lurker = (members_by_address(client, person, list_id)[a] for a in people["subscribed"])
     assert reader["activity"] == {"score": None, "received": 0, "opened": 0, "clicked": 0,
-                                  "last_activity_at": None}
+                                  "last_activity_at": None, "last_opened_at": None, "last_clicked_at": None}
     spring = send_campaign(person, list_id, "Spring", recipients=2)
     summer = send_campaign(person, list_id, "Summer", recipients=2)
     for campaign_id in (spring, summer):
@@ -284,9 +284,11 @@ def test_a_subscriber_shows_what_they_received_opened_and_clicked_and_machines_n
                      headers=person.headers).json_body["subscriber"]["activity"]
     assert {k: shown[k] for k in ("received", "opened", "clicked")} == {"received": 2, "opened": 1, "clicked": 1}
     assert shown["score"] == 50 and shown["last_activity_at"]
+    assert shown["last_opened_at"] and shown["last_clicked_at"] and shown["last_clicked_at"] >= shown["last_opened_at"]
     members = members_by_address(client, person, list_id)
     assert members[lurker["email"]]["activity"] == {"score": 0, "received": 2, "opened": 0, "clicked": 0,
-                                                    "last_activity_at": None}
+                                                    "last_activity_at": None, "last_opened_at": None,
+                                                    "last_clicked_at": None}
 
     # and months of silence lower the reader's score
     travel(timedelta(days=91))

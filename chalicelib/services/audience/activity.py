@@ -27,12 +27,14 @@ class Activity:
     opened: int = 0
     clicked: int = 0
     last_activity_at: datetime | None = None
+    last_opened_at: datetime | None = None
+    last_clicked_at: datetime | None = None
 
 
 def of(subscriber: Subscriber) -> Activity:
     """The counters stored on a subscriber."""
     return Activity(int(subscriber.received or 0), int(subscriber.opened or 0), int(subscriber.clicked or 0),
-                    subscriber.last_activity_at)
+                    subscriber.last_activity_at, subscriber.last_opened_at, subscriber.last_clicked_at)
 
 
 def score(activity: Activity, now: datetime) -> int | None:
@@ -61,7 +63,7 @@ def engaged(account_id: str, list_id: str, subscriber_id: str, at: datetime, *, 
     erased since is ignored."""
     actions = [Subscriber.last_activity_at.set(at)]
     if opened:
-        actions.append(Subscriber.opened.add(1))
+        actions += [Subscriber.opened.add(1), Subscriber.last_opened_at.set(at)]
     if clicked:
-        actions.append(Subscriber.clicked.add(1))
+        actions += [Subscriber.clicked.add(1), Subscriber.last_clicked_at.set(at)]
     store.change_by_id(account_id, list_id, subscriber_id, actions)

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib import clock, errors, ids
 from chalicelib.models import lists as store
-from chalicelib.models import subscribers
+from chalicelib.models import segments, subscribers
 from chalicelib.models.base import Page
 from chalicelib.models.lists import ContactList, FieldDef
 from chalicelib.services import addresses
@@ -59,9 +59,10 @@ def update(account_id: str, list_id: str, changes: dict[str, Any]) -> ContactLis
 
 
 def delete(account_id: str, list_id: str) -> None:
-    """Delete a list; its subscribers go with it."""
+    """Delete a list; its subscribers and segments go with it."""
     item = get(account_id, list_id)
     subscribers.delete_all_in_list(account_id, list_id)
+    segments.delete_all_in_list(account_id, list_id)
     item.delete()
 
 

@@ -134,6 +134,16 @@ def get(account_id: str, list_id: str, subscriber_id: str) -> Subscriber:
     return subscriber
 
 
+def find(account_id: str, list_id: str, email: str) -> Subscriber | None:
+    """The list's member with this address (normalised as on add), in one read when it is there; 404 for a
+    missing or another tenant's list, 422 for something that is not an address."""
+    address = addresses.normalise(email)   # a role address is never a member: simply not found
+    member = store.get(account_id, list_id, subscriber_id_for(account_id, list_id, address))
+    if member is None:
+        lists.get(account_id, list_id)
+    return member
+
+
 def page(account_id: str, list_id: str, status: SubscriberStatus | None, limit: int,
          start: dict | None) -> Page[Subscriber]:
     """A page of a list's subscribers, all of them or those in one status."""

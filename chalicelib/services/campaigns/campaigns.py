@@ -22,7 +22,7 @@ from chalicelib.models.lists import ContactList
 from chalicelib.services import addresses
 from chalicelib.services.accounts import accounts, auth, domains
 from chalicelib.services.accounts.plans import Plan
-from chalicelib.services.audience import suppressions
+from chalicelib.services.audience import segments, suppressions
 from chalicelib.services.campaigns import gate, quota
 from chalicelib.services.campaigns.gate import Decision, Facts, Outcome
 
@@ -54,6 +54,15 @@ class CampaignInput:
     from_name: str | None = None
     from_email: str | None = None
     reply_to: str | None = None
+    segment_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a send goes to: how many, and the segment's definition it copies (None: every subscribed member)."""
+
+    recipients: int
+    segment: segments.Definition | None = None
 
 
 # --- compose -----------------------------------------------------------------------------------
@@ -64,6 +73,8 @@ def create(account_id: str, data: CampaignInput) -> Campaign:
     values = _clean(vars(data).copy())
     contact_list = _list(account_id, values["list_id"])
     compiled = _compile(values, contact_list)
+    if values.get("segment_id") is not None:
+        segments.for_campaign(account_id, contact_list.list_id, values["segment_id"])
     now = clock.now()
     campaign = Campaign(account_id, ids.new_id("cmp"), status=CampaignStatus.DRAFT.value, links=list(compiled.links),
                         created_at=now, updated_at=now, **values)
@@ -99,6 +110,9 @@ def update(account_id: str, campaign_id: str, changes: dict[str, Any]) -> Campai
     if content_changed:
         campaign.links = list(_compile(values, _list(account_id, values["list_id"])).links)
         campaign.approved_at = None
+    segment_id = changes["segment_id"] if "segment_id" in changes else campaign.segment_id
+    if segment_id is not None and ("segment_id" in changes or "list_id" in changes):
+        segments.for_campaign(account_id, values["list_id"], segment_id)
     for name, value in changes.items():
         setattr(campaign, name, value)
     campaign.updated_at = clock.now()
@@ -226,31 +240,44 @@ def _schedule_time(scheduled_at: datetime | None, now: datetime) -> datetime | N
     return scheduled_at if scheduled_at > now + SCHEDULE_GRACE else None
 
 
-def decide(campaign: Campaign, account: Account, now: datetime, approved: bool) -> tuple[Decision, int]:
-    """The gate's decision for the campaign now, and the recipients it counted."""
+def decide(campaign: Campaign, account: Account, now: datetime, approved: bool) -> tuple[Decision, Audience]:
+    """The gate's decision for the campaign now, and the audience it counted."""
     from chalicelib.services.campaigns.screening import screen
 
     contact_list = _list_of(campaign)
     details = sender_of(campaign, contact_list)
-    recipients = store.subscribed_count(campaign.account_id, campaign.list_id)
+    audience = audience_of(campaign, now)
     matches = screen(campaign.subject, campaign.html, campaign.text, campaign.links or [],
                      domains.service_domains(), from_email=details.from_email)
     facts = Facts(
-        account_status=account.status, plan=account.plan, now=now, recipients=recipients,
+        account_status=account.status, plan=account.plan, now=now, recipients=audience.recipients,
         used=quota.used(account, now), trial_ends_at=account.trial_ends_at,
         subscriber_level=int(account.subscriber_level) if account.subscriber_level is not None else None,
         subscriber_count=int(account.subscriber_count or 0), credits=int(account.credits or 0),
         credits_purchased_at=account.credits_purchased_at, from_domain=domains.domain_of(details.from_email),
         domain_verified=domains.verified_for(campaign.account_id, details.from_email),
-        matches=tuple(matches), approved=approved,
+        matches=tuple(matches), approved=approved, segment=audience.segment is not None,
     )
-    return gate.decide(facts), recipients
+    return gate.decide(facts), audience
+
+
+def audience_of(campaign: Campaign, now: datetime) -> Audience:
+    """The campaign's recipients now: the list's subscribed members, or those of them in its segment."""
+    if campaign.segment_id is None:
+        return Audience(store.subscribed_count(campaign.account_id, campaign.list_id))
+    try:
+        segment = segments.for_campaign(campaign.account_id, campaign.list_id, campaign.segment_id)
+    except errors.NotFound:
+        raise errors.Invalid("The campaign's segment was deleted; choose another segment, or set segment_id to "
+                             "null to send to the whole list.", code="segment_deleted") from None
+    definition = segment.definition
+    return Audience(segments.subscribed_matching(campaign.account_id, campaign.list_id, definition, now), definition)
 
 
 def _proceed(campaign: Campaign, account: Account, sources: Iterable[CampaignStatus], now: datetime,
              when: datetime | None, approved: bool) -> None:
     sources = list(sources)
-    decision, recipients = decide(campaign, account, now, approved)
+    decision, audience = decide(campaign, account, now, approved)
     if decision.outcome is Outcome.REFUSE:
         raise refusal_error(decision)
     if decision.outcome is Outcome.HOLD:
@@ -262,7 +289,7 @@ def _proceed(campaign: Campaign, account: Account, sources: Iterable[CampaignSta
             Campaign.scheduled_at.set(when), Campaign.queue.set(SCHEDULED), Campaign.due_at.set(clock.iso(when)),
             Campaign.status_reason.remove(), *approval])
         return
-    _start(campaign, account, recipients, sources, now, approval)
+    _start(campaign, account, audience, sources, now, approval)
 
 
 def refusal_error(decision: Decision) -> errors.Invalid:
@@ -284,9 +311,11 @@ def _hold(campaign: Campaign, decision: Decision, sources: list[CampaignStatus],
                                                    "campaign_id": campaign.campaign_id, "reasons": review["reasons"]})
 
 
-def _start(campaign: Campaign, account: Account, recipients: int, sources: list[CampaignStatus], now: datetime,
+def _start(campaign: Campaign, account: Account, audience: Audience, sources: list[CampaignStatus], now: datetime,
            extra_actions: list) -> None:
-    if not quota.reserve_and_start(campaign, account, recipients, sources, extra_actions, now):
+    # The segment as it is now goes with the send: a later edit or delete of it changes nothing under way.
+    copied = [Campaign.segment.set(audience.segment.to_json())] if audience.segment is not None else []
+    if not quota.reserve_and_start(campaign, account, audience.recipients, sources, [*extra_actions, *copied], now):
         raise _why_not_started(campaign, sources, now)
     try:
         queues.enqueue("fanout", {"account_id": campaign.account_id, "campaign_id": campaign.campaign_id,

@@ -3,7 +3,8 @@
 Pages come from the list's subscribed members (the by_status index) with a cursor saved on the campaign,
 so a fan-out that runs out of time, crashes or is delivered twice carries on where the last saved page
 ended. Chunk ids are (generation, page, n): a page fanned out again makes the same chunks, and the
-sender's chunk markers and ledger make a duplicate chunk harmless. Messages carry ids only.
+sender's chunk markers and ledger make a duplicate chunk harmless. Messages carry ids only. A campaign
+sent to a segment keeps, of each page, only the members its copy of the segment selects (no extra read).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from chalicelib.log import logger
 from chalicelib.models import deliveries, subscribers, suppressions
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.models.subscribers import SubscriberStatus
+from chalicelib.services.audience import segments
 from chalicelib.services.campaigns.progress import CHUNK_SIZE, complete_if_done
 
 PAGE_SIZE = 500
@@ -74,13 +76,17 @@ def fan_out(job: FanoutJob, queue: Queue, remaining_ms: Callable[[], int]) -> Fa
         campaign = _current(job)
         if campaign is None or campaign.fanout_generation != job.generation:
             return FanoutResult.DROPPED
+    # The segment copied when the send started, judged as of that moment, so a page fanned out again (or after
+    # a resume) selects the same members.
+    segment = segments.Definition.from_json(campaign.segment) if campaign.segment else None
     while not campaign.fanout_done:
         page = int(campaign.fanout_page or 0)
         cursor = json.loads(campaign.fanout_cursor) if campaign.fanout_cursor else None
         members = subscribers.page_by_status(job.account_id, campaign.list_id, SubscriberStatus.SUBSCRIBED,
                                              PAGE_SIZE, cursor)
-        blocked = suppressions.suppressed_among(job.account_id, [m.email_key for m in members.items])
-        ids = [m.subscriber_id for m in members.items if m.email_key not in blocked]
+        chosen = [m for m in members.items if segment is None or segment.matches(m, campaign.started_at)]
+        blocked = suppressions.suppressed_among(job.account_id, [m.email_key for m in chosen])
+        ids = [m.subscriber_id for m in chosen if m.email_key not in blocked]
         chunks = [ids[start:start + CHUNK_SIZE] for start in range(0, len(ids), CHUNK_SIZE)]
         queue.enqueue_many("send", [
             (f"c{n}", chunk_body(job, f"{job.generation}#{page}#{n}", chunk)) for n, chunk in enumerate(chunks)

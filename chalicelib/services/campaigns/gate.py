@@ -45,6 +45,7 @@ class Facts:
     domain_verified: bool = False
     matches: tuple[Match, ...] = ()
     approved: bool = False                     # staff already approved this content
+    segment: bool = False                      # the recipients are those of a segment of the list
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ def account_refusal(account_status: str, allow_pending: bool = False) -> Decisio
 def _sender_refusal(facts: Facts) -> Decision | None:
     if not facts.domain_verified:
         return domain_refusal(facts.from_domain)
+    if facts.recipients <= 0 and facts.segment:
+        return refuse("no_recipients", "No subscribed member of the list is in the campaign's segment.")
     if facts.recipients <= 0:
         return refuse("no_recipients", "The list has no subscribed members to send to.")
     return None

@@ -41,7 +41,7 @@ from chalicelib.outbound import Mailer
 from chalicelib.services.accounts import account_mail, accounts, api_keys, audit, auth
 from chalicelib.services.accounts.audit import Action, Origin
 from chalicelib.services.accounts.auth import Kind, Principal
-from chalicelib.services.audience import lists, suppressions
+from chalicelib.services.audience import lists, segments, suppressions
 from chalicelib.services.feedback import reports
 
 FORMAT = "mailroom.account-export/1"
@@ -233,6 +233,7 @@ def _sections(account: Account) -> Iterator[tuple[str, Any]]:
     yield "api_keys", (_api_key(c) for c in credentials.all_of_kind(account_id, Kind.API_KEY.value))
     yield "lists", (lists.view(item) for item in store.lists_of(account_id))
     yield "subscribers", (_subscriber(s) for s in _all_subscribers(account_id))
+    yield "segments", (segments.view(s) for s in segments.of_account(account_id))
     yield "suppressions", (_suppression(s) for s in store.suppressions_of(account_id))
     yield "campaigns", _campaigns(account_id)
     yield "domains", (_domain(d) for d in store.domains_of(account_id))
