@@ -1,13 +1,17 @@
-"""The signed links of the public pages: unsubscribe, opt-in confirmation and hosted signup forms.
+"""The signed links of the public pages: unsubscribe, opt-in confirmation, hosted signup forms (with the signed
+time a form was handed out) and the preference centre.
 
 Tokens carry ids only, never an address or a URL; a forged or altered token reads as None.
 """
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from chalicelib import security
 from chalicelib.config import get_settings
+from chalicelib.rendering import tracking
 
 CONFIRM_MAX_AGE_SECONDS = 30 * 24 * 3600
 
@@ -39,10 +43,7 @@ def unsubscribe_url(account_id: str, list_id: str, subscriber_id: str) -> str:
 def read_unsubscribe(token: str) -> SubscriberRef | None:
     """Whom an unsubscribe token names, and the campaign if a campaign's email carried it; None if forged
     or altered."""
-    payload = security.unsign("unsubscribe", token)
-    if _ids(payload, 4):
-        return SubscriberRef(*payload)  # type: ignore[misc]
-    return _subscriber_ref(payload)
+    return _campaign_ref(security.unsign("unsubscribe", token))
 
 
 def confirm_url(account_id: str, list_id: str, subscriber_id: str) -> str:
@@ -67,6 +68,47 @@ def read_form(token: str) -> ListRef | None:
     if _ids(payload, 2):
         return ListRef(*payload)
     return None
+
+
+def form_stamp(account_id: str, list_id: str, issued_at: datetime) -> str:
+    """The signed time the hosted form was shown to one visitor, carried back by its POST."""
+    return security.sign("form-stamp", [account_id, list_id, int(issued_at.timestamp())])
+
+
+def embed_stamp(account_id: str, list_id: str) -> str:
+    """The stamp of the list's embeddable form: the same for as long as the list exists, so the copy a customer
+    pasted into their site keeps working."""
+    return "embed-" + security.keyed_hash("form-embed", account_id, list_id)
+
+
+def read_form_stamp(token: str, account_id: str, list_id: str) -> datetime | None | bool:
+    """When this list's hosted form was shown (a datetime), True for its embeddable form's stamp, or None for a
+    missing or forged stamp or another list's."""
+    if not token:
+        return None
+    if hmac.compare_digest(token, embed_stamp(account_id, list_id)):
+        return True
+    payload = security.unsign("form-stamp", token)
+    if (isinstance(payload, list) and len(payload) == 3 and payload[:2] == [account_id, list_id]
+            and type(payload[2]) is int and payload[2] > 0):
+        return datetime.fromtimestamp(payload[2], timezone.utc)
+    return None
+
+
+def preferences_url(account_id: str, list_id: str, subscriber_id: str) -> str:
+    """The preference centre of a subscriber's address (the token names the subscriber, never the address)."""
+    return tracking.preferences_url(account_id, list_id, subscriber_id)
+
+
+def read_preferences(token: str) -> SubscriberRef | None:
+    """Whose preference centre a token opens, and the campaign whose email carried it; None if forged or altered."""
+    return _campaign_ref(security.unsign("preferences", token))
+
+
+def _campaign_ref(payload: object) -> SubscriberRef | None:
+    if _ids(payload, 4):
+        return SubscriberRef(*payload)  # type: ignore[misc]
+    return _subscriber_ref(payload)
 
 
 def _subscriber_ref(payload: object) -> SubscriberRef | None:
