@@ -58,13 +58,13 @@ def read_confirm(token: str) -> SubscriberRef | None:
 
 
 def form_url(account_id: str, list_id: str) -> str:
-    """The hosted signup form of a list (R18)."""
-    return get_settings().link(f"/f/{security.sign('form', [account_id, list_id])}")
+    """The hosted signup form of a list (R18): the same URL every time it is asked for."""
+    return get_settings().link(f"/f/{security.sign_fixed('form', [account_id, list_id])}")
 
 
 def read_form(token: str) -> ListRef | None:
     """The list a signup form token names; None if forged or altered."""
-    payload = security.unsign("form", token)
+    payload = security.unsign_fixed("form", token)
     if _ids(payload, 2):
         return ListRef(*payload)
     return None
