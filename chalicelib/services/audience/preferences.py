@@ -179,8 +179,8 @@ def _save_fields(membership: Membership, values: dict[str, Any]) -> None:
 
 def _leave(ref: links.SubscriberRef, membership: Membership) -> None:
     """The member leaves this one list; counted on the campaign that brought the link when it is that list."""
-    member = membership.member
-    if membership.status not in subscribers.UNSUBSCRIBABLE:
+    member, was = membership.member, membership.status
+    if was not in subscribers.UNSUBSCRIBABLE:
         return
     now = clock.now()
     left = store.update_if(member, [
@@ -193,7 +193,7 @@ def _leave(ref: links.SubscriberRef, membership: Membership) -> None:
         return
     if ref.campaign_id and member.subscriber_id == ref.subscriber_id:
         optin.count_on_campaign(ref.account_id, ref.campaign_id, member.subscriber_id)
-    if membership.status is SubscriberStatus.SUBSCRIBED:
+    if was is SubscriberStatus.SUBSCRIBED:
         notices.unsubscribed([member])
     logger.info("member left a list", extra={"account_id": member.account_id, "list_id": member.list_id,
                                              "subscriber_id": member.subscriber_id})
