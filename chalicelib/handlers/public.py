@@ -120,8 +120,9 @@ def save_preferences(call: Call, token: str):
         form = form_fields(call)
         if form.get("action") == preference_page.UNSUBSCRIBE_ALL:
             centre = preferences.unsubscribe_all(token)
-            return pages.message("You're unsubscribed from all emails",
-                                 f"You will receive no more emails from {centre.sender}.")
+            return pages.page("You're unsubscribed from all emails",
+                              f"<p>You will receive no more emails from {escape(centre.sender)}.</p>"
+                              '<p><a href="">Changed your mind? Back to your preferences</a></p>')
         try:
             saved = preferences.save(token, form, call.ip, ses.mailer())
         except preferences.FieldProblems as exc:

@@ -4,12 +4,36 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
+import pytest
+
 from chalicelib import clock
 from chalicelib.services.audience import links
-from tests.integration.listing import path_of
+from tests.integration.listing import make_list, path_of
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 STAMP = "form-stamp"
+FIELDS = [{"key": "first_name", "label": "First name", "type": "text"},
+          {"key": "age", "label": "Age", "type": "number"},
+          {"key": "birthday", "label": "Birthday", "type": "date"},
+          {"key": "vip", "label": "Send me VIP offers", "type": "boolean"}]
+
+
+@pytest.fixture
+def owner(tenant):
+    return tenant()
+
+
+@pytest.fixture
+def single(client, owner):
+    """A single opt-in list with a field of every type."""
+    return make_list(client, owner, name="Acme Weekly", double_opt_in=False, fields=FIELDS)
+
+
+@pytest.fixture
+def double(client, owner):
+    """A double opt-in list with a field of every type."""
+    return make_list(client, owner, name="Acme Insiders", double_opt_in=True, reply_to="editor@acme.example",
+                     fields=FIELDS)
 
 
 def html(answer) -> str:

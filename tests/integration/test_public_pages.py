@@ -3,33 +3,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.services.audience import links, suppressions
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, make_list, path_of, subscribe, subscriber_count
 from tests.integration.mailbox import links_in, messages_to, text_of
-from tests.integration.signup_forms import FORM, form_path, html, post_form, stamp_for
-FIELDS = [{"key": "first_name", "label": "First name", "type": "text"},
-          {"key": "age", "label": "Age", "type": "number"},
-          {"key": "vip", "label": "Send me VIP offers", "type": "boolean"}]
-
-
-@pytest.fixture
-def owner(tenant):
-    return tenant()
-
-
-@pytest.fixture
-def single(client, owner):
-    return make_list(client, owner, name="Acme Weekly", double_opt_in=False, fields=FIELDS)
-
-
-@pytest.fixture
-def double(client, owner):
-    return make_list(client, owner, name="Acme Insiders", double_opt_in=True, reply_to="editor@acme.example",
-                     fields=FIELDS)
+from tests.integration.signup_forms import (  # noqa: F401 - owner, single and double are fixtures
+    FORM, double, form_path, html, owner, post_form, single, stamp_for,
+)
 
 
 def subscriber(client, owner, list_id: str, subscriber_id: str) -> dict:

@@ -14,28 +14,9 @@ from chalicelib.services.audience import form_guard, links
 from tests.integration.conftest import api_call
 from tests.integration.listing import make_list, path_of, subscriber_count
 from tests.integration.mailbox import messages_to
-from tests.integration.signup_forms import html, post_form, stamp_for, stamp_in
-
-FIELDS = [{"key": "first_name", "label": "First name", "type": "text"},
-          {"key": "age", "label": "Age", "type": "number"},
-          {"key": "birthday", "label": "Birthday", "type": "date"},
-          {"key": "vip", "label": "Send me VIP offers", "type": "boolean"}]
-
-
-@pytest.fixture
-def owner(tenant):
-    return tenant()
-
-
-@pytest.fixture
-def single(client, owner):
-    return make_list(client, owner, name="Acme Weekly", double_opt_in=False, fields=FIELDS)
-
-
-@pytest.fixture
-def double(client, owner):
-    return make_list(client, owner, name="Acme Insiders", double_opt_in=True, fields=FIELDS)
-
+from tests.integration.signup_forms import (  # noqa: F401 - owner, single and double are fixtures
+    double, html, owner, post_form, single, stamp_for, stamp_in,
+)
 
 def members(client, owner, list_id: str) -> list[dict]:
     return api_call(client, "GET", f"/v1/lists/{list_id}/subscribers", headers=owner.headers).json_body["items"]
