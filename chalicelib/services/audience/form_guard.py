@@ -52,10 +52,11 @@ def filled_by_a_person(contact_list: ContactList, form: Mapping[str, str]) -> bo
     another list, or a hosted page's too fresh or too old."""
     if form.get(signup_form.HONEYPOT):
         return False
-    shown_at = links.read_form_stamp(form.get(signup_form.STAMP, ""), contact_list.account_id, contact_list.list_id)
-    if shown_at is None or shown_at is True:
-        return shown_at is True
-    return MIN_FILL_TIME <= clock.now() - shown_at <= PAGE_STAMP_MAX_AGE
+    stamp, ids = form.get(signup_form.STAMP, ""), (contact_list.account_id, contact_list.list_id)
+    if links.is_embed_stamp(stamp, *ids):
+        return True
+    shown_at = links.read_form_stamp(stamp, *ids)
+    return shown_at is not None and MIN_FILL_TIME <= clock.now() - shown_at <= PAGE_STAMP_MAX_AGE
 
 
 def reserve_confirmation(contact_list: ContactList, ip: str | None) -> None:

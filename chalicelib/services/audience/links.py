@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 
 from chalicelib import security
 from chalicelib.config import get_settings
-from chalicelib.rendering import tracking
 
 CONFIRM_MAX_AGE_SECONDS = 30 * 24 * 3600
 
@@ -81,23 +80,19 @@ def embed_stamp(account_id: str, list_id: str) -> str:
     return "embed-" + security.keyed_hash("form-embed", account_id, list_id)
 
 
-def read_form_stamp(token: str, account_id: str, list_id: str) -> datetime | None | bool:
-    """When this list's hosted form was shown (a datetime), True for its embeddable form's stamp, or None for a
-    missing or forged stamp or another list's."""
-    if not token:
-        return None
-    if hmac.compare_digest(token, embed_stamp(account_id, list_id)):
-        return True
-    payload = security.unsign("form-stamp", token)
+def is_embed_stamp(token: str, account_id: str, list_id: str) -> bool:
+    """True for the stamp of this list's embeddable form."""
+    return hmac.compare_digest(token.encode(), embed_stamp(account_id, list_id).encode())
+
+
+def read_form_stamp(token: str, account_id: str, list_id: str) -> datetime | None:
+    """When this list's hosted form was shown to the visitor; None for a missing or forged stamp or another
+    list's."""
+    payload = security.unsign("form-stamp", token) if token else None
     if (isinstance(payload, list) and len(payload) == 3 and payload[:2] == [account_id, list_id]
             and type(payload[2]) is int and payload[2] > 0):
         return datetime.fromtimestamp(payload[2], timezone.utc)
     return None
-
-
-def preferences_url(account_id: str, list_id: str, subscriber_id: str) -> str:
-    """The preference centre of a subscriber's address (the token names the subscriber, never the address)."""
-    return tracking.preferences_url(account_id, list_id, subscriber_id)
 
 
 def read_preferences(token: str) -> SubscriberRef | None:

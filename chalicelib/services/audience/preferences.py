@@ -127,16 +127,15 @@ def _centre(ref: links.SubscriberRef, subscriber: Subscriber) -> Centre:
     found = {m.subscriber_id: m for m in store.all_for_address(ref.account_id, subscriber.email_key)}
     found.pop(subscriber.subscriber_id, None)   # the index may lag: the member itself is read as it is now
     memberships = []
-    lists: dict[str, ContactList | None] = {}
     for member in [subscriber, *(store.read_now(ref.account_id, m.list_id, m.subscriber_id) for m in found.values())]:
         contact_list = list_store.get(ref.account_id, member.list_id) if member else None
         if member is None or contact_list is None:
             continue
-        lists[contact_list.list_id] = contact_list
         rejoin = own_choice and member.status == SubscriberStatus.UNSUBSCRIBED.value and _accepting(contact_list)
         memberships.append(Membership(contact_list, member, rejoin))
     memberships.sort(key=lambda m: (m.contact_list.name.lower(), m.contact_list.list_id))
-    named = lists.get(ref.list_id) or (memberships[0].contact_list if memberships else None)
+    named = next((m.contact_list for m in memberships if m.contact_list.list_id == ref.list_id),
+                 memberships[0].contact_list if memberships else None)
     return Centre(ref, subscriber.email, named.from_name if named else "this sender", memberships)
 
 
