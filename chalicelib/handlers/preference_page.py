@@ -18,6 +18,7 @@ else:
     preferences = lazy_module("chalicelib.services.audience.preferences")
 
 UNSUBSCRIBE_ALL = "unsubscribe-all"   # the value of "action" that the one-click button posts
+MAX_FIELDS = 5000   # a choice, a marker and up to 50 fields for each of the address's lists
 STATUS_WORDS = {
     SubscriberStatus.SUBSCRIBED: "You receive these emails.",
     SubscriberStatus.PENDING: "Waiting for you to confirm: look for our email asking you to.",

@@ -117,7 +117,7 @@ def preference_centre(call: Call, token: str):
 @api.route("/preferences/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES)
 def save_preferences(call: Call, token: str):
     def view() -> Response:
-        form = form_fields(call)
+        form = form_fields(call, preference_page.MAX_FIELDS)
         if form.get("action") == preference_page.UNSUBSCRIBE_ALL:
             centre = preferences.unsubscribe_all(token)
             return pages.page("You're unsubscribed from all emails",

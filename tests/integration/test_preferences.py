@@ -3,6 +3,7 @@ every campaign email."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -219,19 +220,36 @@ def test_after_unsubscribing_from_all_she_may_rejoin_a_single_opt_in_list_at_onc
     assert member(client, owner, news, ada["news_member"]["id"])["consent"]["source"] == "preference_centre"
 
 
-def test_rejoining_a_double_opt_in_list_asks_her_to_confirm_first(client, owner, ada):
+def test_rejoining_a_double_opt_in_list_asks_her_to_confirm_first(client, owner, ada, travel):
+    # Given Ada left the double opt-in list a while after she first confirmed
     events = ada["events"]["id"]
+    travel(timedelta(minutes=15))
     save(client, ada["path"], full_form(ada, **{f"{events}:status": "unsubscribed"}))
     sent_before = len(messages_to(ADA))
 
+    # When she chooses to receive it again
     answer = save(client, ada["path"], full_form(ada, **{f"{events}:status": "subscribed"}))
 
+    # Then she is asked to confirm by email, and is subscribed once she does
     assert answer.status_code == 200 and "click the link in the email we just sent" in html(answer)
     assert state(client, owner, ada)["events"][0] == "pending"
     assert len(messages_to(ADA)) == sent_before + 1
     confirm = links_in(messages_to(ADA)[-1], "/confirm/")[-1]
     assert client.http.get(path_of(confirm)).status_code == 200
     assert state(client, owner, ada)["events"][0] == "subscribed"
+
+
+def test_leaving_and_rejoining_again_and_again_mails_her_at_most_once_in_ten_minutes(client, owner, ada, travel):
+    events = ada["events"]["id"]
+    travel(timedelta(minutes=15))
+    sent_before = len(messages_to(ADA))
+
+    for _ in range(3):
+        save(client, ada["path"], full_form(ada, **{f"{events}:status": "unsubscribed"}))
+        answer = save(client, ada["path"], full_form(ada, **{f"{events}:status": "subscribed"}))
+        assert answer.status_code == 200 and state(client, owner, ada)["events"][0] == "pending"
+
+    assert len(messages_to(ADA)) == sent_before + 1
 
 
 @pytest.mark.parametrize("reason", [SuppressionReason.COMPLAINED, SuppressionReason.BOUNCED])
@@ -250,8 +268,9 @@ def test_an_address_that_complained_or_bounced_is_never_subscribed_again_from_he
     assert state(client, owner, ada)["news"][0] == "unsubscribed"
 
 
-def test_a_confirmation_email_that_cannot_be_sent_leaves_her_as_she_was(client, owner, ada, monkeypatch):
+def test_a_confirmation_email_that_cannot_be_sent_leaves_her_as_she_was(client, owner, ada, monkeypatch, travel):
     events = ada["events"]["id"]
+    travel(timedelta(minutes=15))
     save(client, ada["path"], full_form(ada, **{f"{events}:status": "unsubscribed"}))
 
     class Down:
@@ -288,3 +307,20 @@ def test_every_campaign_email_links_to_the_preference_centre_beside_the_unsubscr
         # and the link opens the centre of the address it was sent to
         opened = client.http.get(path_of(in_html[0]))
         assert opened.status_code == 200 and str(message["To"]) in html(opened)
+
+
+def test_unsubscribing_from_all_through_a_campaign_email_counts_on_that_campaign(client, tenant):
+    # Given a sent campaign
+    person = tenant()
+    people = audience(client, person, subscribed=2)
+    campaign_id = start_sending(person, people["list"]["id"], recipients=2)
+    drain(make_pump())
+    link = re.search(r"Manage preferences: (\S+)", text_of(sent_messages()[0])).group(1)
+
+    # When a recipient unsubscribes from all in the preference centre it links to, twice
+    for _ in range(2):
+        assert save(client, path_of(link), {"action": "unsubscribe-all"}).status_code == 200
+
+    # Then the campaign's report counts one unsubscribe
+    report = api_call(client, "GET", f"/v1/campaigns/{campaign_id}/report", headers=person.headers).json_body
+    assert report["report"]["unsubscribes"]["count"] == 1

@@ -126,7 +126,7 @@ def sign_up(token: str, form: Mapping[str, str], ip: str | None, mailer: Mailer)
     contact_list = form_list(token)
     account_id, list_id = contact_list.account_id, contact_list.list_id
     if not form_guard.filled_by_a_person(contact_list, form):
-        logger.info("form post taken for a bot's", extra={"account_id": account_id, "list_id": list_id})
+        logger.info("form post looked automated: nothing done", extra={"account_id": account_id, "list_id": list_id})
         return Signup(contact_list, needs_confirmation=contact_list.double_opt_in)
     address = addresses.normalise_recipient(form.get("email", ""))
     values = subscriber_fields.from_form(contact_list.fields, form)

@@ -199,7 +199,8 @@ def _leave(ref: links.SubscriberRef, membership: Membership) -> None:
 
 
 def _rejoin(membership: Membership, ip: str | None, mailer: Mailer) -> bool:
-    """The member rejoins a list they left; True when a confirmation request went out (double opt-in)."""
+    """The member rejoins a list they left; True when they must confirm by email (double opt-in): a request goes
+    out, unless one went out minutes ago (its link still confirms)."""
     if not membership.can_rejoin:
         return False
     member, contact_list = membership.member, membership.contact_list
@@ -218,6 +219,9 @@ def _rejoin(membership: Membership, ip: str | None, mailer: Mailer) -> bool:
         return False
     logger.info("member rejoined a list", extra={"account_id": member.account_id, "list_id": member.list_id,
                                                  "subscriber_id": member.subscriber_id, "status": status.value})
+    sent_at = member.confirmation_sent_at
+    if confirm and sent_at is not None and now - sent_at < optin.RESEND_AFTER:
+        return True   # leaving and rejoining again and again mails the address at most this often
     if confirm:
         try:
             subscribers.send_confirmation(mailer, contact_list, member)
