@@ -324,3 +324,20 @@ def test_unsubscribing_from_all_through_a_campaign_email_counts_on_that_campaign
     # Then the campaign's report counts one unsubscribe
     report = api_call(client, "GET", f"/v1/campaigns/{campaign_id}/report", headers=person.headers).json_body
     assert report["report"]["unsubscribes"]["count"] == 1
+
+
+def test_a_closed_accounts_centre_still_lets_her_leave_and_offers_no_rejoining(client, owner, ada):
+    # Given Ada left the news list, and the customer then closed the account
+    news = ada["news"]["id"]
+    save(client, ada["path"], full_form(ada, **{f"{news}:status": "unsubscribed"}))
+    assert api_call(client, "POST", "/v1/account/close", headers=owner.headers).status_code == 202
+
+    # When she opens the centre, asks to rejoin, and then unsubscribes from all
+    page = html(client.http.get(ada["path"]))
+    save(client, ada["path"], full_form(ada, **{f"{news}:status": "subscribed"}))
+    left = save(client, ada["path"], {"action": "unsubscribe-all"})
+
+    # Then rejoining is not offered nor done, and leaving still works
+    assert f'name="{news}:status"' not in page
+    assert left.status_code == 200
+    assert {s for s, _ in state(client, owner, ada).values()} == {"unsubscribed"}

@@ -35,10 +35,15 @@ class NotAccepting(errors.Forbidden):
     """The list's account is suspended (R34) or closed (R33): its forms take no signups."""
 
 
+def accepts_signups(account_id: str) -> bool:
+    """False while the account is suspended or closed."""
+    account = account_store.get(account_id)
+    return account is not None and account.status not in NOT_ACCEPTING
+
+
 def check_accepting(contact_list: ContactList) -> None:
     """Raise NotAccepting when the list's account may not collect signups now."""
-    account = account_store.get(contact_list.account_id)
-    if account is None or account.status in NOT_ACCEPTING:
+    if not accepts_signups(contact_list.account_id):
         raise NotAccepting(f"{contact_list.from_name} is not accepting new subscribers through this form.")
 
 

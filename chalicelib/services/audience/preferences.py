@@ -123,7 +123,8 @@ def unsubscribe_all(token: str) -> Centre:
 
 def _centre(ref: links.SubscriberRef, subscriber: Subscriber) -> Centre:
     suppression = suppressions.find(ref.account_id, subscriber.email)
-    own_choice = suppression is None or suppression.reason == SuppressionReason.UNSUBSCRIBED.value
+    may_rejoin = ((suppression is None or suppression.reason == SuppressionReason.UNSUBSCRIBED.value)
+                  and form_guard.accepts_signups(ref.account_id))
     found = {m.subscriber_id: m for m in store.all_for_address(ref.account_id, subscriber.email_key)}
     found.pop(subscriber.subscriber_id, None)   # the index may lag: the member itself is read as it is now
     memberships = []
@@ -131,20 +132,12 @@ def _centre(ref: links.SubscriberRef, subscriber: Subscriber) -> Centre:
         contact_list = list_store.get(ref.account_id, member.list_id) if member else None
         if member is None or contact_list is None:
             continue
-        rejoin = own_choice and member.status == SubscriberStatus.UNSUBSCRIBED.value and _accepting(contact_list)
-        memberships.append(Membership(contact_list, member, rejoin))
+        memberships.append(Membership(contact_list, member,
+                                      may_rejoin and member.status == SubscriberStatus.UNSUBSCRIBED.value))
     memberships.sort(key=lambda m: (m.contact_list.name.lower(), m.contact_list.list_id))
     named = next((m.contact_list for m in memberships if m.contact_list.list_id == ref.list_id),
                  memberships[0].contact_list if memberships else None)
     return Centre(ref, subscriber.email, named.from_name if named else "this sender", memberships)
-
-
-def _accepting(contact_list: ContactList) -> bool:
-    try:
-        form_guard.check_accepting(contact_list)
-    except form_guard.NotAccepting:
-        return False
-    return True
 
 
 def _posted(form: Mapping[str, str], list_id: str) -> dict[str, str]:
