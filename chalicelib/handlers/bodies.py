@@ -93,6 +93,7 @@ class FieldBody(Body):
     key: str = Field(min_length=1, max_length=40)
     label: str = Field(min_length=1, max_length=100)
     type: Literal["text", "number", "date", "boolean"] = "text"
+    editable: bool = False   # members may change it in the preference centre
 
 
 class NotifyBody(Body):

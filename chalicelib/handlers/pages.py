@@ -13,7 +13,11 @@ STYLE = ("body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto
          "line-height:1.5;color:#222}button{font-size:1rem;padding:.5rem 1.2rem;cursor:pointer}"
          "label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=email],input[type=number],"
          "input[type=date]{width:100%;padding:.4rem;font-size:1rem;box-sizing:border-box}"
-         ".error{color:#a00}.trap{position:absolute;left:-10000px}")
+         ".error{color:#a00}.trap{position:absolute;left:-10000px}"
+         "fieldset{border:1px solid #ccc;border-radius:6px;margin:1.2rem 0;padding:.4rem 1rem 1rem}"
+         "legend{font-weight:600;padding:0 .3rem}label.choice{margin:.3rem 0}.status,.hint{color:#555;margin:.3rem 0}"
+         ".notice{background:#eef6ee;border:1px solid #9c9;border-radius:6px;padding:.6rem 1rem}"
+         "form.all{margin-top:2rem;border-top:1px solid #ddd;padding-top:.5rem}")
 
 
 def page(title: str, body_html: str, status: int = 200) -> Response:

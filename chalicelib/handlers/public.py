@@ -1,4 +1,5 @@
-"""Public pages for people (no auth; every token signed): opt-in confirmation, unsubscribe, signup forms."""
+"""Public pages for people (no auth; every token signed): opt-in confirmation, unsubscribe, signup forms, the
+preference centre."""
 from __future__ import annotations
 
 from html import escape
@@ -7,20 +8,22 @@ from typing import TYPE_CHECKING, Callable
 from chalice import Response
 
 from chalicelib import errors, ses
-from chalicelib.handlers import pages
+from chalicelib.handlers import pages, preference_page
 from chalicelib.handlers.forms import form_fields
 from chalicelib.handlers.http import FORM_TYPES, Api, Call
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.lists import ContactList
+from chalicelib.rendering import signup_form as signup_form_markup
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
-    from chalicelib.services.audience import optin
+    from chalicelib.services.audience import form_guard, lists, optin, preferences
 else:
+    form_guard = lazy_module("chalicelib.services.audience.form_guard")
+    lists = lazy_module("chalicelib.services.audience.lists")
     optin = lazy_module("chalicelib.services.audience.optin")
+    preferences = lazy_module("chalicelib.services.audience.preferences")
 
 api = Api(__name__)
-
-HONEYPOT = "hp-website"   # not an identifier, so no list field can have this name
 
 
 def _page(view: Callable[[], Response]) -> Response:
@@ -60,61 +63,75 @@ def unsubscribe(call: Call, token: str):
 
 @api.route("/f/{token}", auth_required=False)
 def signup_form(call: Call, token: str):
-    return _page(lambda: _form(optin.form_list(token)))
+    def view() -> Response:
+        contact_list = optin.form_list(token)
+        return _form(contact_list, form_guard.page_stamp(contact_list))
+    return _form_page(view)
 
 
 @api.route("/f/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES)
 def signup(call: Call, token: str):
     def view() -> Response:
         form = form_fields(call)
-        if form.get(HONEYPOT):
-            contact_list = optin.form_list(token)   # a bot filled the hidden field: say the usual, do nothing
-            return _check_inbox(contact_list)
         try:
             result = optin.sign_up(token, form, call.ip, ses.mailer())
         except errors.Invalid as exc:
-            return _form(optin.form_list(token), form, exc.message, 422)
+            return _form(optin.form_list(token), form.get(signup_form_markup.STAMP, ""), form, exc.message, 422)
         if result.needs_confirmation:
-            return _check_inbox(result.contact_list)
+            return pages.message("Almost done: check your inbox",
+                                 f"If this address is not subscribed to {result.contact_list.name} yet, we have "
+                                 "sent it an email. Click the link in it to confirm your subscription.")
         return pages.message(f"You're subscribed to {result.contact_list.name}",
                              "Thank you. Every email you receive has a link to unsubscribe.")
-    return _page(view)
+    return _form_page(view)
 
 
-def _check_inbox(contact_list: ContactList) -> Response:
-    return pages.message("Almost done: check your inbox",
-                         f"If this address is not subscribed to {contact_list.name} yet, we have sent it an email. "
-                         "Click the link in it to confirm your subscription.")
+def _form_page(view: Callable[[], Response]) -> Response:
+    """A form's page, or the page saying why it takes no signup now."""
+    def guarded() -> Response:
+        try:
+            return view()
+        except form_guard.NotAccepting as exc:
+            return pages.message("Not accepting signups", exc.message, 403)
+        except errors.RateLimited as exc:
+            answer = pages.message("Please try again later",
+                                   "This form has had too many signups in the last hour. Nothing was sent; please "
+                                   "try again in an hour.", 429)
+            answer.headers["Retry-After"] = str(exc.retry_after)
+            return answer
+    return _page(guarded)
 
 
-def _form(contact_list: ContactList, values: dict[str, str] | None = None,
+def _form(contact_list: ContactList, stamp: str, values: dict[str, str] | None = None,
           error: str | None = None, status: int = 200) -> Response:
-    values = values or {}
-    inputs = [_input("email", "Email address", "email", values.get("email", ""), required=True)]
-    for field in contact_list.fields:
-        inputs.append(_input(field.key, field.label, field.type, values.get(field.key, "")))
-    body = (
-        (f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
-        + '<form method="post">'
-        + "".join(inputs)
-        + f'<div class="trap" aria-hidden="true"><label>Leave this empty'
-          f'<input type="text" name="{HONEYPOT}" tabindex="-1" autocomplete="off"></label></div>'
-        + f"<p>You will receive emails from {escape(contact_list.from_name)}. You can unsubscribe at any time "
-          "with the link in every email.</p>"
-        + '<button type="submit">Subscribe</button></form>'
-    )
+    body = ((f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
+            + signup_form_markup.form(contact_list.fields, stamp, lists.sender_promise(contact_list), values))
     return pages.page(f"Subscribe to {contact_list.name}", body, status)
 
 
-def _input(name: str, label: str, kind: str, value: str, required: bool = False) -> str:
-    attrs = f'name="{escape(name)}" id="f-{escape(name)}"' + (" required" if required else "")
-    if kind == "boolean":
-        checked = " checked" if value.strip().lower() in ("on", "true", "1", "yes") else ""
-        return (f'<label><input type="checkbox" {attrs} value="on"{checked}> {escape(label)}</label>')
-    html_type = {"email": "email", "number": "number", "date": "date"}.get(kind, "text")
-    step = ' step="any"' if kind == "number" else ""
-    return (f'<label for="f-{escape(name)}">{escape(label)}</label>'
-            f'<input type="{html_type}" {attrs}{step} value="{escape(value)}">')
+@api.route("/preferences/{token}", auth_required=False)
+def preference_centre(call: Call, token: str):
+    return _page(lambda: preference_page.centre_page(preferences.open_centre(token)))
+
+
+@api.route("/preferences/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES)
+def save_preferences(call: Call, token: str):
+    def view() -> Response:
+        form = form_fields(call, preference_page.MAX_FIELDS)
+        if form.get("action") == preference_page.UNSUBSCRIBE_ALL:
+            centre = preferences.unsubscribe_all(token)
+            return pages.page("You're unsubscribed from all emails",
+                              f"<p>You will receive no more emails from {escape(centre.sender)}.</p>"
+                              '<p><a href="">Changed your mind? Back to your preferences</a></p>')
+        try:
+            saved = preferences.save(token, form, call.ip, ses.mailer())
+        except preferences.FieldProblems as exc:
+            return preference_page.centre_page(exc.centre, problems=exc.problems, posted=form, status=422)
+        notice = "Your preferences are saved."
+        if saved.to_confirm:
+            notice += f" To receive {', '.join(saved.to_confirm)} again, click the link in the email we just sent."
+        return preference_page.centre_page(saved.centre, notice=notice)
+    return _page(view)
 
 
 def _sender(contact_list: ContactList | None) -> str:

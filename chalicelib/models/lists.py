@@ -16,6 +16,7 @@ class FieldDef(MapAttribute):
     key = UnicodeAttribute()
     label = UnicodeAttribute()
     type = UnicodeAttribute()
+    editable = BooleanAttribute(default=False)   # its members may change it in the preference centre
 
 
 class ContactList(BaseModel):

@@ -71,12 +71,14 @@ def _build(key: str, subject: str, prepared: markup.PreparedHtml) -> CompiledCam
     subject_template = template.build(subject, html=False)
     html_template = template.build(prepared.html, html=True)
     text_template = template.build(prepared.text, html=False)
-    head, middle, tail = footer.footer_html("x" * 60, "x" * 200, pro=False)
-    unsubscribe = tracking.unsubscribe_url(SAMPLE_ID, SAMPLE_ID, SAMPLE_ID)
+    head, between, middle, tail = footer.footer_html("x" * 60, "x" * 200, pro=False)
+    unsubscribe = tracking.unsubscribe_url(SAMPLE_ID, SAMPLE_ID, SAMPLE_ID, SAMPLE_ID)
+    preferences = tracking.preferences_url(SAMPLE_ID, SAMPLE_ID, SAMPLE_ID, SAMPLE_ID)
     sample = {
-        "email": "", "unsubscribe_url": unsubscribe, "list_name": "",
+        "email": "", "unsubscribe_url": unsubscribe, "preferences_url": preferences, "list_name": "",
         "_click": tracking.ClickUrls(SAMPLE_ID, SAMPLE_ID, SAMPLE_ID),
-        "_footer": Markup(head + unsubscribe + middle + tracking.open_url(SAMPLE_ID, SAMPLE_ID, SAMPLE_ID) + tail),
+        "_footer": Markup(head + unsubscribe + between + preferences + middle
+                          + tracking.open_url(SAMPLE_ID, SAMPLE_ID, SAMPLE_ID) + tail),
     }
     rendered = {}
     for part, compiled in (("subject", subject_template), ("html", html_template), ("text", text_template)):

@@ -89,11 +89,13 @@ def _compose(campaign: CompiledCampaign, recipient: Recipient, context: SendCont
     ids = (context.account_id, context.campaign_id, recipient.subscriber_id)
     unsubscribe = tracking.unsubscribe_url(context.account_id, listed.list_id, recipient.subscriber_id,
                                            context.campaign_id)
-    head, middle, tail = _footer_pieces(listed.name, listed.company_address, context.pro)
+    preferences = tracking.preferences_url(context.account_id, listed.list_id, recipient.subscriber_id,
+                                           context.campaign_id)
+    head, between, middle, tail = _footer_pieces(listed.name, listed.company_address, context.pro)
     builtins = {
-        "email": recipient.email, "unsubscribe_url": unsubscribe, "list_name": listed.name,
-        "_click": tracking.ClickUrls(*ids),
-        "_footer": Markup(head + unsubscribe + middle + tracking.open_url(*ids) + tail),
+        "email": recipient.email, "unsubscribe_url": unsubscribe, "preferences_url": preferences,
+        "list_name": listed.name, "_click": tracking.ClickUrls(*ids),
+        "_footer": Markup(head + unsubscribe + between + preferences + middle + tracking.open_url(*ids) + tail),
     }
     # The service's own values come last: a subscriber's field can never replace the unsubscribe link.
     values = {**{k: v for k, v in recipient.fields.items() if not k.startswith("_")}, **builtins}
@@ -113,7 +115,7 @@ def _compose(campaign: CompiledCampaign, recipient: Recipient, context: SendCont
     text = template.render(campaign.text, values, builtins, MAX_RENDERED_TEXT, fell_back("text"))
     text = BLANK_LINES.sub("\n\n", text)
     text = text.strip("\n") + "\n"
-    text += footer.footer_text(listed.name, listed.company_address, context.pro, unsubscribe)
+    text += footer.footer_text(listed.name, listed.company_address, context.pro, unsubscribe, preferences)
     settings = get_settings()
     sender = mime.address(listed.from_email, listed.from_name)
     headers = {
@@ -132,5 +134,5 @@ def _compose(campaign: CompiledCampaign, recipient: Recipient, context: SendCont
 
 
 @lru_cache(maxsize=256)
-def _footer_pieces(list_name: str, company_address: str, pro: bool) -> tuple[str, str, str]:
+def _footer_pieces(list_name: str, company_address: str, pro: bool) -> tuple[str, str, str, str]:
     return footer.footer_html(list_name, company_address, pro)

@@ -1,12 +1,14 @@
-"""The footer every campaign email ends with (R19, R20): why the reader gets it, the unsubscribe link, the
-sender's postal address, the service's credit unless the account is PRO, and the open pixel."""
+"""The footer every campaign email ends with (R19, R20): why the reader gets it, the unsubscribe link and the
+preference centre's beside it, the sender's postal address, the service's credit unless the account is PRO,
+and the open pixel."""
 from __future__ import annotations
 
 from html import escape
 
 
-def footer_html(list_name: str, company_address: str, pro: bool) -> tuple[str, str, str]:
-    """The footer block as three pieces around the unsubscribe URL and the open-pixel URL."""
+def footer_html(list_name: str, company_address: str, pro: bool) -> tuple[str, str, str, str]:
+    """The footer block as four pieces around the unsubscribe URL, the preference-centre URL and the
+    open-pixel URL."""
     reset = ("display:block !important;visibility:visible !important;opacity:1 !important;"
              "font-family:Arial,Helvetica,sans-serif !important;font-size:12px !important;"
              "line-height:18px !important;color:#666666 !important;margin:0 0 8px 0 !important;"
@@ -24,20 +26,23 @@ def footer_html(list_name: str, company_address: str, pro: bool) -> tuple[str, s
         f'<p style="{reset}">You receive this email because you subscribed to {escape(list_name)}. '
         f'<a href="'
     )
+    link_style = ('" style="color:#666666 !important;text-decoration:underline !important;'
+                  'font-size:12px !important;visibility:visible !important;">')
+    between = f'{link_style}Unsubscribe</a> · <a href="'
     middle = (
-        f'" style="color:#666666 !important;text-decoration:underline !important;'
-        f'font-size:12px !important;visibility:visible !important;">Unsubscribe</a></p>'
+        f'{link_style}Manage preferences</a></p>'
         f'<p style="{reset}">{address}</p>{credit}</td></tr></table>'
         '<img src="'
     )
     tail = '" width="1" height="1" alt="">'
-    return head, middle, tail
+    return head, between, middle, tail
 
 
-def footer_text(list_name: str, company_address: str, pro: bool, unsubscribe_url: str) -> str:
-    """The plain-text footer: unsubscribe link, postal address and (unless PRO) the service credit."""
+def footer_text(list_name: str, company_address: str, pro: bool, unsubscribe_url: str,
+                preferences_url: str) -> str:
+    """The plain-text footer: unsubscribe and preference links, postal address and (unless PRO) the credit."""
     lines = ["", "-- ", f"You receive this email because you subscribed to {list_name}.",
-             f"Unsubscribe: {unsubscribe_url}"]
+             f"Unsubscribe: {unsubscribe_url}", f"Manage preferences: {preferences_url}"]
     lines += [line.strip() for line in company_address.splitlines() if line.strip()]
     if not pro:
         lines.append("Email marketing by mailroom")

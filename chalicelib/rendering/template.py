@@ -18,7 +18,7 @@ from chalicelib import errors
 if TYPE_CHECKING:
     from jinja2 import Template
 
-BUILTINS = ("email", "unsubscribe_url", "list_name")
+BUILTINS = ("email", "unsubscribe_url", "preferences_url", "list_name")
 MAX_VALUE_CHARS = 2000          # a filter's result never grows past this
 MAX_TEMPLATE_CHARS = 512 * 1024
 

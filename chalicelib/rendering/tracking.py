@@ -20,6 +20,13 @@ def unsubscribe_url(account_id: str, list_id: str, subscriber_id: str, campaign_
     return get_settings().link(f"/unsubscribe/{token}")
 
 
+def preferences_url(account_id: str, list_id: str, subscriber_id: str, campaign_id: str | None = None) -> str:
+    """The preference centre of the subscriber's address in its account; like the unsubscribe link, it never
+    expires and names the campaign whose email carried it."""
+    ids = [account_id, list_id, subscriber_id] + ([campaign_id] if campaign_id else [])
+    return get_settings().link(f"/preferences/{security.sign('preferences', ids)}")
+
+
 def open_url(account_id: str, campaign_id: str, subscriber_id: str) -> str:
     """The open-pixel URL of one recipient's copy of a campaign."""
     token = security.sign("open", [account_id, campaign_id, subscriber_id])

@@ -26,7 +26,7 @@ def test_given_a_valid_body_when_a_list_is_created_then_201_and_it_can_be_read_b
         "name": "Friends of Acme", "from_name": "Acme News", "from_email": "news@acme.example",
         "company_address": "1 Main Street, Dublin, Ireland", "double_opt_in": True}
     assert created["reply_to"] == "editor@acme.example"
-    assert created["fields"] == body["fields"]
+    assert created["fields"] == [{**field, "editable": False} for field in body["fields"]]
     assert created["created_at"].endswith("Z")
     shown = api_call(client, "GET", f"/v1/lists/{created['id']}", headers=owner.headers)
     assert shown.status_code == 200 and shown.json_body["list"] == created
@@ -71,7 +71,7 @@ def test_given_a_list_when_patched_then_the_change_shows_on_a_later_get(client, 
     assert answer.status_code == 200, answer.json_body
     shown = api_call(client, "GET", path, headers=owner.headers).json_body["list"]
     assert shown["name"] == "Renamed" and shown["double_opt_in"] is True
-    assert shown["fields"] == [{"key": "age", "label": "Age", "type": "number"}]
+    assert shown["fields"] == [{"key": "age", "label": "Age", "type": "number", "editable": False}]
     assert shown["from_email"] == created["from_email"]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 
@@ -18,6 +18,7 @@ from tests.integration.campaign_sending import campaign, deliveries_by_address, 
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, make_list, path_of, subscribe, subscriber_count
 from tests.integration.mailbox import last_link_to, messages_to, text_of
+from tests.integration.signup_forms import post_form
 from tests.integration.privacy_world import (
     ADDRESS,
     BYSTANDER,
@@ -85,7 +86,7 @@ def test_an_erased_address_cannot_be_added_again_by_any_path(client, world):
         assert refused.status_code == 422 and refused.json_body["error"]["code"] == "suppressed"
     # the hosted signup form of the double opt-in list
     form = path_of(links.form_url(world.second.account_id, world.digest["id"]))
-    assert client.http.post(form, headers=FORM, body=urlencode({"email": ADDRESS})).status_code == 422
+    assert post_form(client, form, email=ADDRESS).status_code == 422
     # her old double opt-in confirmation link
     assert client.http.get(confirm_path).status_code == 404
     # the customer lifting the suppression, or adding it by hand

@@ -2,36 +2,15 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
-
-import pytest
 
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.services.audience import links, suppressions
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, make_list, path_of, subscribe, subscriber_count
 from tests.integration.mailbox import links_in, messages_to, text_of
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-FIELDS = [{"key": "first_name", "label": "First name", "type": "text"},
-          {"key": "age", "label": "Age", "type": "number"},
-          {"key": "vip", "label": "Send me VIP offers", "type": "boolean"}]
-
-
-@pytest.fixture
-def owner(tenant):
-    return tenant()
-
-
-@pytest.fixture
-def single(client, owner):
-    return make_list(client, owner, name="Acme Weekly", double_opt_in=False, fields=FIELDS)
-
-
-@pytest.fixture
-def double(client, owner):
-    return make_list(client, owner, name="Acme Insiders", double_opt_in=True, reply_to="editor@acme.example",
-                     fields=FIELDS)
+from tests.integration.signup_forms import (  # noqa: F401 - owner, single and double are fixtures
+    FORM, double, form_path, html, owner, post_form, single, stamp_for,
+)
 
 
 def subscriber(client, owner, list_id: str, subscriber_id: str) -> dict:
@@ -43,11 +22,6 @@ def subscriber(client, owner, list_id: str, subscriber_id: str) -> dict:
 def suppressed(client, owner) -> list[tuple[str | None, str]]:
     items = api_call(client, "GET", "/v1/suppressions", headers=owner.headers).json_body["items"]
     return [(item["email"], item["reason"]) for item in items]
-
-
-def html(answer) -> str:
-    body = answer.body
-    return body.decode() if isinstance(body, bytes) else body
 
 
 def confirm_link(address: str) -> str:
@@ -254,14 +228,6 @@ def test_given_the_link_of_a_deleted_subscriber_when_clicked_then_the_page_still
 
 # --- hosted signup form (R18) ------------------------------------------------------------------
 
-def form_path(owner, contact_list) -> str:
-    return path_of(links.form_url(owner.account_id, contact_list["id"]))
-
-
-def post_form(client, path: str, **values):
-    return client.http.post(path, headers=FORM, body=urlencode(values))
-
-
 def only_member(client, owner, list_id: str) -> dict:
     items = api_call(client, "GET", f"/v1/lists/{list_id}/subscribers", headers=owner.headers).json_body["items"]
     assert len(items) == 1, items
@@ -294,10 +260,12 @@ def test_given_a_single_opt_in_form_when_submitted_then_subscribed_with_form_con
 
 
 def test_given_a_multipart_form_when_submitted_then_it_is_read_too(client, owner, single):
+    path = form_path(owner, single)
     body = ('--B\r\nContent-Disposition: form-data; name="email"\r\n\r\nada@example.org\r\n'
+            f'--B\r\nContent-Disposition: form-data; name="form-stamp"\r\n\r\n{stamp_for(path)}\r\n'
             '--B\r\nContent-Disposition: form-data; name="first_name"\r\n\r\nAda\r\n--B--\r\n')
 
-    answer = client.http.post(form_path(owner, single), headers={"Content-Type": "multipart/form-data; boundary=B"},
+    answer = client.http.post(path, headers={"Content-Type": "multipart/form-data; boundary=B"},
                               body=body)
 
     assert answer.status_code == 200

@@ -53,6 +53,9 @@ def test_given_a_forged_token_when_read_then_nothing(token):
     assert links.read_unsubscribe(token) is None
     assert links.read_confirm(token) is None
     assert links.read_form(token) is None
+    assert links.read_preferences(token) is None
+    assert links.read_form_stamp(token, "acc_1", "lst_1") is None
+    assert not links.is_embed_stamp(token, "acc_1", "lst_1")
 
 
 def test_given_a_token_of_one_kind_when_used_as_another_then_it_reads_as_nothing():
@@ -78,3 +81,32 @@ def test_given_a_confirm_link_older_than_30_days_when_read_then_it_has_expired(m
                         lambda self: real(self) + links.CONFIRM_MAX_AGE_SECONDS + 60)
     assert links.read_confirm(token_of(url)) is None
     assert links.read_unsubscribe(token_of(unsubscribe)) is not None   # unsubscribe links never expire
+
+
+def test_a_form_url_reads_the_same_every_time_it_is_made():
+    assert links.form_url("acc_1", "lst_1") == links.form_url("acc_1", "lst_1") != links.form_url("acc_1", "lst_2")
+
+
+def test_a_form_stamp_tells_when_the_form_was_shown_and_only_for_its_own_list():
+    from datetime import datetime, timezone
+
+    shown = datetime(2026, 3, 1, 12, 0, 5, tzinfo=timezone.utc)
+    stamp = links.form_stamp("acc_1", "lst_1", shown)
+
+    assert links.read_form_stamp(stamp, "acc_1", "lst_1") == shown
+    assert links.read_form_stamp(stamp, "acc_1", "lst_2") is None
+    assert links.read_form_stamp(stamp, "acc_2", "lst_1") is None
+    assert links.is_embed_stamp(links.embed_stamp("acc_1", "lst_1"), "acc_1", "lst_1")
+    assert not links.is_embed_stamp(links.embed_stamp("acc_1", "lst_1"), "acc_1", "lst_2")
+    assert not links.is_embed_stamp(stamp, "acc_1", "lst_1")
+
+
+def test_a_campaign_emails_preferences_url_names_the_subscriber_and_the_campaign_and_no_address():
+    from chalicelib.rendering import tracking
+
+    url = tracking.preferences_url("acc_1", "lst_1", "sub_1", "cmp_1")
+
+    assert url.startswith("https://mailroom.test.invalid/preferences/")
+    assert links.read_preferences(token_of(url)) == links.SubscriberRef("acc_1", "lst_1", "sub_1", "cmp_1")
+    assert links.read_unsubscribe(token_of(url)) is None
+    assert "@" not in url

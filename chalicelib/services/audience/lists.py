@@ -9,8 +9,10 @@ from chalicelib.models import lists as store
 from chalicelib.models import segments, subscribers
 from chalicelib.models.base import Page
 from chalicelib.models.lists import ContactList, FieldDef
+from chalicelib.rendering import signup_form
 from chalicelib.services import addresses
 from chalicelib.services.accounts import accounts
+from chalicelib.services.audience import links
 
 FIELD_TYPES = ("text", "number", "date", "boolean")
 RESERVED_FIELD_KEYS = frozenset({"email", "status", "id"})
@@ -26,7 +28,7 @@ class ListInput:
     reply_to: str | None = None
     notify_email: str | None = None
     notify: dict[str, bool | None] | None = None   # {"subscribes", "unsubscribes"}: R29 digests, off by default
-    fields: list[dict[str, str]] = field(default_factory=list)
+    fields: list[dict[str, Any]] = field(default_factory=list)
 
 
 def create(account_id: str, data: ListInput) -> ContactList:
@@ -86,7 +88,7 @@ def _apply(item: ContactList, values: dict[str, Any]) -> None:
         setattr(item, name, value.strip() if isinstance(value, str) else value)
 
 
-def _check_fields(definitions: list[dict[str, str]]) -> list[dict[str, str]]:
+def _check_fields(definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: set[str] = set()
     for definition in definitions:
         key = definition["key"]
@@ -113,7 +115,23 @@ def view(item: ContactList) -> dict:
         "double_opt_in": item.double_opt_in,
         "notify_email": item.notify_email,
         "notify": {"subscribes": bool(item.notify_subscribes), "unsubscribes": bool(item.notify_unsubscribes)},
-        "fields": [{"key": f.key, "label": f.label, "type": f.type} for f in item.fields],
+        "fields": [{"key": f.key, "label": f.label, "type": f.type, "editable": bool(f.editable)}
+                   for f in item.fields],
+        "form_url": links.form_url(item.account_id, item.list_id),
+        "form_html": embeddable_form(item),
         "created_at": clock.iso(item.created_at),
         "updated_at": clock.iso(item.updated_at),
     }
+
+
+def sender_promise(item: ContactList) -> str:
+    """What a signup form tells the visitor they agree to."""
+    return (f"You will receive emails from {item.from_name}. You can unsubscribe at any time with the link in "
+            "every email.")
+
+
+def embeddable_form(item: ContactList) -> str:
+    """The list's signup form to paste into the customer's own site: it posts to the hosted page."""
+    return signup_form.form(item.fields, links.embed_stamp(item.account_id, item.list_id), sender_promise(item),
+                            action=links.form_url(item.account_id, item.list_id), id_prefix=f"mr-{item.list_id}",
+                            styled=True)

@@ -16,7 +16,7 @@ from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.outbound import Mailer
 from chalicelib.rendering.tracking import is_test
 from chalicelib.services import addresses
-from chalicelib.services.audience import links, notices, subscriber_fields, subscribers, suppressions
+from chalicelib.services.audience import form_guard, links, notices, subscriber_fields, subscribers, suppressions
 
 # Someone may submit a form again and again with another person's address: resend at most this often.
 RESEND_AFTER = timedelta(minutes=10)
@@ -78,15 +78,21 @@ def unsubscribe(token: str) -> ContactList | None:
     ref = links.read_unsubscribe(token)
     if ref is None:
         raise errors.NotFound("unsubscribe link")
+    return unsubscribe_everywhere(ref)
+
+
+def unsubscribe_everywhere(ref: links.SubscriberRef) -> ContactList | None:
+    """The person behind a signed link leaves every list of the account (R19), counted on the campaign whose
+    email carried the link; the list the link names (None if since deleted). Idempotent."""
     subscriber = store.get(ref.account_id, ref.list_id, ref.subscriber_id)
     if subscriber is not None:
         if ref.campaign_id and _status(subscriber) in subscribers.UNSUBSCRIBABLE:
-            _count_on_campaign(ref.account_id, ref.campaign_id, subscriber.subscriber_id)
+            count_on_campaign(ref.account_id, ref.campaign_id, subscriber.subscriber_id)
         subscribers.unsubscribe_on_request(subscriber)
     return list_store.get(ref.account_id, ref.list_id)
 
 
-def _count_on_campaign(account_id: str, campaign_id: str, subscriber_id: str) -> None:
+def count_on_campaign(account_id: str, campaign_id: str, subscriber_id: str) -> None:
     """Count the unsubscribe on the campaign whose email carried the link (R22, R26), once per subscriber and
     never for a test copy; a failure never stops the unsubscribe."""
     if is_test(subscriber_id):
@@ -100,11 +106,12 @@ def _count_on_campaign(account_id: str, campaign_id: str, subscriber_id: str) ->
 
 
 def form_list(token: str) -> ContactList:
-    """The list behind a hosted signup form link (R18)."""
+    """The list behind a hosted signup form link (R18); NotAccepting when its account is suspended or closed."""
     ref = links.read_form(token)
     contact_list = list_store.get(ref.account_id, ref.list_id) if ref else None
     if contact_list is None:
         raise errors.NotFound("signup form")
+    form_guard.check_accepting(contact_list)
     return contact_list
 
 
@@ -112,10 +119,15 @@ def sign_up(token: str, form: Mapping[str, str], ip: str | None, mailer: Mailer)
     """A signup through the hosted form (R18).
 
     Double opt-in when the list asks for it, and always when the address had unsubscribed or had
-    left this list: confirming is the person's new opt-in that lifts their unsubscribe.
+    left this list: confirming is the person's new opt-in that lifts their unsubscribe. A post that looks
+    like a bot's (form_guard) changes nothing and reads as a person's would; a confirmation email past the
+    hourly limits is RateLimited, before anything is stored.
     """
     contact_list = form_list(token)
     account_id, list_id = contact_list.account_id, contact_list.list_id
+    if not form_guard.filled_by_a_person(contact_list, form):
+        logger.info("form post looked automated: nothing done", extra={"account_id": account_id, "list_id": list_id})
+        return Signup(contact_list, needs_confirmation=contact_list.double_opt_in)
     address = addresses.normalise_recipient(form.get("email", ""))
     values = subscriber_fields.from_form(contact_list.fields, form)
     consent = subscribers.Consent(source="form", ip=ip).record()
@@ -126,6 +138,8 @@ def sign_up(token: str, form: Mapping[str, str], ip: str | None, mailer: Mailer)
     existing = store.get(account_id, list_id, subscribers.subscriber_id_for(account_id, list_id, address))
     if existing is None:
         status = SubscriberStatus.PENDING if needs_confirmation else SubscriberStatus.SUBSCRIBED
+        if needs_confirmation:
+            form_guard.reserve_confirmation(contact_list, ip)
         try:
             subscribers.create(contact_list, address, values, consent, status, mailer)
             return Signup(contact_list, needs_confirmation)
@@ -133,11 +147,11 @@ def sign_up(token: str, form: Mapping[str, str], ip: str | None, mailer: Mailer)
             existing = store.get(account_id, list_id, subscribers.subscriber_id_for(account_id, list_id, address))
     if existing is None:
         raise errors.Conflict("The signup could not be completed; please try again.")
-    return _sign_up_again(existing, contact_list, values, consent, needs_confirmation, mailer)
+    return _sign_up_again(existing, contact_list, values, consent, needs_confirmation, mailer, ip)
 
 
 def _sign_up_again(existing: Subscriber, contact_list: ContactList, values: dict, consent: dict,
-                   needs_confirmation: bool, mailer: Mailer) -> Signup:
+                   needs_confirmation: bool, mailer: Mailer, ip: str | None) -> Signup:
     status = _status(existing)
     if status is SubscriberStatus.SUBSCRIBED and not needs_confirmation:
         return Signup(contact_list, needs_confirmation=False)
@@ -159,6 +173,8 @@ def _sign_up_again(existing: Subscriber, contact_list: ContactList, values: dict
         actions.append(Subscriber.confirmed_at.set(now))
     recently_sent = (status is SubscriberStatus.PENDING and existing.confirmation_sent_at is not None
                      and now - existing.confirmation_sent_at < RESEND_AFTER)
+    if needs_confirmation and not recently_sent:
+        form_guard.reserve_confirmation(contact_list, ip)
     if not store.update_if(existing, actions, allowed={status}):
         raise errors.Conflict("The signup could not be completed; please try again.")
     if new_status is SubscriberStatus.SUBSCRIBED:
