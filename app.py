@@ -6,6 +6,8 @@ from chalicelib.handlers import (
     accounts, admin, api_keys, campaigns, domains, exports, lists, privacy, public, reviews, schedules, sessions,
     subscribers, suppressions, tracking, workers,
 )
+from chalicelib.handlers import imports
+
 from chalicelib.handlers.http import edge_middleware
 
 config.check_at_start()
@@ -15,3 +17,4 @@ app.register_middleware(edge_middleware, "http")
 for module in (accounts, exports, sessions, api_keys, admin, lists, subscribers, suppressions, public, privacy,
                schedules, domains, campaigns, reviews, tracking, workers):
     app.register_blueprint(module.api.blueprint)
+app.register_blueprint(imports.api.blueprint)
