@@ -99,6 +99,13 @@ class _Lines:
                           "not look like a CSV file.")
 
 
+def check_text(head: bytes) -> None:
+    """Refuse a file whose first bytes hold binary data (an image, a spreadsheet's zip, a PDF)."""
+    if b"\x00" in head:
+        raise Unreadable("The file holds binary data: this is not a CSV text file. In a spreadsheet, save it "
+                         "as \"CSV UTF-8\" and upload that.")
+
+
 def detect_delimiter(first_line: str) -> str:
     """The delimiter of a header line: whichever of `,` `;` tab occurs most outside quotes (`,` if none)."""
     outside = re.sub(r'"[^"]*"', "", first_line)

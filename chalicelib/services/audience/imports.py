@@ -291,6 +291,7 @@ def run(job: Job, files: Files, enqueue: Enqueue, remaining_ms: Callable[[], int
 def _prepare(item: Import, files: Files) -> None:
     """Check the whole file once, count its rows and read its header, before anything is imported."""
     contact_list = lists.get(item.account_id, item.list_id)
+    csv_rows.check_text(next(iter(files.read_from(item.object_key, 0)), b""))
     delimiter = csv_rows.detect_delimiter(csv_rows.first_line(files.read_from(item.object_key, 0)))
     header: Record | None = None
     rows = 0
