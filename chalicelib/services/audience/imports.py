@@ -149,6 +149,8 @@ def _check_mapping(contact_list: ContactList, mapping: Mapping[str, str] | None)
         return
     known = {EMAIL} | {f.key for f in contact_list.fields}
     for column, target in mapping.items():
+        if not column.strip():
+            raise errors.Invalid("The mapping names a column without a name.", code="invalid_mapping")
         if target not in known:
             names = ", ".join(sorted(known))
             raise errors.Invalid(f'The mapping sends column "{column}" to "{target}", which is neither "email" nor '
