@@ -27,11 +27,7 @@ class ExportFiles:
 
     def upload(self, key: str, body: BinaryIO, content_type: str = "application/json") -> None:
         """Store the file under `key` (multipart when large); writing the same key again replaces it."""
-        try:
-            aws.client("s3").upload_fileobj(body, self.bucket, key, ExtraArgs={"ContentType": content_type})
-        except (ClientError, S3UploadFailedError, BotoCoreError) as exc:
-            logger.error("export upload failed", extra={"error": type(exc).__name__})
-            raise errors.UpstreamError("The export could not be stored just now.") from exc
+        store(self.bucket, key, body, content_type, "export")
 
     def link(self, key: str, filename: str, lifetime: timedelta) -> str:
         """A presigned GET link to the file, valid for `lifetime`, that downloads it as `filename`."""
@@ -75,11 +71,7 @@ class UploadFiles:
 
     def put(self, key: str, body: BinaryIO, content_type: str = "text/csv") -> None:
         """Store a file under `key` (multipart when large); writing the same key again replaces it."""
-        try:
-            aws.client("s3").upload_fileobj(body, self.bucket, key, ExtraArgs={"ContentType": content_type})
-        except (ClientError, S3UploadFailedError, BotoCoreError) as exc:
-            logger.error("upload store failed", extra={"error": type(exc).__name__})
-            raise errors.UpstreamError("The file could not be stored just now.") from exc
+        store(self.bucket, key, body, content_type, "import file")
 
     def size(self, key: str) -> int | None:
         """The file's size in bytes, or None when nothing was uploaded under `key`."""
@@ -115,6 +107,15 @@ class UploadFiles:
     def link(self, key: str, filename: str, lifetime: timedelta) -> str:
         """A presigned GET link to the file, valid for `lifetime`, that downloads it as `filename`."""
         return download_link(self.bucket, key, filename, lifetime)
+
+
+def store(bucket: str, key: str, body: BinaryIO, content_type: str, what: str) -> None:
+    """Store a file under `key` in `bucket` (multipart when large); writing the same key again replaces it."""
+    try:
+        aws.client("s3").upload_fileobj(body, bucket, key, ExtraArgs={"ContentType": content_type})
+    except (ClientError, S3UploadFailedError, BotoCoreError) as exc:
+        logger.error(f"{what} upload failed", extra={"error": type(exc).__name__})
+        raise errors.UpstreamError(f"The {what} could not be stored just now.") from exc
 
 
 def download_link(bucket: str, key: str, filename: str, lifetime: timedelta) -> str:
