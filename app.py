@@ -3,10 +3,9 @@ from chalice import Chalice
 
 from chalicelib import config
 from chalicelib.handlers import (
-    accounts, admin, api_keys, campaigns, domains, exports, lists, privacy, public, reviews, schedules, sessions,
-    subscribers, suppressions, tracking, workers,
+    accounts, admin, api_keys, campaigns, domains, exports, imports, lists, privacy, public, reviews, schedules,
+    segments, sessions, subscribers, suppressions, tracking, workers,
 )
-from chalicelib.handlers import segments
 from chalicelib.handlers.http import edge_middleware
 
 config.check_at_start()
@@ -14,5 +13,5 @@ app = Chalice(app_name="mailroom", configure_logs=False)
 app.register_middleware(edge_middleware, "http")
 
 for module in (accounts, exports, sessions, api_keys, admin, lists, subscribers, suppressions, public, privacy,
-               schedules, domains, campaigns, reviews, tracking, workers, segments):
+               schedules, domains, campaigns, reviews, tracking, workers, segments, imports):
     app.register_blueprint(module.api.blueprint)

@@ -45,6 +45,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "ttl": "expires_at",
     },
     "segments": {"hash": "account_id", "range": "segment_id", "indexes": {"by_list": ("list_key", "segment_id")}},
+    "imports": {"hash": "list_key", "range": "import_id"},   # CSV imports into a list (R14) and their cursors
 }
 
 # logical queue name -> visibility timeout (s); each gets a dead-letter queue "<name>-dlq".
@@ -54,6 +55,7 @@ QUEUES: dict[str, int] = {
     "send": 180,
     "feedback": 120,
     "exports": 900,   # account data exports (R28): the consumer may run for 10 minutes
+    "imports": 900,   # CSV imports (R14): the consumer runs up to 10 minutes, then hands on to the next message
 }
 # At most this many Lambda invocations consume the queue at once (the least AWS allows is 2). Senders beyond
 # what SES's sending rate takes only throttle each other, and each one in flight is a chunk that leaves
@@ -74,6 +76,11 @@ SES_EVENT_TYPES = ["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVER
 EXPORTS_BUCKET = "exports"
 EXPORTS_BUCKET_ID = "ExportsBucket"
 EXPORT_RETENTION_DAYS = 7
+# CSV files uploaded for imports (R14), and their rejected rows' reports, are deleted after this many days
+# (services/audience/imports.py FILE_RETENTION says the same).
+UPLOADS_BUCKET = "uploads"
+UPLOADS_BUCKET_ID = "UploadsBucket"
+UPLOAD_RETENTION_DAYS = 3
 
 
 def name(stage: str, logical: str) -> str:
@@ -269,12 +276,21 @@ def _feedback_route() -> dict[str, dict[str, Any]]:
 
 def exports_bucket(stage: str) -> dict[str, Any]:
     """The bucket of account data exports (R28): private, encrypted by default with the data key, kept 7 days."""
+    return _private_bucket(stage, EXPORTS_BUCKET, "expire-exports", EXPORT_RETENTION_DAYS)
+
+
+def uploads_bucket(stage: str) -> dict[str, Any]:
+    """The bucket of CSV files uploaded for imports (R14): private, encrypted with the data key, kept 3 days."""
+    return _private_bucket(stage, UPLOADS_BUCKET, "expire-uploads", UPLOAD_RETENTION_DAYS)
+
+
+def _private_bucket(stage: str, logical: str, rule: str, days: int) -> dict[str, Any]:
     return {
         "Type": "AWS::S3::Bucket",
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": {
-            "BucketName": name(stage, EXPORTS_BUCKET),
+            "BucketName": name(stage, logical),
             "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
                 "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
                                                   "KMSMasterKeyID": {"Fn::GetAtt": [DATA_KEY, "Arn"]}},
@@ -284,9 +300,9 @@ def exports_bucket(stage: str) -> dict[str, Any]:
                                                "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
             "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
             "LifecycleConfiguration": {"Rules": [{
-                "Id": "expire-exports",
+                "Id": rule,
                 "Status": "Enabled",
-                "ExpirationInDays": EXPORT_RETENTION_DAYS,
+                "ExpirationInDays": days,
                 "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
             }]},
         },
@@ -303,6 +319,7 @@ def resources(stage: str, sender_domain: Any) -> dict[str, dict[str, Any]]:
     out.update(_queues(stage))
     out.update(_data_key(stage))
     out[EXPORTS_BUCKET_ID] = exports_bucket(stage)
+    out[UPLOADS_BUCKET_ID] = uploads_bucket(stage)
     out["SesEventsTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name(stage, EVENTS_TOPIC),
                                                                       "KmsMasterKeyId": {"Ref": DATA_KEY}}}
     out.update(_feedback_route())

@@ -173,6 +173,21 @@ def policy(functions: list[str]) -> dict[str, Any]:
                 "Action": ["s3:ListBucket"],
                 "Resource": [{"Fn::GetAtt": [definition.EXPORTS_BUCKET_ID, "Arn"]}],
             },
+            {
+                # CSV imports (services/audience/imports.py): uploaded through presigned POSTs (which carry this
+                # role's permission), read with ranged GETs, the rejected rows' reports written and linked.
+                "Sid": "StageUploadsObjects",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+                "Resource": [{"Fn::Sub": f"${{{definition.UPLOADS_BUCKET_ID}.Arn}}/*"}],
+            },
+            {
+                # An import's report parts are listed by their "<account_id>/<import_id>/" prefix.
+                "Sid": "StageUploadsListing",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [{"Fn::GetAtt": [definition.UPLOADS_BUCKET_ID, "Arn"]}],
+            },
         ],
     }
 

@@ -100,11 +100,13 @@ def launch(state_dir: Path, output: IO[str]) -> LaunchedRuntime:
 
 @contextmanager
 def running_runtime(timeout: float = START_TIMEOUT) -> Iterator[dict]:
-    """A runtime on free ports with a temporary state dir; yields its local.json, stops it after."""
+    """A runtime on free ports with a temporary state dir; yields its local.json (and "emulator": its emulator's
+    URL, for scripts that use the service's own code against it), stops it after."""
     with tempfile.TemporaryDirectory(prefix="mailroom-runtime-") as directory:
         with open(Path(directory) / "runtime.log", "w+") as output:
             runtime = launch(Path(directory) / "state", output)
             try:
-                yield runtime.wait_until_ready(timeout)
+                state = runtime.wait_until_ready(timeout)
+                yield {**state, "emulator": f"http://127.0.0.1:{runtime.ports['emulator']}"}
             finally:
                 runtime.stop()

@@ -169,6 +169,18 @@ class SegmentChanges(Body):
     conditions: list[ConditionBody] | None = Field(default=None, max_length=100)
 
 
+class ImportConsent(Body):
+    source: str = Field(min_length=1, max_length=100)
+    permission: bool
+
+
+class NewImport(Body):
+    consent: ImportConsent
+    mapping: dict[str, str] | None = Field(default=None, max_length=MAX_FIELDS + 1)
+    update_existing: bool = False
+    csv: str | None = None
+
+
 # --- suppressions ------------------------------------------------------------------------------
 
 class NewSuppression(Body):

@@ -77,17 +77,17 @@ class Call:
     def query(self, name: str, default: str | None = None) -> str | None:
         return (self.request.query_params or {}).get(name, default)
 
-    def raw_body(self) -> bytes:
+    def raw_body(self, max_bytes: int = MAX_BODY_BYTES) -> bytes:
         raw = self.request.raw_body or b""
-        if len(raw) > MAX_BODY_BYTES:
-            raise errors.TooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+        if len(raw) > max_bytes:
+            raise errors.TooLarge(f"The request body is larger than {max_bytes // 1024} KiB.")
         return raw
 
-    def body(self, schema: type[B]) -> B:
+    def body(self, schema: type[B], max_bytes: int = MAX_BODY_BYTES) -> B:
         """The JSON body validated against `schema`: 400 if unreadable, 422 if a rule is broken."""
         from pydantic import ValidationError
 
-        raw = self.raw_body()
+        raw = self.raw_body(max_bytes)
         try:
             return schema.model_validate_json(raw or b"{}")
         except ValidationError as exc:

@@ -86,3 +86,16 @@ def _export(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
 def export_account(event) -> dict[str, Any]:
     """Write a large account's data export to the exports bucket and email its owner (R28)."""
     return _each_record(event, _export, "export")
+
+
+def _import(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
+    from chalicelib.services.audience import imports
+    from chalicelib.storage import UploadFiles
+
+    imports.run(imports.Job.from_body(body), UploadFiles(), queues.enqueue, remaining_ms)
+
+
+@api.blueprint.on_sqs_message(queue=config.queue_name("imports"), batch_size=1)
+def import_list(event) -> dict[str, Any]:
+    """Import a CSV file into a list, a page at a time from its saved cursor (R14)."""
+    return _each_record(event, _import, "import")

@@ -65,6 +65,8 @@ class Subscriber(BaseModel):
     last_opened_at = UTCDateTimeAttribute(null=True)    # the latest of those first opens
     last_clicked_at = UTCDateTimeAttribute(null=True)   # the latest of those first clicks
     soft_bounces = NumberAttribute(null=True)           # soft bounces in a row, since the last delivery (feedback)
+    import_id = UnicodeAttribute(null=True)             # the last CSV import that added or updated the member
+    import_line = NumberAttribute(null=True)            # ... and the line of its file (a re-run page knows its own)
 
     by_status = SubscribersByStatus()
     by_email = SubscribersByEmail()
@@ -229,3 +231,11 @@ def many(account_id: str, list_id: str, subscriber_ids: list[str]) -> dict[str, 
     """The list's members with these ids that exist, by id (BatchGet; PynamoDB pages the keys)."""
     key = list_key(account_id, list_id)
     return {item.subscriber_id: item for item in Subscriber.batch_get([(key, sid) for sid in set(subscriber_ids)])}
+
+
+def put_batch(subscribers: list[Subscriber]) -> None:
+    """Write members in BatchWriteItem calls of 25 (PynamoDB sends unprocessed items again). Unconditional and
+    uncounted: the caller (a CSV import) has counted them on the account and knows none of them exists."""
+    with Subscriber.batch_write() as batch:
+        for subscriber in subscribers:
+            batch.save(subscriber)

@@ -68,6 +68,10 @@ def two_tenants(client, tenant, monkeypatch):
         job = api_call(client, "GET", "/v1/account/export", headers=owner.headers)
     if job.status_code == 202:
         ids["export_id"] = job.json_body["export"]["id"]
+    upload = api_call(client, "POST", f"/v1/lists/{mailing_list['id']}/imports",
+                      {"consent": {"source": "crm", "permission": True}}, headers=owner.headers)
+    if upload.status_code == 201:
+        ids["import_id"] = upload.json_body["import"]["id"]
     return owner, stranger, ids
 
 
