@@ -141,25 +141,34 @@ def log_in(email: str, password: str, origin: Origin) -> Session:
     login = users.login_for(address) if address else None
     user = users.get(login.account_id, login.user_id) if login else None
     subject = address or email.strip().lower()
-    try:
-        throttle.check(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
-        throttle.check(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
-    except errors.RateLimited:
-        if user:
-            _audit_login(user, origin, Action.LOGIN_FAILED, Result.RATE_LIMITED)
-        raise
+    _reserve_attempt(user, subject, origin)
     if not security.verify_password(user.password_hash if user else None, password) or user is None:
-        throttle.hit(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
-        throttle.hit(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
         if user:
             _audit_login(user, origin, Action.LOGIN_FAILED, Result.INVALID_CREDENTIALS)
         raise InvalidCredentials()
     throttle.clear(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
+    throttle.release(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
     session = open_session(user.account_id, user.user_id, user.role)
     users.update(user, last_login_at=clock.now())
     _audit_login(user, origin, Action.LOGIN_SUCCEEDED, Result.OK)
     logger.info("login succeeded", extra={"account_id": user.account_id, "user_id": user.user_id})
     return session
+
+
+def _reserve_attempt(user: users.User | None, subject: str, origin: Origin) -> None:
+    """Count the attempt as a failure per address and per IP before the password is checked (a success gives
+    it back), so that parallel guesses cannot all pass the limit; refused attempts are audited."""
+    try:
+        throttle.reserve(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
+        try:
+            throttle.reserve(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
+        except errors.RateLimited:
+            throttle.release(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
+            raise
+    except errors.RateLimited:
+        if user:
+            _audit_login(user, origin, Action.LOGIN_FAILED, Result.RATE_LIMITED)
+        raise
 
 
 def _sign_in_address(email: str) -> str | None:
