@@ -6,6 +6,7 @@ Every view is registered through `Api.route`, so that every answer, good or bad,
 from __future__ import annotations
 
 import functools
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
@@ -22,6 +23,7 @@ MAX_BODY_BYTES = 256 * 1024
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 JSON = "application/json"
+PAGING_PARAMS = ("cursor", "limit")
 FORM_TYPES = [JSON, "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
 
 if TYPE_CHECKING:   # the request bodies (pydantic) load on first use, not at the cold start
@@ -157,19 +159,34 @@ def page_response(page: Page, shape: Callable[[Any], dict]) -> Response:
     return json_response(page_body(page, shape))
 
 
+# What the cursors of the request being answered are bound to (set by Api.route for each request).
+_cursor_scope: ContextVar[list] = ContextVar("cursor_scope", default=[])
+
+
+def cursor_scope(request: Any, principal: Principal | None) -> list:
+    """A page's place in its query: the route, its path parameters and filters, and the calling account."""
+    params = sorted([name, value] for name, value in (request.uri_params or {}).items())
+    filters = sorted([name, value] for name, value in (request.query_params or {}).items()
+                     if name not in PAGING_PARAMS)
+    return [request.path, params, filters, principal.account_id if principal else None]
+
+
 def encode_cursor(last_key: dict) -> str:
+    """A signed cursor that works only for the query being answered (its route, filters and account)."""
     from chalicelib import security
 
-    return security.sign("cursor", last_key)
+    return security.sign("cursor", {"for": _cursor_scope.get(), "key": last_key})
 
 
 def decode_cursor(cursor: str) -> dict:
+    """The key a cursor given out for this same query carries, else Malformed (400 invalid_cursor)."""
     from chalicelib import security
 
-    key = security.unsign("cursor", cursor)
-    if not isinstance(key, dict):
-        raise errors.Malformed("The cursor is not one this API gave out.", code="invalid_cursor")
-    return key
+    payload = security.unsign("cursor", cursor)
+    if not isinstance(payload, dict) or payload.get("for") != _cursor_scope.get() or not isinstance(
+            payload.get("key"), dict):
+        raise errors.Malformed("The cursor is not one this API gave out for this query.", code="invalid_cursor")
+    return payload["key"]
 
 
 class Api:
@@ -197,6 +214,7 @@ class Api:
                     principal = authenticate(request) if (auth_required or staff) else None
                     if staff and not (principal and principal.is_staff):
                         raise errors.Forbidden("This route is for staff only.")
+                    _cursor_scope.set(cursor_scope(request, principal))
                     return view(Call(request, principal), **params)
                 except errors.DomainError as exc:
                     return error_response(exc)
