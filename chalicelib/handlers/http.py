@@ -131,6 +131,13 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": error}
 
 
+# The answer to a path no route matches, whoever gives it (API Gateway in AWS, the local server): fixed text,
+# nothing taken from the request (API Gateway's own answer would echo the Authorization header).
+UNKNOWN_ROUTE = error_body("not_found", "The route was not found.")
+# Sent with every answer of the API.
+EDGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 def error_response(exc: errors.DomainError) -> Response:
     status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
     headers: dict[str, str | list[str]] = {"Content-Type": JSON}
@@ -250,9 +257,8 @@ def edge_middleware(event: Any, get_response: Callable[[Any], Response]) -> Resp
             code, body["Message"] = "internal_error", "Something went wrong on our side; it has been logged."
         response.body = error_body(code, body["Message"])
         response.headers["Content-Type"] = JSON
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    for name, value in EDGE_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response
 
 
