@@ -140,7 +140,8 @@ def test_a_chunk_that_fails_mid_way_redelivered_dead_lettered_and_redriven_sends
     # Then every recipient got exactly one email, including the one whose send was never recorded
     assert {a: deliveries_by_address()[a] for a in people["subscribed"]} == {a: 1 for a in people["subscribed"]}
     done = campaign(person, campaign_id)
-    assert (done.status, done.sent_count, done.chunks_done) == (CampaignStatus.SENT.value, 40, 1)
+    assert (done.status, done.sent_count, done.uncertain_count, done.chunks_done) == (
+        CampaignStatus.SENT.value, 39, 1, 1)   # the crash: SES may or may not have taken it, so not counted sent
     states = [d.state for d in Delivery.query(campaign_key(person.account_id, campaign_id))
               if not d.delivery_key.startswith("chunk#")]
     assert sorted(states).count(DeliveryState.SENT.value) == 39

@@ -31,6 +31,7 @@ def counts(campaign: Campaign) -> dict[str, Any]:
         "sent": sent,
         "failed": int(campaign.failed_count or 0),
         "skipped": int(campaign.skipped_count or 0),
+        "uncertain": int(campaign.uncertain_count or 0),
         "opens": {
             "unique": int(campaign.opens_unique or 0),
             "total": int(campaign.opens_total or 0),
