@@ -53,6 +53,7 @@ QUEUES: dict[str, int] = {
     "send": 180,
     "feedback": 120,
     "exports": 900,   # account data exports (R28): the consumer may run for 10 minutes
+    "password-resets": 60,   # reset links, emailed off the request so known and unknown addresses answer alike
 }
 # At most this many Lambda invocations consume the queue at once (the least AWS allows is 2). Senders beyond
 # what SES's sending rate takes only throttle each other, and each one in flight is a chunk that leaves

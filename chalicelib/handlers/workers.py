@@ -86,3 +86,16 @@ def _export(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
 def export_account(event) -> dict[str, Any]:
     """Write a large account's data export to the exports bucket and email its owner (R28)."""
     return _each_record(event, _export, "export")
+
+
+def _reset(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
+    from chalicelib import ses
+    from chalicelib.services.accounts import auth
+
+    auth.send_reset_link(auth.ResetJob.from_body(body), ses.mailer())
+
+
+@api.blueprint.on_sqs_message(queue=config.queue_name("password-resets"), batch_size=10)
+def send_reset_links(event) -> dict[str, Any]:
+    """Email the password reset links requested through POST /v1/password-resets."""
+    return _each_record(event, _reset, "password reset")

@@ -41,8 +41,10 @@ def add_hit_below(throttle_key: str, max_hits: int, expires_at: datetime) -> boo
 
 
 def take_back_hit(throttle_key: str) -> None:
-    """Give back one hit counted by add_hit_below (an attempt that turned out not to count)."""
-    written(lambda: Throttle(throttle_key).update(actions=[Throttle.hits.add(-1)], condition=Throttle.hits > 0))
+    """Give back one hit counted by add_hit_below (an attempt that turned out not to count); a counter back at
+    zero is deleted, as if it had never been hit."""
+    if not written(lambda: Throttle(throttle_key).delete(condition=Throttle.hits == 1)):
+        written(lambda: Throttle(throttle_key).update(actions=[Throttle.hits.add(-1)], condition=Throttle.hits > 1))
 
 
 def forget(throttle_key: str) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from chalicelib import clock
 from chalicelib.models.credentials import Credential
 from chalicelib.models.throttles import Throttle
+from tests.integration.campaign_sending import drain, make_pump
 from tests.integration.conftest import api_call
 
 
@@ -20,6 +21,7 @@ def test_given_expired_items_when_the_purge_runs_then_only_they_are_deleted(clie
     key = api_call(client, "POST", "/v1/api-keys", {"name": "ci"}, headers=person.headers).json_body["key"]
     api_call(client, "POST", "/v1/sessions", {"email": person.email, "password": "wrong-password"})
     api_call(client, "POST", "/v1/password-resets", {"email": person.email})
+    drain(make_pump())
     real_now = clock.now
     monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(hours=13))
     fresh = api_call(client, "POST", "/v1/sessions", {"email": person.email, "password": person.password})

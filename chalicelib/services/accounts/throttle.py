@@ -19,6 +19,8 @@ class Limit:
 LOGIN_FAILURES_PER_EMAIL = Limit("login-email", 5, timedelta(minutes=15))
 LOGIN_FAILURES_PER_IP = Limit("login-ip", 20, timedelta(minutes=15))
 RESET_REQUESTS_PER_EMAIL = Limit("reset-email", 5, timedelta(hours=1))
+# Every signup counts, taken address or not: a 409 tells whether an address has an account.
+SIGNUPS_PER_IP = Limit("signup-ip", 20, timedelta(hours=1))
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
