@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.api_latency import target  # noqa: E402
+from bench.api_latency import add_target_arguments, target  # noqa: E402
 
 
 def sign_up(http: httpx.Client) -> str:
@@ -50,8 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--api", help="use a running runtime at this URL")
-    parser.add_argument("--staff-file", default=".mailroom/local.json")
+    add_target_arguments(parser)
     args = parser.parse_args()
     known: list[float] = []
     unknown: list[float] = []

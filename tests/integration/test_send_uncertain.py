@@ -11,9 +11,9 @@ from chalicelib import aws, ses
 from chalicelib.models.campaigns import CampaignStatus
 from chalicelib.services.campaigns import sender
 from local.launcher import free_ports
-from tests.integration.campaign_sending import audience, body_of, campaign, make_pump, source, start_sending
+from tests.integration.campaign_sending import campaign
 from tests.integration.conftest import api_call
-from tests.integration.test_send_faults import receive
+from tests.integration.test_send_faults import one_chunk_on_the_queue
 
 
 class FaultySesEndpoint(ThreadingHTTPServer):
@@ -81,11 +81,7 @@ def test_given_ses_that_leaves_it_unknown_whether_it_took_an_email_then_each_rea
         client, tenant, ses_endpoint, mode):
     # Given a campaign of 6 whose one chunk is on the send queue, and SES that hangs up (or fails) after reading
     person = tenant()
-    people = audience(client, person, subscribed=6)
-    campaign_id = start_sending(person, people["list"]["id"], recipients=6)
-    pump = make_pump()
-    pump.poll(source(pump, "fanout_campaign"), wait_seconds=0)
-    chunk = sender.Chunk.from_body(body_of(receive("send")))
+    campaign_id, chunk = one_chunk_on_the_queue(client, person, 6)
     endpoint = ses_endpoint(mode)
 
     # When the sender works through the chunk, and the chunk is delivered again
