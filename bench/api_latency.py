@@ -82,6 +82,12 @@ def load(api: str, headers: dict, list_id: str, clients: int, seconds: float) ->
     return latencies, failures
 
 
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """--api and --staff-file: a running runtime to use instead of starting one (see `target`)."""
+    parser.add_argument("--api", help="use a running runtime at this URL")
+    parser.add_argument("--staff-file", default=".mailroom/local.json")
+
+
 @contextmanager
 def target(args):
     if args.api:
@@ -95,8 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--api", help="use a running runtime at this URL")
-    parser.add_argument("--staff-file", default=".mailroom/local.json")
+    add_target_arguments(parser)
     args = parser.parse_args()
     with target(args) as (api, staff):
         headers, list_id = prepare(api, staff)

@@ -1,15 +1,29 @@
 """AWS clients, made lazily and once per process, honouring a local endpoint."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from chalicelib.config import get_settings
 
 
+@dataclass(frozen=True)
+class Calls:
+    """How a client calls its service: attempts in all (the first included) and timeouts in seconds."""
+
+    attempts: int = 6
+    connect_timeout: float = 60.0
+    read_timeout: float = 60.0
+
+
+RETRIED = Calls()   # botocore's standard mode retries throttling, 5xx answers and broken connections
+
+
 @lru_cache(maxsize=None)
-def client(service: str) -> Any:
-    """A boto3 client for `service` in the configured region (and local endpoint, if any)."""
+def client(service: str, calls: Calls = RETRIED) -> Any:
+    """A boto3 client for `service` in the configured region (and local endpoint, if any), calling as `calls` says
+    (the endpoint may also come from botocore's own settings, e.g. AWS_ENDPOINT_URL_SESV2)."""
     import boto3
     from botocore.config import Config
 
@@ -25,7 +39,8 @@ def client(service: str) -> Any:
         service,
         region_name=settings.region,
         endpoint_url=endpoint,
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, **extra),
+        config=Config(retries={"mode": "standard", "total_max_attempts": calls.attempts},
+                      connect_timeout=calls.connect_timeout, read_timeout=calls.read_timeout, **extra),
     )
 
 

@@ -5,7 +5,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as NoConnection
 
 from chalicelib import aws, errors
 from chalicelib.config import get_settings
@@ -36,6 +37,16 @@ def build_mime(email: OutgoingEmail, sender: str) -> EmailMessage:
     return message
 
 
+# SES has no idempotency key: a send botocore repeated by itself could deliver the email again, so the send
+# client makes one attempt (throttling is paced by the sender) and waits at most SEND_CALL_MAX_S for it.
+SEND_CALLS = aws.Calls(attempts=1, connect_timeout=2.0, read_timeout=5.0)
+SEND_CALL_MAX_S = SEND_CALLS.connect_timeout + SEND_CALLS.read_timeout
+
+
+def _send_email(**request) -> dict:
+    return aws.client("sesv2", SEND_CALLS).send_email(**request)
+
+
 class SesMailer:
     """Sends through SES with the service's configured sender and configuration set."""
 
@@ -43,15 +54,16 @@ class SesMailer:
         settings = get_settings()
         message = build_mime(email, settings.sender)
         try:
-            response = aws.client("sesv2").send_email(
+            response = _send_email(
                 FromEmailAddress=str(message["From"]),
                 Destination={"ToAddresses": [email.to]},
                 Content={"Raw": {"Data": message.as_bytes()}},
                 ConfigurationSetName=settings.configuration_set,
                 EmailTags=[{"Name": k, "Value": v} for k, v in email.tags.items()],
             )
-        except ClientError as exc:
-            logger.error("ses send failed", extra={"error_code": exc.response["Error"]["Code"]})
+        except (ClientError, NoConnection, HTTPClientError) as exc:
+            code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+            logger.error("ses send failed", extra={"error_code": code})
             raise errors.UpstreamError("The email could not be sent just now; try again shortly.") from exc
         return response["MessageId"]
 
@@ -77,13 +89,19 @@ class SendRefused(Exception):
 
 
 class SendUnavailable(Exception):
-    """SES answered with an error of its own: the email was certainly not accepted; try again later."""
+    """The email was certainly not accepted (SES answered a client error, or no connection was made); try
+    again later."""
+
+
+class SendUncertain(Exception):
+    """Whether SES took the email is unknown (the connection broke or timed out after the request went, or SES
+    answered a server error): it must not be sent again."""
 
 
 def send_raw(composed) -> str:
     """Send one composed campaign email (rendering.compose.ComposedEmail) with SendEmail v2; its SES message id."""
     try:
-        answer = aws.client("sesv2").send_email(
+        answer = _send_email(
             FromEmailAddress=composed.from_address,
             Destination={"ToAddresses": [composed.to]},
             Content={"Raw": {"Data": composed.as_bytes()}},
@@ -96,7 +114,13 @@ def send_raw(composed) -> str:
             raise SendThrottled(code) from exc
         if code in REFUSAL_CODES:
             raise SendRefused(code) from exc
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) >= 500:
+            raise SendUncertain(code) from exc
         raise SendUnavailable(code) from exc
+    except NoConnection as exc:       # before the request went: nothing reached SES
+        raise SendUnavailable(type(exc).__name__) from exc
+    except HTTPClientError as exc:    # after it went: closed or timed out before SES's answer
+        raise SendUncertain(type(exc).__name__) from exc
     return answer["MessageId"]
 
 
@@ -114,6 +138,6 @@ class CampaignMailer:
     def send(self, email) -> str:
         try:
             return send_raw(email)
-        except (SendThrottled, SendRefused, SendUnavailable) as exc:
+        except (SendThrottled, SendRefused, SendUnavailable, SendUncertain) as exc:
             logger.error("ses test copy not sent", extra={"error_code": str(exc)})
             raise errors.UpstreamError("The test copy could not be sent just now; try again shortly.") from exc

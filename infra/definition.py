@@ -56,6 +56,7 @@ QUEUES: dict[str, int] = {
     "feedback": 120,
     "exports": 900,   # account data exports (R28): the consumer may run for 10 minutes
     "imports": 900,   # CSV imports (R14): the consumer runs up to 10 minutes, then hands on to the next message
+    "password-resets": 60,   # reset links, emailed off the request so known and unknown addresses answer alike
 }
 # At most this many Lambda invocations consume the queue at once (the least AWS allows is 2). Senders beyond
 # what SES's sending rate takes only throttle each other, and each one in flight is a chunk that leaves

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from chalicelib.config import EU_REGIONS
+from chalicelib.handlers.http import EDGE_HEADERS, UNKNOWN_ROUTE, error_body
 from infra import definition
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -45,6 +46,27 @@ SQS_ACTIONS = [
 ]
 SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
 _QUEUE_ARN_SUB = re.compile(r"^arn:\$\{AWS::Partition\}:sqs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(?P<name>[\w-]+)$")
+
+
+# API Gateway's own answers (no Lambda runs), in the API's error shape with fixed text: its defaults would
+# answer an unknown route 403 "Missing Authentication Token" and echo the Authorization header.
+GATEWAY_ERRORS = {
+    "MISSING_AUTHENTICATION_TOKEN": (404, UNKNOWN_ROUTE),
+    "DEFAULT_4XX": (None, error_body("bad_request", "The request could not be handled.")),
+    "DEFAULT_5XX": (None, error_body("internal_error", "Something went wrong on our side; try again shortly.")),
+}
+
+
+def gateway_responses() -> dict[str, Any]:
+    """The RestAPI's x-amazon-apigateway-gateway-responses: each of GATEWAY_ERRORS with the API's headers."""
+    headers = {f"gatewayresponse.header.{name}": f"'{value}'" for name, value in
+               {"Content-Type": "application/json", **EDGE_HEADERS}.items()}
+    responses: dict[str, Any] = {}
+    for kind, (status, body) in GATEWAY_ERRORS.items():
+        responses[kind] = {"responseParameters": headers, "responseTemplates": {"application/json": json.dumps(body)}}
+        if status is not None:
+            responses[kind]["statusCode"] = status
+    return responses
 
 
 class PackageError(RuntimeError):
@@ -260,6 +282,8 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
     # "image/webp,…", "image/*" or no Accept at all. "*/*" lets the Lambda's isBase64Encoded decide.
     if "RestAPI" in resources:
         resources["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-binary-media-types"] = ["*/*"]
+        resources["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"] = (
+            gateway_responses())
 
     roles = _lambda_roles(resources)
     if not roles:

@@ -12,6 +12,7 @@ request handler, so routing, CORS and the Lambda event are exactly `chalice loca
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from chalice import local as chalice_local
 from chalice.cli.factory import CLIFactory
 
+from chalicelib.handlers.http import EDGE_HEADERS, JSON, UNKNOWN_ROUTE
 from local import configure_logging
 
 log = logging.getLogger("local.api")
@@ -39,6 +41,15 @@ class QuietRequestHandler(chalice_local.ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         """Quiet: the lines http.server writes carry the whole request line."""
+
+    def _send_error_response(self, error: chalice_local.LocalGatewayException) -> None:
+        """A path no route matches is 404 in the API's error shape, as API Gateway answers it in AWS (the
+        packaged template's gateway responses), not Chalice's 403 that echoes the Authorization header."""
+        if isinstance(error, chalice_local.ForbiddenError) and error.headers.get(
+                "x-amzn-ErrorType") == "UnauthorizedException":
+            self._send_http_response(404, {"Content-Type": JSON, **EDGE_HEADERS}, json.dumps(UNKNOWN_ROUTE))
+            return
+        super()._send_error_response(error)
 
 
 class LoadServer(chalice_local.ThreadedHTTPServer):

@@ -89,7 +89,7 @@ def resend_verification(call: Call):
 
 @api.route("/v1/password-resets", methods=["POST"], auth_required=False)
 def request_reset(call: Call):
-    auth.request_password_reset(call.body(bodies.ResetRequest).email, origin(call), ses.mailer())
+    auth.request_password_reset(call.body(bodies.ResetRequest).email, origin(call))
     return json_response({"message": "If an account uses this address, a reset link is on its way."}, status=202)
 
 

@@ -5,9 +5,10 @@ Strict JSON types, unknown fields refused (never stored). Loaded on first use, n
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chalicelib.services.accounts import auth
 
@@ -86,8 +87,16 @@ class PlanBody(Body):
 
 # --- lists -------------------------------------------------------------------------------------
 
-Text = Field(min_length=1, max_length=200)
-OptionalText = Field(default=None, min_length=1, max_length=200)
+def _one_line(text: str) -> str:
+    """Text that may go into an email header (From, List-Id, Subject): no control characters or line breaks."""
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in text):
+        raise ValueError("must be one line of text, without control characters")
+    return text
+
+
+OneLine = AfterValidator(_one_line)
+Text = Annotated[str, Field(min_length=1, max_length=200), OneLine]
+Subject = Annotated[str, Field(min_length=1, max_length=500), OneLine]
 
 class FieldBody(Body):
     key: str = Field(min_length=1, max_length=40)
@@ -104,8 +113,8 @@ class NotifyBody(Body):
 
 
 class NewList(Body):
-    name: str = Text
-    from_name: str = Text
+    name: Text
+    from_name: Text
     from_email: str = Field(max_length=254)
     company_address: str = Field(min_length=1, max_length=500)
     double_opt_in: bool = True
@@ -116,8 +125,8 @@ class NewList(Body):
 
 
 class ListChanges(Body):
-    name: str | None = OptionalText
-    from_name: str | None = OptionalText
+    name: Text | None = None
+    from_name: Text | None = None
     from_email: str | None = Field(default=None, max_length=254)
     company_address: str | None = Field(default=None, min_length=1, max_length=500)
     double_opt_in: bool | None = None
@@ -198,11 +207,11 @@ class PrivacyRequest(Body):
 
 class NewCampaign(Body):
     list_id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    subject: str = Field(min_length=1, max_length=500)
+    name: Text
+    subject: Subject
     html: str = Field(min_length=1, max_length=200_000)
     text: str | None = Field(default=None, max_length=200_000)
-    from_name: str | None = OptionalText
+    from_name: Text | None = None
     from_email: str | None = Field(default=None, max_length=254)
     reply_to: str | None = Field(default=None, max_length=254)
     segment_id: str | None = Field(default=None, min_length=1, max_length=64)
@@ -210,11 +219,11 @@ class NewCampaign(Body):
 
 class CampaignChanges(Body):
     list_id: str | None = Field(default=None, min_length=1, max_length=64)
-    name: str | None = OptionalText
-    subject: str | None = Field(default=None, min_length=1, max_length=500)
+    name: Text | None = None
+    subject: Subject | None = None
     html: str | None = Field(default=None, min_length=1, max_length=200_000)
     text: str | None = Field(default=None, max_length=200_000)
-    from_name: str | None = OptionalText
+    from_name: Text | None = None
     from_email: str | None = Field(default=None, max_length=254)
     reply_to: str | None = Field(default=None, max_length=254)
     segment_id: str | None = Field(default=None, min_length=1, max_length=64)   # null: the whole list again

@@ -6,6 +6,7 @@ Every view is registered through `Api.route`, so that every answer, good or bad,
 from __future__ import annotations
 
 import functools
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
@@ -22,6 +23,7 @@ MAX_BODY_BYTES = 256 * 1024
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 JSON = "application/json"
+PAGING_PARAMS = ("cursor", "limit")
 FORM_TYPES = [JSON, "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
 
 if TYPE_CHECKING:   # the request bodies (pydantic) load on first use, not at the cold start
@@ -129,6 +131,13 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": error}
 
 
+# The answer to a path no route matches, whoever gives it (API Gateway in AWS, the local server): fixed text,
+# nothing taken from the request (API Gateway's own answer would echo the Authorization header).
+UNKNOWN_ROUTE = error_body("not_found", "The route was not found.")
+# Sent with every answer of the API.
+EDGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 def error_response(exc: errors.DomainError) -> Response:
     status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
     headers: dict[str, str | list[str]] = {"Content-Type": JSON}
@@ -157,19 +166,34 @@ def page_response(page: Page, shape: Callable[[Any], dict]) -> Response:
     return json_response(page_body(page, shape))
 
 
+# What the cursors of the request being answered are bound to (set by Api.route for each request).
+_cursor_scope: ContextVar[list] = ContextVar("cursor_scope", default=[])
+
+
+def cursor_scope(request: Any, principal: Principal | None) -> list:
+    """A page's place in its query: the route, its path parameters and filters, and the calling account."""
+    params = sorted([name, value] for name, value in (request.uri_params or {}).items())
+    filters = sorted([name, value] for name, value in (request.query_params or {}).items()
+                     if name not in PAGING_PARAMS)
+    return [request.path, params, filters, principal.account_id if principal else None]
+
+
 def encode_cursor(last_key: dict) -> str:
+    """A signed cursor that works only for the query being answered (its route, filters and account)."""
     from chalicelib import security
 
-    return security.sign("cursor", last_key)
+    return security.sign("cursor", {"for": _cursor_scope.get(), "key": last_key})
 
 
 def decode_cursor(cursor: str) -> dict:
+    """The key a cursor given out for this same query carries, else Malformed (400 invalid_cursor)."""
     from chalicelib import security
 
-    key = security.unsign("cursor", cursor)
-    if not isinstance(key, dict):
-        raise errors.Malformed("The cursor is not one this API gave out.", code="invalid_cursor")
-    return key
+    payload = security.unsign("cursor", cursor)
+    if not isinstance(payload, dict) or payload.get("for") != _cursor_scope.get() or not isinstance(
+            payload.get("key"), dict):
+        raise errors.Malformed("The cursor is not one this API gave out for this query.", code="invalid_cursor")
+    return payload["key"]
 
 
 class Api:
@@ -197,6 +221,7 @@ class Api:
                     principal = authenticate(request) if (auth_required or staff) else None
                     if staff and not (principal and principal.is_staff):
                         raise errors.Forbidden("This route is for staff only.")
+                    _cursor_scope.set(cursor_scope(request, principal))
                     return view(Call(request, principal), **params)
                 except errors.DomainError as exc:
                     return error_response(exc)
@@ -232,9 +257,8 @@ def edge_middleware(event: Any, get_response: Callable[[Any], Response]) -> Resp
             code, body["Message"] = "internal_error", "Something went wrong on our side; it has been logged."
         response.body = error_body(code, body["Message"])
         response.headers["Content-Type"] = JSON
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    for name, value in EDGE_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response
 
 

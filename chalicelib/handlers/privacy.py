@@ -1,21 +1,20 @@
 """Routes: /privacy/requests, the data-subject requests of the people on customers' lists (R28). No auth."""
 from __future__ import annotations
 
+from html import escape
 from typing import TYPE_CHECKING
 
 from chalice import Response
 
 from chalicelib import ses
 from chalicelib.handlers import pages
-from chalicelib.handlers.http import Api, Call, bodies, json_response
+from chalicelib.handlers.http import FORM_TYPES, Api, Call, bodies, json_response
 from chalicelib.handlers.lazy import lazy_module
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
-    from chalicelib.services.feedback import useragents
     from chalicelib.services.privacy import rights
 else:
     rights = lazy_module("chalicelib.services.privacy.rights")
-    useragents = lazy_module("chalicelib.services.feedback.useragents")
 
 api = Api(__name__)
 
@@ -46,16 +45,27 @@ def make_request(call: Call):
     return json_response(ACCEPTED, status=202)
 
 
-MACHINE_PAGE = ("Open this link in your browser", "This link carries out a request about your data. It was "
-                "fetched by a link checker, so nothing has been done yet: open it in your browser to go on.")
+# What the page a verification link opens says will happen, by rights.RequestKind; nothing is done until the
+# person presses the button: mail scanners and link previews fetch links, they do not submit forms.
+CONFIRM_PAGES = {
+    "erasure": ("Erase your data?", "Every company that emails you through us will delete this address and "
+                "everything tied to it, and be told. This cannot be undone.", "Erase my data"),
+    "access": ("Get a copy of your data?", "We will email a copy of everything we hold about this address, as "
+               "a JSON file, to this address.", "Send me my data"),
+}
 
 
 @api.route("/privacy/requests/{token}", auth_required=False)
-def carry_out(call: Call, token: str):
-    # A mail security gateway that follows every link in incoming mail must not erase someone's data.
-    if call.user_agent and useragents.is_link_checker(call.user_agent, call.ip):
-        return pages.message(*MACHINE_PAGE)
+def confirm_page(call: Call, token: str):
+    def view() -> Response:
+        title, text, button = CONFIRM_PAGES[rights.kind_of(token).value]
+        return pages.page(title, f'<p>{escape(text)}</p><form method="post">'
+                                 f'<button type="submit">{escape(button)}</button></form>')
+    return pages.shown(view)
 
+
+@api.route("/privacy/requests/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES)
+def carry_out(call: Call, token: str):
     def view() -> Response:
         return pages.message(*DONE_PAGES[rights.carry_out(token, ses.mailer())])
     return pages.shown(view)

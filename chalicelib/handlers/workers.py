@@ -99,3 +99,16 @@ def _import(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
 def import_list(event) -> dict[str, Any]:
     """Import a CSV file into a list, a page at a time from its saved cursor (R14)."""
     return _each_record(event, _import, "import")
+
+
+def _reset(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
+    from chalicelib import ses
+    from chalicelib.services.accounts import auth
+
+    auth.send_reset_link(auth.ResetJob.from_body(body), ses.mailer())
+
+
+@api.blueprint.on_sqs_message(queue=config.queue_name("password-resets"), batch_size=10)
+def send_reset_links(event) -> dict[str, Any]:
+    """Email the password reset links requested through POST /v1/password-resets."""
+    return _each_record(event, _reset, "password reset")

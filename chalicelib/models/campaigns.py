@@ -78,6 +78,7 @@ class Campaign(BaseModel):
     sent_count = NumberAttribute(default=0)      # accepted by SES
     failed_count = NumberAttribute(default=0)    # given up on (SES refused the recipient)
     skipped_count = NumberAttribute(default=0)   # suppressed or no longer subscribed at send time
+    uncertain_count = NumberAttribute(default=0)  # SES may or may not have taken it (never sent again)
     opens_total = NumberAttribute(default=0)
     opens_unique = NumberAttribute(default=0)
     machine_opens = NumberAttribute(default=0)   # privacy proxies and prefetchers, counted apart

@@ -31,6 +31,7 @@ class DeliveryState(str, Enum):
     CLAIMED = "claimed"   # about to call SES (if it stays so, SES may or may not have taken it)
     SENT = "sent"         # SES accepted it
     FAILED = "failed"     # SES refused this recipient for good
+    UNCERTAIN = "uncertain"  # SES's answer left it unknown whether it took the email: never sent again
     DONE = "done"         # a chunk marker: the chunk's counts are on the campaign
     FEEDBACK = "feedback"  # a feedback marker: the SES event (or unsubscribe) is counted on the campaign
 
@@ -61,6 +62,7 @@ class Delivery(BaseModel):
     sent = NumberAttribute(null=True)                  # on a chunk marker: what the chunk counted
     failed = NumberAttribute(null=True)
     skipped = NumberAttribute(null=True)
+    uncertain = NumberAttribute(null=True)
     subscriber_key = UnicodeAttribute(null=True)       # "<account_id>#<subscriber_id>", recipients only
     delivered_at = UTCDateTimeAttribute(null=True)     # SES feedback: the receiving server took it
     bounce_type = UnicodeAttribute(null=True)          # SES feedback: "hard" or "soft" (never a complaint: R23)
@@ -212,15 +214,15 @@ class ChunkOutcome(str, Enum):
 
 
 def finish_chunk(account_id: str, campaign_id: str, chunk_id: str, generation: int | None,
-                 sent: int, failed: int, skipped: int) -> ChunkOutcome:
+                 sent: int, failed: int, skipped: int, uncertain: int = 0) -> ChunkOutcome:
     """Atomically mark the chunk done and add its counts to the campaign, and count the chunk towards
     completion if `generation` is still the campaign's (None: counts only)."""
     key = campaign_key(account_id, campaign_id)
     now = clock.now()
     marker = Delivery(key, chunk_key(chunk_id), state=DeliveryState.DONE.value, sent=sent, failed=failed,
-                      skipped=skipped, sent_at=now, expires_at=now + RETENTION)
+                      skipped=skipped, uncertain=uncertain, sent_at=now, expires_at=now + RETENTION)
     counters = [Campaign.sent_count.add(sent), Campaign.failed_count.add(failed),
-                Campaign.skipped_count.add(skipped)]
+                Campaign.skipped_count.add(skipped), Campaign.uncertain_count.add(uncertain)]
     for current in ((True, False) if generation is not None else (False,)):
         try:
             with TransactWrite(connection=transaction_connection()) as tx:

@@ -46,6 +46,12 @@ def page(account_id: str, limit: int, start: dict | None) -> Page[Domain]:
     return take_page(Domain.query(account_id, limit=limit, last_evaluated_key=start), limit)
 
 
+def owner_of(name: str) -> str | None:
+    """The account that holds the domain name, if any."""
+    claimed = DomainClaim.find(name)
+    return claimed.account_id if claimed else None
+
+
 def claim(domain: Domain) -> bool:
     """Save the domain and claim its name, both or neither; False if this or another account has it."""
 

@@ -163,3 +163,9 @@ def ask(client, email: str, kind: str):
 
 def request_link(address: str = ADDRESS) -> str:
     return path_of(last_link_to(address, "/privacy/requests/"))
+
+
+def confirm(client, link: str, headers: dict | None = None):
+    """Press the button on the page a verification link opens (the form POSTs back to the link)."""
+    return client.http.post(link, headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+                            body="")

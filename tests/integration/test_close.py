@@ -91,10 +91,12 @@ def test_a_closed_account_makes_and_sends_nothing_new(client, tenant):
         send_campaign(client, person, kept["id"]),
         api_call(client, "POST", "/v1/api-keys", {"name": "late"}, headers=person.headers),
         api_call(client, "POST", "/v1/domains", {"domain": "late.example"}, headers=person.headers),
+        api_call(client, "POST", "/v1/suppressions", {"email": "late@readers.example"}, headers=person.headers),
     ]
 
     # Then each is refused with the same clear code, and nothing was stored
-    assert [(a.status_code, a.json_body["error"]["code"]) for a in attempts] == [(422, "account_closed")] * 6
+    assert [(a.status_code, a.json_body["error"]["code"]) for a in attempts] == [(422, "account_closed")] * 7
+    assert api_call(client, "GET", "/v1/suppressions", headers=person.headers).json_body["items"] == []
     assert len(api_call(client, "GET", "/v1/lists", headers=person.headers).json_body["items"]) == 1
     members = api_call(client, "GET", f"/v1/lists/{contact_list['id']}/subscribers", headers=person.headers)
     assert len(members.json_body["items"]) == 1

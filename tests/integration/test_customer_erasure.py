@@ -21,6 +21,7 @@ from tests.integration.privacy_world import (
     NOTICE_SUBJECT,
     ask,
     campaign_items_of,
+    confirm,
     listed_suppressions,
     request_link,
     suppression,
@@ -88,7 +89,7 @@ def test_an_export_made_before_the_erasure_goes_with_it(client, world, monkeypat
 
     # When Ada has her data erased
     ask(client, GIVEN_AS, "erasure")
-    client.http.get(request_link())
+    confirm(client, request_link())
 
     # Then no export file holds her address any more, and the export is gone
     assert export_files(world.first) == []

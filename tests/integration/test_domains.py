@@ -75,3 +75,22 @@ def test_given_another_accounts_domain_then_this_account_cannot_send_from_it(cli
     campaign = draft(client, other, contact_list["id"])
 
     assert send(client, other, campaign["id"]).json_body["error"]["code"] == "domain_not_verified"
+
+
+def test_given_a_domain_another_account_verified_then_its_subdomains_are_409_to_everyone_else(client, tenant):
+    # Given an account that verified acme.example
+    owner, other = tenant(), tenant()
+    assert add_domain(client, owner, "acme.example")["status"] == "verified"
+
+    # When another account registers subdomains of it, or look-alikes that are not within it
+    sub = api_call(client, "POST", "/v1/domains", {"domain": "Mail.Acme.Example"}, headers=other.headers)
+    deeper = api_call(client, "POST", "/v1/domains", {"domain": "a.b.acme.example"}, headers=other.headers)
+    alike = api_call(client, "POST", "/v1/domains", {"domain": "notacme.example"}, headers=other.headers)
+
+    # Then the subdomains are refused like a taken domain and nothing is kept for them, the look-alike is not
+    assert (sub.status_code, deeper.status_code, alike.status_code) == (409, 409, 201)
+    assert sub.json_body["error"]["code"] == deeper.json_body["error"]["code"] == "domain_taken"
+    listed = api_call(client, "GET", "/v1/domains", headers=other.headers).json_body["items"]
+    assert [d["name"] for d in listed] == ["notacme.example"]
+    # And the owner itself may still add a subdomain of its own domain
+    assert add_domain(client, owner, "mail.acme.example")["status"] == "verified"

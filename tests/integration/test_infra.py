@@ -373,3 +373,21 @@ def test_every_model_has_a_table_that_matches_it_and_every_table_a_model():
     assert sorted(set(models) - set(definition.TABLES)) == [], "models without a table in infra/definition.py"
     for logical, model in models.items():
         assert model_shape(model) == table_shape(logical), f"{model.__name__} and the {logical!r} table differ"
+
+
+def test_api_gateway_answers_an_unknown_route_with_404_in_the_error_shape_and_never_echoes_the_token(template):
+    # Given the packaged API: API Gateway itself answers a path no route matches ("Missing Authentication Token")
+    responses = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
+        "x-amazon-apigateway-gateway-responses"]
+
+    # Then that answer is 404 not_found in the API's error shape, a fixed text with nothing from the request
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["statusCode"] == 404
+    assert json.loads(missing["responseTemplates"]["application/json"]) == {
+        "error": {"code": "not_found", "message": "The route was not found."}}
+    # And every other answer API Gateway makes by itself has the error shape and echoes nothing either
+    for response in responses.values():
+        body = json.loads(response["responseTemplates"]["application/json"])
+        assert set(body["error"]) == {"code", "message"}
+        assert "$" not in response["responseTemplates"]["application/json"]
+        assert response["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"

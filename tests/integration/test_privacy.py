@@ -28,6 +28,7 @@ from tests.integration.privacy_world import (
     NOTICE_SUBJECT,
     ask,
     campaign_items_of,
+    confirm,
     listed_suppressions,
     page_text,
     queues_holding,
@@ -50,7 +51,7 @@ def test_a_verified_erasure_leaves_the_address_nowhere_but_as_a_keyed_hash_and_i
     assert answer.status_code == 202
     [verification] = messages_to(ADDRESS)[-1:]
     assert "erasure" in verification["Subject"].lower()
-    done = client.http.get(request_link())
+    done = confirm(client, request_link())
 
     # Then the page says so, and no table and no queue holds the address, in any case
     assert done.status_code == 200 and ERASED_PAGE in page_text(done)
@@ -78,7 +79,7 @@ def test_a_verified_erasure_leaves_the_address_nowhere_but_as_a_keyed_hash_and_i
 def test_an_erased_address_cannot_be_added_again_by_any_path(client, world):
     ask(client, ADDRESS, "erasure")
     confirm_path = path_of(last_link_to(ADDRESS, "/confirm/"))
-    client.http.get(request_link())
+    confirm(client, request_link())
 
     # the API add, on the list she was on and on another
     for list_id in (world.news["id"], make_list(client, world.first, name="Acme New")["id"]):
@@ -104,8 +105,8 @@ def test_each_affected_customer_is_told_once_without_the_address_and_it_is_audit
     ask(client, ADDRESS, "erasure")
     link = request_link()
 
-    client.http.get(link)
-    again = client.http.get(link)   # a second click changes nothing and tells nobody again
+    confirm(client, link)
+    again = confirm(client, link)   # a second click changes nothing and tells nobody again
 
     assert again.status_code == 200 and ERASED_PAGE in page_text(again)
     for person, list_names in ((world.first, ["Acme News", "Acme Offers"]), (world.second, ["Babbage Digest"])):
@@ -122,7 +123,7 @@ def test_each_affected_customer_is_told_once_without_the_address_and_it_is_audit
 
 def test_a_queued_send_skips_the_erased_subscriber(client, world):
     ask(client, ADDRESS, "erasure")
-    client.http.get(request_link())
+    confirm(client, request_link())
 
     drain(world.pump)
 
@@ -146,12 +147,12 @@ def test_an_erasure_stopped_half_way_is_finished_by_following_the_link_again(cli
 
     # When the first run dies part way through Acme's campaign
     monkeypatch.setattr(erasure.event_store, "forget_subscriber", crash_in_acmes_campaign)
-    assert client.http.get(link).status_code == 500
+    assert confirm(client, link).status_code == 500
     assert tables_holding(ADDRESS)   # Acme's members still hold the address: the re-run finds it there
 
     # Then following the link again finishes the job, and each customer is told once
     monkeypatch.setattr(erasure.event_store, "forget_subscriber", real)
-    assert client.http.get(link).status_code == 200
+    assert confirm(client, link).status_code == 200
     assert tables_holding(ADDRESS) == {}
     assert campaign_items_of(world.first.account_id, world.sent_campaign, world.ada_news["id"]) == []
     for person in (world.first, world.second):
@@ -172,12 +173,12 @@ def test_when_a_customer_cannot_be_told_the_page_asks_to_retry_and_the_retry_tel
         return real_send(self, email)
 
     monkeypatch.setattr(ses.SesMailer, "send", ses_down_for_owners)
-    first_try = client.http.get(link)
+    first_try = confirm(client, link)
     assert first_try.status_code == 503 and "try again" in page_text(first_try).lower()
     assert tables_holding(ADDRESS) == {}   # the data went all the same
 
     monkeypatch.setattr(ses.SesMailer, "send", real_send)
-    assert client.http.get(link).status_code == 200
+    assert confirm(client, link).status_code == 200
     for person in (world.first, world.second):
         assert len([m for m in messages_to(person.email) if m["Subject"] == NOTICE_SUBJECT]) == 1
 
@@ -242,31 +243,35 @@ def test_a_forged_altered_foreign_or_expired_link_shows_a_404_page_and_changes_n
     unsubscribe_token = links.unsubscribe_token(world.first.account_id, world.news["id"], world.ada_news["id"])
 
     for bad in ("forged", token[:-2] + ("AA" if not token.endswith("AA") else "BB"), unsubscribe_token):
-        answer = client.http.get(f"/privacy/requests/{bad}")
-        assert answer.status_code == 404 and "not valid" in page_text(answer)
+        for answer in (client.http.get(f"/privacy/requests/{bad}"), confirm(client, f"/privacy/requests/{bad}")):
+            assert answer.status_code == 404 and "not valid" in page_text(answer)
 
     from itsdangerous.timed import TimestampSigner
     signed_at = int(time.time())
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at + 24 * 3600 + 60)
-    expired = client.http.get(link)
-    assert expired.status_code == 404
+    assert client.http.get(link).status_code == confirm(client, link).status_code == 404
     assert suppression(world.first) is None and subscriber_count(world.first) == 3
 
 
-def test_a_mail_security_gateway_following_the_link_does_not_carry_out_the_request(client, world):
-    # Given Ada asked for erasure, and her company's mail gateway fetches every link in incoming mail
+def test_following_the_link_only_shows_what_will_happen_and_the_button_carries_it_out(client, world):
+    # Given Ada asked for erasure, and her company's mail gateway (or a link preview) fetches every link in mail
     ask(client, GIVEN_AS, "erasure")
     link = request_link()
 
-    # When the gateway fetches the link
-    checked = client.http.get(link, headers={"User-Agent": "Mozilla/5.0 (compatible; BingPreview/1.0b)"})
+    # When the link is fetched, as any browser or scanner would, even twice
+    shown = [client.http.get(link, headers={"User-Agent": agent}) for agent in (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/132.0", "Mozilla/5.0 (compatible; SomeNewScanner/2.0)")]
 
-    # Then nothing is done, and the page asks for the browser; Ada's own click then erases
-    assert checked.status_code == 200 and "Open this link in your browser" in page_text(checked)
+    # Then nothing is done: the page says what will happen, with one button that posts back to the link
+    for page in shown:
+        assert page.status_code == 200 and "Erase your data?" in page_text(page)
+        html = page.body.decode()
+        assert html.count("<button") == 1 and '<form method="post">' in html
     assert tables_holding(ADDRESS)
-    done = client.http.get(link, headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/132.0"})
-    assert ERASED_PAGE in page_text(done)
+    # and pressing the button erases, and pressing it again changes nothing
+    assert ERASED_PAGE in page_text(confirm(client, link))
     assert tables_holding(ADDRESS) == {}
+    assert ERASED_PAGE in page_text(confirm(client, link))
 
 
 # --- access -----------------------------------------------------------------------------------------
@@ -276,7 +281,7 @@ def test_a_verified_access_request_mails_the_person_their_data_across_accounts_a
     [verification] = [m for m in messages_to(ADDRESS) if "/privacy/requests/" in text_of(m)]
     assert "copy of your data" in verification["Subject"].lower()
 
-    page = client.http.get(request_link())
+    page = confirm(client, request_link())
 
     assert page.status_code == 200 and "on its way" in page_text(page)
     [mail] = [m for m in messages_to(ADDRESS) if m["Subject"] == "A copy of your data"]

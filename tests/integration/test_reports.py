@@ -75,7 +75,8 @@ def test_another_tenants_campaign_report_is_404_like_a_missing_one(client, tenan
     missing = report(client, owner, "cmp_does_not_exist")
 
     assert theirs.status_code == missing.status_code == 404
-    assert theirs.json_body["error"]["code"] == missing.json_body["error"]["code"]
+    assert theirs.json_body == missing.json_body
+    assert theirs.json_body["error"] == {"code": "not_found", "message": "The campaign was not found."}
     assert "IE" not in str(theirs.json_body)
 
 

@@ -91,6 +91,15 @@ def receive(logical: str) -> dict | None:
     return found[0] if found else None
 
 
+def one_chunk_on_the_queue(client, person, recipients: int) -> tuple[str, sender.Chunk]:
+    """A campaign to `recipients` subscribers fanned out into one chunk, received from the send queue."""
+    people = audience(client, person, subscribed=recipients)
+    campaign_id = start_sending(person, people["list"]["id"], recipients=recipients)
+    pump = make_pump()
+    pump.poll(source(pump, "fanout_campaign"), wait_seconds=0)
+    return campaign_id, sender.Chunk.from_body(body_of(receive("send")))
+
+
 def make_visible_again(message: dict) -> None:
     """What the end of the visibility timeout does, without waiting for it."""
     aws.client("sqs").change_message_visibility(QueueUrl=queues.url("send"), ReceiptHandle=message["ReceiptHandle"],
@@ -140,7 +149,8 @@ def test_a_chunk_that_fails_mid_way_redelivered_dead_lettered_and_redriven_sends
     # Then every recipient got exactly one email, including the one whose send was never recorded
     assert {a: deliveries_by_address()[a] for a in people["subscribed"]} == {a: 1 for a in people["subscribed"]}
     done = campaign(person, campaign_id)
-    assert (done.status, done.sent_count, done.chunks_done) == (CampaignStatus.SENT.value, 40, 1)
+    assert (done.status, done.sent_count, done.uncertain_count, done.chunks_done) == (
+        CampaignStatus.SENT.value, 39, 1, 1)   # the crash: SES may or may not have taken it, so not counted sent
     states = [d.state for d in Delivery.query(campaign_key(person.account_id, campaign_id))
               if not d.delivery_key.startswith("chunk#")]
     assert sorted(states).count(DeliveryState.SENT.value) == 39
@@ -172,11 +182,7 @@ def test_ses_throttling_is_retried_with_backoff_for_the_throttled_recipients_onl
 def test_throttling_past_the_chunk_budget_gives_the_chunk_back_and_the_redelivery_finishes_it(client, tenant):
     # Given SES that throttles everything from the 11th call of the first delivery on
     person = tenant()
-    people = audience(client, person, subscribed=25)
-    campaign_id = start_sending(person, people["list"]["id"], recipients=25)
-    pump = make_pump()
-    pump.poll(source(pump, "fanout_campaign"), wait_seconds=0)
-    chunk = sender.Chunk.from_body(body_of(receive("send")))
+    campaign_id, chunk = one_chunk_on_the_queue(client, person, 25)
     clock = FakeClock()
     pacing = sender.Pacing(sleep=clock.sleep, monotonic=lambda: clock.now)
 

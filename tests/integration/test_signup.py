@@ -163,3 +163,19 @@ def test_an_oversized_body_is_refused(client):
 
     assert answer.status_code == 413
     assert answer.json_body["error"]["code"] == "too_large"
+
+
+def test_signups_from_one_ip_are_throttled_so_taken_addresses_cannot_be_enumerated(client):
+    # Given an account with a known address
+    taken = "owner@known-company.example"
+    assert api_call(client, "POST", "/v1/signup", signup_body(taken)).status_code == 201
+
+    # When one client keeps signing up, probing which addresses are taken
+    probes = [api_call(client, "POST", "/v1/signup", signup_body(taken if n % 2 else f"new{n}@probe.example"))
+              for n in range(25)]
+
+    # Then after 20 signups an hour from that IP every further one is 429 with Retry-After, taken or not
+    codes = [p.status_code for p in probes]
+    assert sorted(set(codes[:19])) == [201, 409] and codes[19:] == [429] * 6, codes
+    assert probes[-1].json_body["error"]["code"] == "rate_limited"
+    assert 0 < int(probes[-1].headers["Retry-After"]) <= 3600

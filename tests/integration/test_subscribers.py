@@ -399,3 +399,27 @@ def test_given_subscribers_come_and_go_when_logged_then_no_address_is_written(cl
     written = [str(vars(record)) for record in caplog.records]
     assert any("subscriber added" in line for line in written)
     assert not [line for line in written if "secret.person" in line]
+
+
+@pytest.mark.parametrize("age", [1e300, -1e300, 10 ** 38 + 1, 1e-200, int("9" * 39)])
+def test_given_a_number_dynamodb_cannot_hold_when_added_then_422_and_nothing_is_stored(
+        client, owner, contact_list, age):
+    # When a number field gets a value out of DynamoDB's range (magnitude 1E-130 to 1E+126, 38 digits)
+    answer = add_subscriber(client, owner, contact_list["id"], "ada@example.org", fields={"age": age})
+
+    # Then it is refused as invalid input, naming the field, and no subscriber was made
+    assert answer.status_code == 422, answer.json_body
+    assert answer.json_body["error"]["code"] == "invalid_field"
+    assert "age" in answer.json_body["error"]["message"]
+    assert subscriber_count(owner) == 0
+
+
+@pytest.mark.parametrize("age", [int("9" * 38), -int("9" * 38), 9.9e125, 1e-130, 0.1, 0])
+def test_given_a_number_at_the_edge_of_the_range_when_added_then_it_is_kept_exactly(
+        client, owner, contact_list, age):
+    answer = add_subscriber(client, owner, contact_list["id"], "ada@example.org", fields={"age": age})
+
+    assert answer.status_code == 201, answer.json_body
+    shown = api_call(client, "GET", f"{base(contact_list['id'])}/{answer.json_body['subscriber']['id']}",
+                     headers=owner.headers)
+    assert shown.json_body["subscriber"]["fields"]["age"] == age

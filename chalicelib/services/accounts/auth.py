@@ -5,8 +5,9 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
-from chalicelib import clock, errors, security
+from chalicelib import clock, errors, queues, security
 from chalicelib.config import get_settings
 from chalicelib.log import logger
 from chalicelib.models import credentials as store
@@ -141,25 +142,34 @@ def log_in(email: str, password: str, origin: Origin) -> Session:
     login = users.login_for(address) if address else None
     user = users.get(login.account_id, login.user_id) if login else None
     subject = address or email.strip().lower()
-    try:
-        throttle.check(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
-        throttle.check(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
-    except errors.RateLimited:
-        if user:
-            _audit_login(user, origin, Action.LOGIN_FAILED, Result.RATE_LIMITED)
-        raise
+    _reserve_attempt(user, subject, origin)
     if not security.verify_password(user.password_hash if user else None, password) or user is None:
-        throttle.hit(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
-        throttle.hit(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
         if user:
             _audit_login(user, origin, Action.LOGIN_FAILED, Result.INVALID_CREDENTIALS)
         raise InvalidCredentials()
     throttle.clear(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
+    throttle.release(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
     session = open_session(user.account_id, user.user_id, user.role)
     users.update(user, last_login_at=clock.now())
     _audit_login(user, origin, Action.LOGIN_SUCCEEDED, Result.OK)
     logger.info("login succeeded", extra={"account_id": user.account_id, "user_id": user.user_id})
     return session
+
+
+def _reserve_attempt(user: users.User | None, subject: str, origin: Origin) -> None:
+    """Count the attempt as a failure per address and per IP before the password is checked (a success gives
+    it back), so that parallel guesses cannot all pass the limit; refused attempts are audited."""
+    try:
+        throttle.reserve(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
+        try:
+            throttle.reserve(throttle.LOGIN_FAILURES_PER_IP, origin.ip)
+        except errors.RateLimited:
+            throttle.release(throttle.LOGIN_FAILURES_PER_EMAIL, subject)
+            raise
+    except errors.RateLimited:
+        if user:
+            _audit_login(user, origin, Action.LOGIN_FAILED, Result.RATE_LIMITED)
+        raise
 
 
 def _sign_in_address(email: str) -> str | None:
@@ -232,24 +242,60 @@ def find_link_token(kind: Kind, token: str) -> Credential | None:
 
 # --- password resets ---------------------------------------------------------------------------
 
-def request_password_reset(email: str, origin: Origin, mailer: Mailer) -> None:
-    """Email a one-time reset link if a user signs in with `email`; say nothing either way."""
+RESET_QUEUE = "password-resets"
+
+
+@dataclass(frozen=True)
+class ResetJob:
+    """A queued password reset: the user (None when no user signs in with the address) and where it came from."""
+
+    account_id: str | None
+    user_id: str | None
+    origin: Origin
+
+    def body(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "user_id": self.user_id, "ip": self.origin.ip,
+                "user_agent": self.origin.user_agent, "route": self.origin.route}
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> "ResetJob":
+        def text(name: str) -> str | None:
+            value = body.get(name)
+            if value is not None and not isinstance(value, str):
+                raise errors.Malformed(f"A password reset message's {name} is not text.")
+            return value
+
+        return cls(text("account_id"), text("user_id"), Origin(text("ip"), text("user_agent"), text("route")))
+
+
+def request_password_reset(email: str, origin: Origin) -> None:
+    """Queue a one-time reset link for the user who signs in with `email`, if any; say nothing either way.
+
+    A known and an unknown address cost the same here (a throttle count, one look-up, one queued message):
+    the user, the link and the email are dealt with off the request (send_reset_link), so the answer's timing
+    does not tell whether the address has an account."""
     address = _sign_in_address(email)
-    login = users.login_for(address) if address else None
-    user = users.get(login.account_id, login.user_id) if login else None
+    if address is None:
+        return
+    try:
+        throttle.reserve(throttle.RESET_REQUESTS_PER_EMAIL, address)
+    except errors.RateLimited:
+        logger.warning("password reset requests throttled")
+        return
+    login = users.login_for(address)
+    queues.enqueue(RESET_QUEUE, ResetJob(login.account_id if login else None, login.user_id if login else None,
+                                         origin).body())
+
+
+def send_reset_link(job: ResetJob, mailer: Mailer) -> None:
+    """Email the reset link a queued request asked for (nothing when no user was found, or it has gone since)."""
+    user = users.get(job.account_id, job.user_id) if job.account_id and job.user_id else None
     if user is None:
         return
-    if throttle.retry_after(throttle.RESET_REQUESTS_PER_EMAIL, user.email) is not None:
-        logger.warning("password reset requests throttled", extra={"account_id": user.account_id})
-        return
-    throttle.hit(throttle.RESET_REQUESTS_PER_EMAIL, user.email)
     token = issue_link_token(Kind.RESET, user.account_id, user.user_id, RESET_LIFETIME)
-    audit.record(user.account_id, Action.PASSWORD_RESET_REQUESTED, origin, Actor(user.user_id, user.role))
-    try:
-        mailer.send(account_mail.password_reset(user.email, get_settings().link(f"/reset-password/{token}")))
-    except errors.UpstreamError:
-        # The answer must not differ for known addresses; the user can simply ask again.
-        logger.error("password reset email not sent", extra={"account_id": user.account_id})
+    audit.record(user.account_id, Action.PASSWORD_RESET_REQUESTED, job.origin, Actor(user.user_id, user.role))
+    mailer.send(account_mail.password_reset(user.email, get_settings().link(f"/reset-password/{token}")))
+    logger.info("password reset link sent", extra={"account_id": user.account_id, "user_id": user.user_id})
 
 
 def reset_link_is_live(token: str) -> bool:

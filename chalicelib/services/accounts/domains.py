@@ -59,6 +59,8 @@ def register(account_id: str, raw_name: str) -> Domain:
     taken = errors.Conflict("This domain is already registered.", code="domain_taken")
     if any(_is_within(name, own) for own in service_domains()):
         raise taken
+    if _parent_verified_elsewhere(account_id, name):
+        raise errors.Conflict("This domain is within a domain another account has verified.", code="domain_taken")
     now = clock.now()
     domain = Domain(account_id, name, status=DomainStatus.PENDING.value, dkim_tokens=[], created_at=now,
                     checked_at=now)
@@ -72,6 +74,20 @@ def register(account_id: str, raw_name: str) -> Domain:
     _record(domain, state)
     logger.info("sending domain registered", extra={"account_id": account_id, "status": domain.status})
     return domain
+
+
+def _parent_verified_elsewhere(account_id: str, name: str) -> bool:
+    """Whether another account has verified a domain `name` is within (SES lets a verified domain's owner send
+    from all of its subdomains, so a subdomain is that owner's to send from)."""
+    labels = name.split(".")
+    for start in range(1, len(labels) - 1):
+        parent = ".".join(labels[start:])
+        owner = store.owner_of(parent)
+        if owner is not None and owner != account_id:
+            domain = store.get(owner, parent)
+            if domain is not None and domain.status == DomainStatus.VERIFIED.value:
+                return True
+    return False
 
 
 def page(account_id: str, limit: int, start: dict | None) -> Page[Domain]:

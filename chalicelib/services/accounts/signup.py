@@ -13,7 +13,7 @@ from chalicelib.models.credentials import Credential
 from chalicelib.models.users import Login, User
 from chalicelib.outbound import Mailer
 from chalicelib.services import addresses
-from chalicelib.services.accounts import account_mail, audit, auth, plans
+from chalicelib.services.accounts import account_mail, audit, auth, plans, throttle
 from chalicelib.services.accounts.accounts import clean_profile
 from chalicelib.services.accounts.audit import Action, Actor, Origin
 from chalicelib.services.accounts.auth import Kind, Principal, Role
@@ -37,7 +37,8 @@ class Registered:
 
 
 def signup(data: SignupInput, origin: Origin, mailer: Mailer) -> Registered:
-    """Open an account waiting for review (R1, R5) with its owner, and email a verification link."""
+    """Open an account waiting for review (R1, R5) with its owner, and email a verification link; throttled per IP."""
+    throttle.reserve(throttle.SIGNUPS_PER_IP, origin.ip)
     if data.accept_terms is not True:
         raise errors.Invalid("The terms must be accepted to open an account.", code="terms_not_accepted")
     email = addresses.normalise(data.email)

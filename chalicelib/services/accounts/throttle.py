@@ -19,6 +19,8 @@ class Limit:
 LOGIN_FAILURES_PER_EMAIL = Limit("login-email", 5, timedelta(minutes=15))
 LOGIN_FAILURES_PER_IP = Limit("login-ip", 20, timedelta(minutes=15))
 RESET_REQUESTS_PER_EMAIL = Limit("reset-email", 5, timedelta(hours=1))
+# Every signup counts, taken address or not: a 409 tells whether an address has an account.
+SIGNUPS_PER_IP = Limit("signup-ip", 20, timedelta(hours=1))
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -42,13 +44,36 @@ def retry_after(limit: Limit, subject: str) -> int | None:
     return max(1, math.ceil((ends - now).total_seconds()))
 
 
+def _limited(wait: int) -> errors.RateLimited:
+    return errors.RateLimited(f"Too many attempts; try again in {wait} seconds.", retry_after=wait)
+
+
 def check(limit: Limit, subject: str | None) -> None:
     """Raise RateLimited (429 with Retry-After) when `subject` has used up its window."""
     if not subject:
         return
     wait = retry_after(limit, subject)
     if wait is not None:
-        raise errors.RateLimited(f"Too many attempts; try again in {wait} seconds.", retry_after=wait)
+        raise _limited(wait)
+
+
+def reserve(limit: Limit, subject: str | None) -> None:
+    """Count one attempt by `subject` before it is made, atomically, so that parallel attempts cannot all pass
+    one check; raise RateLimited (429 with Retry-After) when the window is used up."""
+    if not subject:
+        return
+    now = clock.now()
+    index, ends = _window(limit, now)
+    if not store.add_hit_below(_key(limit, subject, index), limit.max_hits, ends):
+        raise _limited(max(1, math.ceil((ends - now).total_seconds())))
+
+
+def release(limit: Limit, subject: str | None) -> None:
+    """Give back an attempt reserved in the current window that turned out not to count."""
+    if not subject:
+        return
+    index, _ = _window(limit, clock.now())
+    store.take_back_hit(_key(limit, subject, index))
 
 
 def take(limit: Limit, subject: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any, Iterable, Mapping, Protocol
 
 from chalicelib import errors
@@ -12,6 +13,10 @@ MAX_TEXT = 1000
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TRUE_WORDS = frozenset({"on", "true", "1", "yes"})
 FALSE_WORDS = frozenset({"off", "false", "0", "no"})
+# What a DynamoDB number holds: 38 significant digits, magnitudes from 1E-130 to below 1E+126.
+NUMBER_DIGITS = 38
+NUMBER_SMALLEST = Decimal("1E-130")
+NUMBER_BOUND = Decimal("1E+126")
 
 
 class FieldDefinition(Protocol):
@@ -65,6 +70,9 @@ def _check_value(key: str, kind: str, value: Any) -> Any:
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise _wrong(key, "a number")
+        if not _storable(value):
+            raise _wrong(key, f"a number with at most {NUMBER_DIGITS} significant digits, between -1E+126 and "
+                              "1E+126 and no closer to 0 than 1E-130")
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -79,6 +87,14 @@ def _check_value(key: str, kind: str, value: Any) -> Any:
             raise _wrong(key, "a real calendar date (YYYY-MM-DD)") from None
         return value
     raise errors.Invalid(f"Field {key!r} has an unknown type.", code="invalid_field")
+
+
+def _storable(value: int | float) -> bool:
+    number = Decimal(str(value)).copy_abs()   # str: a float's shortest form, the one it is stored as
+    if not number:
+        return True
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0")
+    return len(digits) <= NUMBER_DIGITS and NUMBER_SMALLEST <= number < NUMBER_BOUND
 
 
 def _form_value(key: str, kind: str, raw: str) -> Any:

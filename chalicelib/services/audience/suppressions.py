@@ -9,6 +9,7 @@ from chalicelib.models.base import Page
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.suppressions import Suppression, SuppressionReason
 from chalicelib.services import addresses
+from chalicelib.services.accounts import accounts
 
 # A stronger reason is never replaced by a weaker one: an erasure outlives everything (R28), a complaint
 # outlives an unsubscribe, which outlives a bounce, which outlives a manual entry.
@@ -57,7 +58,8 @@ def as_seen(item: Suppression) -> tuple[str | None, str]:
 
 
 def add_manual(account_id: str, email: str) -> Suppression:
-    """The customer suppresses an address by hand; 409 if it is already suppressed."""
+    """The customer suppresses an address by hand; 409 if it is already suppressed, 422 if the account is closed."""
+    accounts.ensure_open(account_id)
     address = addresses.normalise(email)
     item = Suppression(account_id, email_key(address), email=address, reason=SuppressionReason.MANUAL.value,
                        created_at=clock.now())

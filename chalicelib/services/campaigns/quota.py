@@ -89,17 +89,19 @@ def reserve_and_start(campaign: Campaign, account: Account, recipients: int, fro
 def release_unsent(campaign: Campaign) -> int:
     """Give back what the campaign reserved but did not send or fail, exactly once; the number given back.
 
-    R11: failed emails stay charged. Called when a campaign is sent (the sender) or cancelled. The
-    give-back is conditional on the counters it was computed from, so a chunk that lands meanwhile
-    is counted first.
+    R11: failed emails stay charged, and so do uncertain ones (SES may have sent them). Called when a campaign
+    is sent (the sender) or cancelled. The give-back is conditional on the counters it was computed from, so
+    a chunk that lands meanwhile is counted first.
     """
     for _ in range(RELEASE_RETRIES):
         fresh = campaign_store.get(campaign.account_id, campaign.campaign_id)
         if fresh is None or fresh.released:
             return 0
-        amount = max(int(fresh.reserved or 0) - int(fresh.sent_count or 0) - int(fresh.failed_count or 0), 0)
+        charged = int(fresh.sent_count or 0) + int(fresh.failed_count or 0) + int(fresh.uncertain_count or 0)
+        amount = max(int(fresh.reserved or 0) - charged, 0)
         condition = ((Campaign.released.does_not_exist() | (Campaign.released == False))
-                     & (Campaign.sent_count == fresh.sent_count) & (Campaign.failed_count == fresh.failed_count))
+                     & (Campaign.sent_count == fresh.sent_count) & (Campaign.failed_count == fresh.failed_count)
+                     & _uncertain_is(int(fresh.uncertain_count or 0)))
         actions = [Campaign.released.set(True), Campaign.updated_at.set(clock.now())]
         if store.give_back(fresh, amount, actions, condition):
             logger.info("campaign reservation released", extra={
@@ -123,5 +125,11 @@ def undo_start(campaign: Campaign, reason: str) -> bool:
         Campaign.released.set(True), Campaign.updated_at.set(now), Campaign.started_at.remove(),
     ]
     condition = ((Campaign.status == CampaignStatus.SENDING.value) & (Campaign.generation == fresh.generation)
-                 & (Campaign.sent_count == 0) & (Campaign.failed_count == 0))
+                 & (Campaign.sent_count == 0) & (Campaign.failed_count == 0) & _uncertain_is(0))
     return store.give_back(fresh, int(fresh.reserved or 0), actions, condition)
+
+
+def _uncertain_is(count: int):
+    """A condition on the uncertain counter (campaigns older than it may not have it, which reads as 0)."""
+    same = Campaign.uncertain_count == count
+    return (Campaign.uncertain_count.does_not_exist() | same) if count == 0 else same

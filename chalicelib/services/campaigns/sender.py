@@ -6,7 +6,9 @@ SQS message ids) never sends an email twice: the keys are business keys. When SE
 take an email (throttled past the chunk's time budget, or an error answer of its own) the claim is
 given back and the chunk fails, so SQS delivers it again. A claim left behind by a sender that died
 between claim and SES's answer is never sent again: we cannot know whether SES took it, and a second
-copy is worse than a missing one (at most once; counted as sent, since SES probably took it).
+copy is worse than a missing one (at most once). The same holds when SES's answer leaves it unknown (a
+connection broken or timed out after the request went, a server error): the SES client never repeats a
+send by itself (chalicelib/ses.py), and such emails are counted `uncertain`, not sent.
 
 A chunk's counts land once, with its chunk marker, in one transaction; the campaign becomes sent when
 its fan-out is done and every chunk of the current generation is.
@@ -104,6 +106,7 @@ class ChunkReport:
     skipped: int = 0
     completed: bool = False     # this chunk was the campaign's last: it is now sent
     throttled: int = 0
+    uncertain: int = 0          # SES may or may not have taken them; never sent again
 
 
 def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
@@ -113,7 +116,8 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     when some must be tried again later. A campaign whose rates break R22 is stopped (its owner told
     through `notices`) instead."""
     pacing = pacing or Pacing()
-    deadline = pacing.monotonic() + min(MAX_CHUNK_S, remaining_ms() / 1000 - SAFETY_MARGIN_S)
+    started, left_s = pacing.monotonic(), remaining_ms() / 1000
+    deadline = started + min(MAX_CHUNK_S, left_s - SAFETY_MARGIN_S)
     key = deliveries.campaign_key(chunk.account_id, chunk.campaign_id)
     campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
     if _is_current(campaign, chunk.generation):
@@ -144,17 +148,17 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
             skipped += 1
         else:
             eligible.append(member)
-    run = _Run(chunk, key, compiled, context, mailer, pacing, deadline)
+    run = _Run(chunk, key, compiled, context, mailer, pacing, deadline, started + left_s - ses.SEND_CALL_MAX_S)
     run.report.skipped = skipped
     run.send_all(eligible, workers or SEND_WORKERS)
     report, already = run.report, run.already
     _count_earlier_attempts(chunk, key, already, report)
     outcome = deliveries.finish_chunk(chunk.account_id, chunk.campaign_id, chunk.chunk_id, chunk.generation,
-                                      report.sent, report.failed, report.skipped)
+                                      report.sent, report.failed, report.skipped, report.uncertain)
     logger.info("chunk sent", extra={
         "account_id": chunk.account_id, "campaign_id": chunk.campaign_id, "chunk": chunk.chunk_id,
         "sent": report.sent, "failed": report.failed, "skipped": report.skipped, "throttled": report.throttled,
-        "outcome": outcome.value})
+        "uncertain": report.uncertain, "outcome": outcome.value})
     if outcome is ChunkOutcome.COUNTED:
         report.completed = complete_if_done(chunk.account_id, chunk.campaign_id, chunk.generation)
     return report
@@ -206,9 +210,10 @@ class _Run:
     outcome written onto its claim as soon as SES answers."""
 
     def __init__(self, chunk: Chunk, key: str, compiled, context: SendContext, mailer: Mailer, pacing: Pacing,
-                 deadline: float):
+                 deadline: float, last_send_at: float):
         self.chunk, self.key, self.compiled, self.context = chunk, key, compiled, context
         self.mailer, self.pacing, self.deadline = mailer, pacing, deadline
+        self.last_send_at = last_send_at   # a send started later might outlive the invocation
         self.report = ChunkReport(ChunkOutcomeKind.SENT)
         self.already: list[str] = []
         self.problems: list[BaseException] = []
@@ -241,6 +246,8 @@ class _Run:
         with self.lock:
             if state is DeliveryState.SENT:
                 self.report.sent += 1
+            elif state is DeliveryState.UNCERTAIN:
+                self.report.uncertain += 1
             else:
                 self.report.failed += 1
 
@@ -255,6 +262,8 @@ class _Run:
             if deliveries.claim(self.key, subscriber_id, chunk.chunk_id):
                 self._note(subscriber_id, DeliveryState.FAILED)
             return
+        if self.pacing.monotonic() > self.last_send_at:
+            raise ChunkNotFinished(f"Chunk {chunk.chunk_id} ran out of time; it will be delivered again.")
         if not deliveries.claim(self.key, subscriber_id, chunk.chunk_id):
             with self.lock:
                 self.already.append(subscriber_id)
@@ -268,7 +277,7 @@ class _Run:
                 with self.lock:
                     self.report.throttled += 1
                 pause = self.pacing.delay(attempt)
-                if self.pacing.monotonic() + pause > self.deadline or self.stop.is_set():
+                if self.pacing.monotonic() + pause > min(self.deadline, self.last_send_at) or self.stop.is_set():
                     deliveries.release(self.key, subscriber_id)
                     raise ChunkNotFinished(f"SES kept throttling chunk {chunk.chunk_id}; it will be delivered "
                                            "again.") from exc
@@ -280,6 +289,12 @@ class _Run:
                                        "again.") from exc
             except ses.SendRefused:
                 self._note(subscriber_id, DeliveryState.FAILED)
+                return
+            except ses.SendUncertain as exc:
+                logger.warning("ses may or may not have taken an email; it is not sent again", extra={
+                    "account_id": chunk.account_id, "campaign_id": chunk.campaign_id,
+                    "subscriber_id": subscriber_id, "error_code": str(exc)})
+                self._note(subscriber_id, DeliveryState.UNCERTAIN)
                 return
             self._note(subscriber_id, DeliveryState.SENT, message_id)
             return
@@ -295,8 +310,10 @@ def _count_earlier_attempts(chunk: Chunk, key: str, already: list[str], report: 
             continue
         if item.state == DeliveryState.FAILED.value:
             report.failed += 1
-        else:   # sent, or claimed by a sender that died waiting for SES: probably sent
+        elif item.state == DeliveryState.SENT.value:
             report.sent += 1
+        else:   # uncertain, or claimed by a sender that died waiting for SES: SES may or may not have taken it
+            report.uncertain += 1
 
 
 def _count_dropped(chunk: Chunk, key: str) -> None:
@@ -304,8 +321,10 @@ def _count_dropped(chunk: Chunk, key: str) -> None:
     handled = [item for item in deliveries.many(key, chunk.subscriber_ids).values() if item.chunk == chunk.chunk_id]
     if not handled or deliveries.chunk_done(key, chunk.chunk_id):
         return
-    failed = sum(1 for item in handled if item.state == DeliveryState.FAILED.value)
-    deliveries.finish_chunk(chunk.account_id, chunk.campaign_id, chunk.chunk_id, None, len(handled) - failed, failed, 0)
+    states = [item.state for item in handled]
+    sent, failed = states.count(DeliveryState.SENT.value), states.count(DeliveryState.FAILED.value)
+    deliveries.finish_chunk(chunk.account_id, chunk.campaign_id, chunk.chunk_id, None, sent, failed, 0,
+                            len(states) - sent - failed)
 
 
 def _fields(member) -> dict[str, Any]:

@@ -16,7 +16,7 @@ def campaign_report(account_id: str, campaign_id: str) -> dict[str, Any]:
     """The report of one of the account's campaigns (NotFound for a missing or another account's one)."""
     campaign = campaign_store.get(account_id, campaign_id)
     if campaign is None:
-        raise errors.NotFound("There is no such campaign.")
+        raise errors.NotFound("campaign")
     return {**counts(campaign), **breakdowns(campaign)}
 
 
@@ -31,6 +31,7 @@ def counts(campaign: Campaign) -> dict[str, Any]:
         "sent": sent,
         "failed": int(campaign.failed_count or 0),
         "skipped": int(campaign.skipped_count or 0),
+        "uncertain": int(campaign.uncertain_count or 0),
         "opens": {
             "unique": int(campaign.opens_unique or 0),
             "total": int(campaign.opens_total or 0),

@@ -57,11 +57,11 @@ def follow_click(token: str, visitor: Visitor) -> str:
     """The stored URL a click token leads to (NotFound for anything else), with the click recorded."""
     found = verify_click(token)
     if found is None:
-        raise errors.NotFound("This link is not valid.")
+        raise errors.NotFound("link")
     account_id, campaign_id, subscriber_id, link_index = found
     campaign = campaign_store.get(account_id, campaign_id)
     if campaign is None or link_index >= len(campaign.links or []):
-        raise errors.NotFound("This link is not valid.")
+        raise errors.NotFound("link")
     url = campaign.links[link_index]
     if not is_test(subscriber_id):
         try:

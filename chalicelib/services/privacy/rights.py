@@ -94,9 +94,14 @@ def _mail_link(address: str, kind: RequestKind, ip: str | None, mailer: Mailer) 
     logger.info("privacy request link sent", extra={"kind": kind.value, "accounts": len(held.account_ids)})
 
 
+def kind_of(token: str) -> RequestKind:
+    """What a verification link asks for, changing nothing; NotFound when it is forged, altered or older than 24 h."""
+    return _read(token)[0]
+
+
 def carry_out(token: str, mailer: Mailer) -> Outcome:
     """Carry out the request a verification link names; NotFound when it is forged, altered or older than 24 h.
-    Following the link again is harmless."""
+    Carrying it out again is harmless."""
     kind, key = _read(token)
     if kind is RequestKind.ERASURE:
         erasure.erase_everywhere(key, mailer)
