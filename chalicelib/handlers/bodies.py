@@ -98,6 +98,7 @@ OneLine = AfterValidator(_one_line)
 Text = Annotated[str, Field(min_length=1, max_length=200), OneLine]
 Subject = Annotated[str, Field(min_length=1, max_length=500), OneLine]
 
+
 class FieldBody(Body):
     key: str = Field(min_length=1, max_length=40)
     label: str = Field(min_length=1, max_length=100)
@@ -167,13 +168,13 @@ class ConditionBody(Body):
 
 
 class NewSegment(Body):
-    name: str = Text
+    name: Text
     match: str = Field(default="all", max_length=10)
     conditions: list[ConditionBody] = Field(max_length=100)   # the service sets the real limit, and says it
 
 
 class SegmentChanges(Body):
-    name: str | None = OptionalText
+    name: Text | None = None
     match: str | None = Field(default=None, max_length=10)
     conditions: list[ConditionBody] | None = Field(default=None, max_length=100)
 
