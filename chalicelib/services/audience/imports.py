@@ -513,17 +513,26 @@ def _joined_parts(item: Import, files: Files) -> Iterator[bytes]:
 
 
 def _finish(item: Import, files: Files) -> None:
-    """End the import: done if it ran to the end; its rejected rows joined into one file to download."""
-    if item.status == ImportStatus.RUNNING.value and store.move(item, {ImportStatus.RUNNING}, [
-            Import.status.set(ImportStatus.DONE.value), Import.finished_at.set(clock.now())]):
-        logger.info("import done", extra={"account_id": item.account_id, "import_id": item.import_id,
-                                          "added": int(item.added), "processed": int(item.processed)})
-        item = _reload(item)
-    if ImportStatus(item.status) not in FINISHED or item.errors_key or not sum(item.skipped().values()):
-        return
+    """End the import: its rejected rows joined into one file to download, then done if it ran to the end, in
+    that order: a client that sees it done finds the file."""
+    key = item.errors_key or _join_rejected(item, files)
+    noted = [Import.errors_key.set(key)] if key and not item.errors_key else []
+    if item.status == ImportStatus.RUNNING.value:
+        if store.move(item, {ImportStatus.RUNNING}, [
+                Import.status.set(ImportStatus.DONE.value), Import.finished_at.set(clock.now()), *noted]):
+            logger.info("import done", extra={"account_id": item.account_id, "import_id": item.import_id,
+                                              "added": int(item.added), "processed": int(item.processed)})
+    elif ImportStatus(item.status) in FINISHED and noted:
+        store.move(item, set(FINISHED), noted)
+
+
+def _join_rejected(item: Import, files: Files) -> str | None:
+    """The rejected rows' parts joined into one file; its key, or None when no row was rejected."""
+    if not sum(item.skipped().values()):
+        return None
     key = f"{item.account_id}/{item.import_id}/rejected-rows.csv"
     files.put(key, io.BufferedReader(_Joined(_joined_parts(item, files))))
-    store.move(item, set(FINISHED), [Import.errors_key.set(key)])
+    return key
 
 
 def _fail(item: Import, reason: str) -> None:
