@@ -11,6 +11,8 @@ from chalicelib.models.base import Page
 from chalicelib.models.lists import ContactList, FieldDef
 from chalicelib.services import addresses
 from chalicelib.services.accounts import accounts
+from chalicelib.services.audience import list_export
+from chalicelib.storage import ExportFiles
 
 FIELD_TYPES = ("text", "number", "date", "boolean")
 RESERVED_FIELD_KEYS = frozenset({"email", "status", "id"})
@@ -59,8 +61,9 @@ def update(account_id: str, list_id: str, changes: dict[str, Any]) -> ContactLis
 
 
 def delete(account_id: str, list_id: str) -> None:
-    """Delete a list; its subscribers go with it."""
+    """Delete a list; its subscribers go with it, and so do its exports (list_export.forget_list)."""
     item = get(account_id, list_id)
+    list_export.forget_list(account_id, list_id, ExportFiles())
     subscribers.delete_all_in_list(account_id, list_id)
     item.delete()
 

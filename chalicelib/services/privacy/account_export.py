@@ -146,7 +146,7 @@ def status(account_id: str, export_id: str, files: Files) -> ExportView:
     """One of the account's exports (404 for a missing, expired or another account's one), with a download
     link valid for an hour once it is ready."""
     export = store.get_live(account_id, export_id) if auth.plausible_id(export_id) else None
-    if export is None:
+    if export is None or export.kind is not None:   # a list's export is found under its list
         raise errors.NotFound("export")
     if export.status != ExportStatus.READY.value or not export.object_key:
         return ExportView(export)
