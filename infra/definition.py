@@ -44,6 +44,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "indexes": {"by_queue": ("queue", "queued_at"), "by_email": ("email_key", "list_key")},
         "ttl": "expires_at",
     },
+    "flags": {"hash": "account_id", "range": "pattern_key", "indexes": {"by_queue": ("queue", "flagged_at")}},   # R16
 }
 
 # logical queue name -> visibility timeout (s); each gets a dead-letter queue "<name>-dlq".

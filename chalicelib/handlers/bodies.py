@@ -207,3 +207,9 @@ class NewListExport(Body):
     format: str = Field(max_length=10)
     status: list[str] | None = Field(default=None, max_length=10)
     segment_id: str | None = Field(default=None, max_length=100)
+
+
+# --- staff: flags (R16) ------------------------------------------------------------------------
+
+class FlagDismissal(Body):
+    note: str | None = Field(default=None, max_length=500)
