@@ -10,7 +10,7 @@ from chalicelib import clock
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import JSON, Api, Call, bodies, json_response, page_response
 from chalicelib.handlers.lazy import lazy_module
-from chalicelib.models.exports import Export
+from chalicelib.models.exports import Export, ExportView
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
     from chalicelib.services.audience import list_export
@@ -22,7 +22,7 @@ else:
 api = Api(__name__)
 
 
-def shape(export: Export, view: account_export.ExportView | list_export.ExportView | None = None) -> dict:
+def shape(export: Export, view: ExportView | None = None) -> dict:
     return {
         "id": export.export_id,
         "status": export.status,
@@ -51,7 +51,7 @@ def get_export(call: Call, export_id: str):
     return json_response({"export": shape(view.export, view)})
 
 
-def list_export_shape(export: Export, view: list_export.ExportView | None = None) -> dict:
+def list_export_shape(export: Export, view: ExportView | None = None) -> dict:
     return {
         **shape(export, view),
         "list_id": export.list_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -24,7 +25,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.expressions.condition import size as size_of
 
-from chalicelib import clock
+from chalicelib import clock, errors
 from chalicelib.models.audit import AuditRecord
 from chalicelib.models.base import BaseModel, Page, is_live, take_page, written
 from chalicelib.models.campaigns import Campaign
@@ -70,6 +71,24 @@ class Export(BaseModel):
     next_key = UnicodeAttribute(null=True)           # JSON: the list's key where the next part starts
     rows = NumberAttribute(null=True)                # members written so far
     failure = UnicodeAttribute(null=True)            # why it failed, in words for the customer
+
+
+@dataclass(frozen=True)
+class ExportView:
+    """An export as its status route shows it; `download_url` once it is ready."""
+
+    export: Export
+    download_url: str | None = None
+    download_expires_at: datetime | None = None
+
+
+def job_ids(body: dict[str, Any]) -> tuple[str, str]:
+    """The account and export ids of an exports-queue message; errors.Malformed for a message without them (it
+    ends in the dead-letter queue)."""
+    account_id, export_id = body.get("account_id"), body.get("export_id")
+    if not isinstance(account_id, str) or not isinstance(export_id, str) or not account_id or not export_id:
+        raise errors.Malformed("The export message lacks its account or export id.")
+    return account_id, export_id
 
 
 def object_key(account_id: str, export_id: str) -> str:

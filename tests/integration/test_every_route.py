@@ -63,6 +63,10 @@ def two_tenants(client, tenant, monkeypatch):
         job = api_call(client, "GET", "/v1/account/export", headers=owner.headers)
     if job.status_code == 202:
         ids["export_id"] = job.json_body["export"]["id"]
+    list_export = api_call(client, "POST", f"/v1/lists/{mailing_list['id']}/exports", {"format": "csv"},
+                           headers=owner.headers)
+    if list_export.status_code == 202:   # a list's export: its id must be as invisible under either route
+        ids["export_id"] = list_export.json_body["export"]["id"]
     return owner, stranger, ids
 
 

@@ -37,7 +37,7 @@ from chalicelib.models import exports as store
 from chalicelib.models import lists as list_store
 from chalicelib.models import subscribers
 from chalicelib.models.base import Page
-from chalicelib.models.exports import Export, ExportKind, ExportStatus
+from chalicelib.models.exports import Export, ExportKind, ExportStatus, ExportView
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.services.accounts import audit, auth
@@ -49,7 +49,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}   # for
 LIFETIME = timedelta(days=7)        # the exports bucket's lifecycle deletes files as old (infra/definition.py)
 LINK_LIFETIME = timedelta(hours=1)
 PART_BYTES = 5 * 1024 * 1024        # S3's least part size: a part is sent once it holds this much
-PAGE = 1000                         # members per DynamoDB read
+PAGE = 5000                         # members per read (DynamoDB answers at most 1 MB a request: a few calls)
 MIN_REMAINING_MS = 60_000           # a worker with less time left queues its continuation instead of a part
 BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -74,15 +74,6 @@ class Files(Protocol):
 
 
 @dataclass(frozen=True)
-class ExportView:
-    """A list export as its routes show it; `download_url` once it is ready."""
-
-    export: Export
-    download_url: str | None = None
-    download_expires_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class Job:
     """One exports-queue message for a list export."""
 
@@ -94,10 +85,7 @@ class Job:
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Job:
         """Read a queue message; a malformed one raises errors.Malformed (it ends in the dead-letter queue)."""
-        account_id, export_id = body.get("account_id"), body.get("export_id")
-        if not isinstance(account_id, str) or not isinstance(export_id, str) or not account_id or not export_id:
-            raise errors.Malformed("The export message lacks its account or export id.")
-        return cls(account_id, export_id)
+        return cls(*store.job_ids(body))
 
     def as_body(self) -> dict[str, Any]:
         return {"kind": self.KIND, "account_id": self.account_id, "export_id": self.export_id}
