@@ -24,6 +24,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.expressions.condition import size as size_of
+from pynamodb.pagination import ResultIterator
 
 from chalicelib import clock, errors
 from chalicelib.models.audit import AuditRecord
@@ -31,6 +32,8 @@ from chalicelib.models.base import BaseModel, Page, is_live, take_page, written
 from chalicelib.models.campaigns import Campaign
 from chalicelib.models.domains import Domain
 from chalicelib.models.lists import ContactList
+from chalicelib.models.subscribers import Subscriber
+from chalicelib.models.subscribers import list_key as subscriber_list_key
 from chalicelib.models.suppressions import Suppression
 from chalicelib.models.usage import Usage
 
@@ -140,13 +143,13 @@ def begin_upload(item: Export, upload_id: str) -> bool:
     return written(lambda: item.update(actions=[Export.upload_id.set(upload_id)], condition=condition))
 
 
-def save_progress(item: Export, etag: str, next_key: dict[str, Any] | None, rows: int, size: int) -> bool:
-    """Record one more part done and where the next starts; False if another run recorded this part first
-    (or the export is gone or finished)."""
+def save_progress(item: Export, etag: str | None, next_key: dict[str, Any] | None, rows: int, size: int) -> bool:
+    """Record one more part done (none when `etag` is None: the list ended where the last part did) and where
+    the next starts; False if another run recorded this part first (or the export is gone or finished)."""
     done = list(item.parts or [])
     condition = (Export.status == ExportStatus.PREPARING.value) & (Export.upload_id == item.upload_id)
     condition &= (size_of(Export.parts) == len(done)) if done else Export.parts.does_not_exist()
-    actions = [Export.parts.set([*done, etag]), Export.rows.set(rows), Export.size_bytes.set(size),
+    actions = [Export.parts.set([*done, etag] if etag else done), Export.rows.set(rows), Export.size_bytes.set(size),
                Export.next_key.set(json.dumps(next_key)) if next_key else Export.next_key.remove()]
     return written(lambda: item.update(actions=actions, condition=condition))
 
@@ -188,6 +191,12 @@ def claim_notice(item: Export, at: datetime) -> bool:
 def release_notice(item: Export) -> None:
     """Give the claim back after the email could not be sent, so that a redelivered job sends it."""
     written(lambda: item.update(actions=[Export.notified_at.remove()], condition=Export.export_id.exists()))
+
+
+def members_from(account_id: str, list_id: str, start: dict[str, Any] | None) -> ResultIterator[Subscriber]:
+    """The list's members from `start` on, in key order, read a DynamoDB page (1 MB) at a time. Stopped early,
+    its `last_evaluated_key` is the key of the last member it gave: where to go on from."""
+    return Subscriber.query(subscriber_list_key(account_id, list_id), last_evaluated_key=start)
 
 
 # --- what an export reads: every item of one account, table by table ----------------------------

@@ -35,7 +35,6 @@ from chalicelib import clock, errors, ids, queues
 from chalicelib.log import logger
 from chalicelib.models import exports as store
 from chalicelib.models import lists as list_store
-from chalicelib.models import subscribers
 from chalicelib.models.base import Page
 from chalicelib.models.exports import Export, ExportKind, ExportStatus, ExportView
 from chalicelib.models.lists import ContactList
@@ -49,7 +48,6 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}   # for
 LIFETIME = timedelta(days=7)        # the exports bucket's lifecycle deletes files as old (infra/definition.py)
 LINK_LIFETIME = timedelta(hours=1)
 PART_BYTES = 5 * 1024 * 1024        # S3's least part size: a part is sent once it holds this much
-PAGE = 5000                         # members per read (DynamoDB answers at most 1 MB a request: a few calls)
 MIN_REMAINING_MS = 60_000           # a worker with less time left queues its continuation instead of a part
 BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -203,7 +201,7 @@ def run_job(job: Job, files: Files, remaining_ms: Callable[[], int]) -> None:
             files.abort_upload(key, upload_id)
             return
         export.upload_id = upload_id
-    writer = _WRITERS[export.format or ""](_columns(contact_list))
+    writer = WRITERS[export.format or ""](columns_of(contact_list))
     while not _written(export):
         if not _write_part(export, key, writer, keep, files):
             return
@@ -229,33 +227,31 @@ def _member_filter(export: Export) -> Callable[[Subscriber], bool]:
 
 def _write_part(export: Export, key: str, writer: _Writer, keep: Callable[[Subscriber], bool],
                 files: Files) -> bool:
-    """Read pages from the cursor until a part's worth is written or the list ends; store the part and save
-    the cursor after it. False if another run saved this part first."""
+    """Read the list from the cursor until a part's worth is written or the list ends; store the part and save
+    the cursor (the key of the last member read) after it. False if another run saved this part first."""
     rows = int(export.rows or 0)
-    start = store.next_key_of(export)
     out = io.BytesIO()
     if not export.parts:
         out.write(writer.head())
     now = clock.now()
-    while True:
-        found = subscribers.page(export.account_id, export.list_id or "", PAGE, start)
-        for member in found.items:
-            if keep(member):
-                out.write(writer.row(_record(member, now), first=rows == 0))
-                rows += 1
-        start = found.last_key
-        if start is None:
-            out.write(writer.tail())
-            break
+    members = store.members_from(export.account_id, export.list_id or "", store.next_key_of(export))
+    for member in members:
+        if keep(member):
+            out.write(writer.row(record(member, now), first=rows == 0))
+            rows += 1
         if out.tell() >= PART_BYTES:
             break
+    start = members.last_evaluated_key if out.tell() >= PART_BYTES else None
+    if start is None:
+        out.write(writer.tail())
     data = out.getvalue()
     parts = list(export.parts or [])
-    etag = files.upload_part(key, export.upload_id or "", len(parts) + 1, data)
+    # Nothing after the last part (the list ended exactly where it did): no empty part, only the cursor.
+    etag = files.upload_part(key, export.upload_id or "", len(parts) + 1, data) if data or not parts else None
     size = int(export.size_bytes or 0) + len(data)
     if not store.save_progress(export, etag, start, rows, size):
         return False
-    export.parts, export.rows, export.size_bytes = [*parts, etag], rows, size
+    export.parts, export.rows, export.size_bytes = [*parts, etag] if etag else parts, rows, size
     export.next_key = json.dumps(start) if start else None
     return True
 
@@ -299,7 +295,8 @@ class Record:
     activity_score: int | None
 
 
-def _record(member: Subscriber, now: datetime) -> Record:
+def record(member: Subscriber, now: datetime) -> Record:
+    """The member's row, in either format."""
     consent = member.consent.as_dict() if member.consent is not None else {}
     return Record(
         email=member.email,
@@ -318,7 +315,7 @@ def _subscribed_at(member: Subscriber) -> str | None:
     return clock.iso(member.confirmed_at) if member.confirmed_at else member.created_at
 
 
-def _columns(contact_list: ContactList) -> Columns:
+def columns_of(contact_list: ContactList) -> Columns:
     return Columns([definition.key for definition in contact_list.fields])
 
 
@@ -401,4 +398,4 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_WRITERS: dict[str, Callable[[Columns], _Writer]] = {"csv": _CsvWriter, "json": _JsonWriter}
+WRITERS: dict[str, Callable[[Columns], _Writer]] = {"csv": _CsvWriter, "json": _JsonWriter}
