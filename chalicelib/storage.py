@@ -1,5 +1,5 @@
-"""Amazon S3 adapter: the exports bucket of infra/definition.py, where account data exports wait (R28), and
-the uploads bucket, where CSV files for imports (R14) wait for their job.
+"""Amazon S3 adapter: the exports bucket of infra/definition.py, where account data exports (R28) and list
+exports (R17) wait, and the uploads bucket, where CSV files for imports (R14) wait for their job.
 
 Objects are encrypted by the bucket's default encryption (the stage's data key) and reached only through
 short-lived presigned links; the bucket blocks all public access.
@@ -7,7 +7,7 @@ short-lived presigned links; the bucket blocks all public access.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,6 +28,57 @@ class ExportFiles:
     def upload(self, key: str, body: BinaryIO, content_type: str = "application/json") -> None:
         """Store the file under `key` (multipart when large); writing the same key again replaces it."""
         store(self.bucket, key, body, content_type, "export")
+
+    # --- a file written part by part (S3 multipart upload): every part but the last at least PART_MIN_BYTES ---
+
+    PART_MIN_BYTES = 5 * 1024 * 1024
+
+    def start_upload(self, key: str, content_type: str) -> str:
+        """Begin a file written in parts; its upload id (the bucket's lifecycle aborts one left for a day)."""
+        return self._call("start", lambda s3: s3.create_multipart_upload(
+            Bucket=self.bucket, Key=key, ContentType=content_type)["UploadId"])
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """Store part `number` (from 1) of the file; its ETag. Storing the same number again replaces it."""
+        return self._call("part", lambda s3: s3.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data)["ETag"])
+
+    def finish_upload(self, key: str, upload_id: str, etags: list[str]) -> None:
+        """Join the parts, in order, into the file under `key`."""
+        parts = [{"PartNumber": number, "ETag": etag} for number, etag in enumerate(etags, start=1)]
+        s3 = aws.client("s3")
+        try:
+            s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                         MultipartUpload={"Parts": parts})
+        except ClientError as exc:
+            # Finished already by a run that stopped before it could say so: the file is there.
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload" or not self._exists(key):
+                logger.error("export upload failed", extra={"step": "finish", "error": type(exc).__name__})
+                raise errors.UpstreamError("The export could not be stored just now.") from exc
+        except BotoCoreError as exc:
+            raise errors.UpstreamError("The export could not be stored just now.") from exc
+
+    def _exists(self, key: str) -> bool:
+        try:
+            aws.client("s3").head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError:
+            return False
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished file's parts (one already aborted or finished is left as it is)."""
+        try:
+            aws.client("s3").abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                raise errors.UpstreamError("The export's parts could not be dropped just now.") from exc
+
+    def _call(self, step: str, call: Callable[[Any], Any]) -> Any:
+        try:
+            return call(aws.client("s3"))
+        except (ClientError, BotoCoreError) as exc:
+            logger.error("export upload failed", extra={"step": step, "error": type(exc).__name__})
+            raise errors.UpstreamError("The export could not be stored just now.") from exc
 
     def link(self, key: str, filename: str, lifetime: timedelta) -> str:
         """A presigned GET link to the file, valid for `lifetime`, that downloads it as `filename`."""

@@ -244,3 +244,17 @@ class Rejection(Body):
 
 class NewDomain(Body):
     domain: str = Field(min_length=1, max_length=300)
+
+
+# --- list exports ------------------------------------------------------------------------------
+
+class NewListExport(Body):
+    format: str = Field(max_length=10)
+    status: list[str] | None = Field(default=None, max_length=10)
+    segment_id: str | None = Field(default=None, max_length=100)
+
+
+# --- staff: flags (R16) ------------------------------------------------------------------------
+
+class FlagDismissal(Body):
+    note: str | None = Field(default=None, max_length=500)

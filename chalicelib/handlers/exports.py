@@ -1,4 +1,5 @@
-"""Routes: /v1/account/export (all of the account's data, R28) and /v1/account/exports/{export_id} (a job's export)."""
+"""Routes: /v1/account/export (all of the account's data, R28), /v1/account/exports/{export_id} (a job's export),
+and /v1/lists/{list_id}/exports (a list's members as CSV or JSON, R17)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -7,19 +8,21 @@ from chalice import Response
 
 from chalicelib import clock
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import JSON, Api, Call, json_response
+from chalicelib.handlers.http import JSON, Api, Call, bodies, json_response, page_response
 from chalicelib.handlers.lazy import lazy_module
-from chalicelib.models.exports import Export
+from chalicelib.models.exports import Export, ExportView
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.services.audience import list_export
     from chalicelib.services.privacy import account_export
 else:
     account_export = lazy_module("chalicelib.services.privacy.account_export")
+    list_export = lazy_module("chalicelib.services.audience.list_export")
 
 api = Api(__name__)
 
 
-def shape(export: Export, view: account_export.ExportView | None = None) -> dict:
+def shape(export: Export, view: ExportView | None = None) -> dict:
     return {
         "id": export.export_id,
         "status": export.status,
@@ -46,3 +49,34 @@ def get_export(call: Call, export_id: str):
 
     view = account_export.status(call.account_id, export_id, ExportFiles())
     return json_response({"export": shape(view.export, view)})
+
+
+def list_export_shape(export: Export, view: ExportView | None = None) -> dict:
+    return {
+        **shape(export, view),
+        "list_id": export.list_id,
+        "format": export.format,
+        "filter": {"status": list(export.statuses) if export.statuses else None, "segment_id": export.segment_id},
+        "rows": int(export.rows or 0),
+        "reason": export.failure,
+    }
+
+
+@api.route("/v1/lists/{list_id}/exports", methods=["POST"])
+def export_list(call: Call, list_id: str):
+    body = call.body(bodies.NewListExport)
+    export = list_export.request(call.caller, list_id, body.format, body.status, body.segment_id, origin(call))
+    return json_response({"export": list_export_shape(export)}, status=202)
+
+
+@api.route("/v1/lists/{list_id}/exports")
+def list_exports(call: Call, list_id: str):
+    return page_response(list_export.page(call.account_id, list_id, call.limit(), call.cursor()), list_export_shape)
+
+
+@api.route("/v1/lists/{list_id}/exports/{export_id}")
+def get_list_export(call: Call, list_id: str, export_id: str):
+    from chalicelib.storage import ExportFiles
+
+    view = list_export.status(call.account_id, list_id, export_id, ExportFiles())
+    return json_response({"export": list_export_shape(view.export, view)})

@@ -8,9 +8,10 @@ from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.lists import ContactList
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
-    from chalicelib.services.audience import lists
+    from chalicelib.services.audience import list_export, lists
 else:
     lists = lazy_module("chalicelib.services.audience.lists")
+    list_export = lazy_module("chalicelib.services.audience.list_export")
 
 api = Api(__name__)
 
@@ -44,5 +45,9 @@ def update_list(call: Call, list_id: str):
 
 @api.route("/v1/lists/{list_id}", methods=["DELETE"])
 def delete_list(call: Call, list_id: str):
+    from chalicelib.storage import ExportFiles
+
+    lists.get(call.account_id, list_id)   # 404 for a missing or another tenant's list, before anything goes
+    list_export.forget_list(call.account_id, list_id, ExportFiles())
     lists.delete(call.account_id, list_id)
     return no_content()

@@ -1,17 +1,21 @@
-"""Routes: /v1/admin/reviews and /v1/admin/campaigns (staff only): campaigns held for review (R8, R21)."""
+"""Routes: /v1/admin/reviews, /v1/admin/campaigns and /v1/admin/flags (staff only): campaigns held for review
+(R8, R21), and accounts flagged for a pattern of use (R16 one-time mailings)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib import clock
 from chalicelib.handlers import campaigns as campaign_routes
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Call, bodies, json_response, page_response
+from chalicelib.handlers.http import Api, Call, bodies, json_response, page_body
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.campaigns import Campaign
+from chalicelib.models.flags import Flag
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
-    from chalicelib.services.campaigns import reviews
+    from chalicelib.services.campaigns import one_time, reviews
 else:
+    one_time = lazy_module("chalicelib.services.campaigns.one_time")
     reviews = lazy_module("chalicelib.services.campaigns.reviews")
 
 api = Api(__name__)
@@ -28,9 +32,31 @@ def shape(item: Campaign) -> dict:
     }
 
 
+def flag_shape(item: Flag) -> dict:
+    return {
+        "id": item.flag_id,
+        "account_id": item.account_id,
+        "kind": item.kind,
+        "evidence": item.evidence.as_dict(),
+        "status": "open" if item.queue else "dismissed",
+        "flagged_at": item.flagged_at,
+        "dismissed_at": clock.iso(item.dismissed_at),
+        "dismissal_note": item.dismissal_note,
+    }
+
+
 @api.route("/v1/admin/reviews", staff=True)
 def list_reviews(call: Call):
-    return page_response(reviews.page(call.caller, call.limit(), call.cursor(), origin(call)), shape)
+    """The held campaigns (paged: `items`), and the open flags of accounts (`flags`, oldest first)."""
+    held = reviews.page(call.caller, call.limit(), call.cursor(), origin(call))
+    flags = one_time.open_flags(call.caller, origin(call))
+    return json_response({**page_body(held, shape), "flags": [flag_shape(flag) for flag in flags]})
+
+
+@api.route("/v1/admin/flags/{flag_id}/dismiss", methods=["POST"], staff=True)
+def dismiss_flag(call: Call, flag_id: str):
+    note = call.body(bodies.FlagDismissal).note
+    return json_response({"flag": flag_shape(one_time.dismiss(call.caller, flag_id, note, origin(call)))})
 
 
 @api.route("/v1/admin/campaigns/{campaign_id}/approve", methods=["POST"], staff=True)

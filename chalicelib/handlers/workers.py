@@ -76,15 +76,20 @@ def apply_feedback(event) -> dict[str, Any]:
 
 def _export(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
     from chalicelib import ses
+    from chalicelib.services.audience import list_export
     from chalicelib.services.privacy import account_export
     from chalicelib.storage import ExportFiles
 
+    if body.get("kind") == list_export.Job.KIND:   # a list's members (R17); no kind: the account's data
+        list_export.run_job(list_export.Job.from_body(body), ExportFiles(), remaining_ms)
+        return
     account_export.run_job(account_export.Job.from_body(body), ExportFiles(), ses.mailer())
 
 
 @api.blueprint.on_sqs_message(queue=config.queue_name("exports"), batch_size=1)
 def export_account(event) -> dict[str, Any]:
-    """Write a large account's data export to the exports bucket and email its owner (R28)."""
+    """Write a large account's data export to the exports bucket and email its owner (R28), or a list's
+    export (R17)."""
     return _each_record(event, _export, "export")
 
 
@@ -92,7 +97,11 @@ def _import(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
     from chalicelib.services.audience import imports
     from chalicelib.storage import UploadFiles
 
-    imports.run(imports.Job.from_body(body), UploadFiles(), queues.enqueue, remaining_ms)
+    from chalicelib.services.campaigns import one_time
+
+    ended = imports.run(imports.Job.from_body(body), UploadFiles(), queues.enqueue, remaining_ms)
+    if ended is not None and ended.added:   # R16: "send, delete most, import into a new list" is flagged
+        one_time.check_after_import(ended.account_id, ended.list_id)
 
 
 @api.blueprint.on_sqs_message(queue=config.queue_name("imports"), batch_size=1)

@@ -72,6 +72,10 @@ def two_tenants(client, tenant, monkeypatch):
                       {"consent": {"source": "crm", "permission": True}}, headers=owner.headers)
     if upload.status_code == 201:
         ids["import_id"] = upload.json_body["import"]["id"]
+    list_export = api_call(client, "POST", f"/v1/lists/{mailing_list['id']}/exports", {"format": "csv"},
+                           headers=owner.headers)
+    if list_export.status_code == 202:   # a list's export: its id must be as invisible under either route
+        ids["export_id"] = list_export.json_body["export"]["id"]
     return owner, stranger, ids
 
 

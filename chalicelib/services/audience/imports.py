@@ -262,13 +262,14 @@ class Row:
     subscriber_id: str
 
 
-def run(job: Job, files: Files, enqueue: Enqueue, remaining_ms: Callable[[], int]) -> None:
+def run(job: Job, files: Files, enqueue: Enqueue, remaining_ms: Callable[[], int]) -> Import | None:
     """Run an import from its cursor until it ends or the invocation's time runs short (then the next message
-    carries on). Every page is counted once however often this runs."""
+    carries on). Every page is counted once however often this runs. The import as it ended; None if it has
+    not (or there is none to run)."""
     item = store.get(job.account_id, job.list_id, job.import_id, consistent=True)
     if item is None or item.status == ImportStatus.AWAITING_UPLOAD.value:
         logger.warning("import job without a started import", extra={"import_id": job.import_id})
-        return
+        return None
     if item.status == ImportStatus.QUEUED.value:
         store.move(item, {ImportStatus.QUEUED}, [Import.status.set(ImportStatus.RUNNING.value)])
         item = _reload(item)
@@ -279,7 +280,7 @@ def run(job: Job, files: Files, enqueue: Enqueue, remaining_ms: Callable[[], int
         while item.status == ImportStatus.RUNNING.value or item.reserved is not None:
             if remaining_ms() < RESERVE_MS:
                 enqueue("imports", job.body())
-                return
+                return None
             if not _next_page(item, files):
                 break
             item = _reload(item)
@@ -288,6 +289,7 @@ def run(job: Job, files: Files, enqueue: Enqueue, remaining_ms: Callable[[], int
     except errors.NotFound:   # the list was deleted while its import ran
         _fail(item, "The list was deleted, so the import was stopped.")
     _finish(_reload(item), files)
+    return _reload(item)
 
 
 def _prepare(item: Import, files: Files) -> None:

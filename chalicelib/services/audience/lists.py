@@ -61,7 +61,8 @@ def update(account_id: str, list_id: str, changes: dict[str, Any]) -> ContactLis
 
 
 def delete(account_id: str, list_id: str) -> None:
-    """Delete a list; its subscribers and segments go with it."""
+    """Delete a list; its subscribers and segments go with it. Its exports are forgotten first, by the route
+    (list_export.forget_list: that module reads lists)."""
     item = get(account_id, list_id)
     subscribers.delete_all_in_list(account_id, list_id)
     segments.delete_all_in_list(account_id, list_id)

@@ -18,7 +18,7 @@ def page(staff: Principal, limit: int, start: dict | None, origin: Origin) -> Pa
     """Campaigns waiting for staff, oldest request first; the read is audited on each account shown."""
     found = store.queue_page(campaigns.IN_REVIEW, limit, start)
     for account_id in dict.fromkeys(item.account_id for item in found.items):
-        _audit(staff, account_id, origin, "list_reviews", Result.OK,
+        audit_staff(staff, account_id, origin, "list_reviews", Result.OK,
                {"campaign_ids": [c.campaign_id for c in found.items if c.account_id == account_id]})
     return found
 
@@ -51,16 +51,17 @@ def _decide(staff: Principal, campaign_id: str, origin: Origin, operation: str,
     try:
         apply(campaign)
     except errors.DomainError as exc:
-        _audit(staff, campaign.account_id, origin, operation, Result.REFUSED, {**details, "code": exc.code})
+        audit_staff(staff, campaign.account_id, origin, operation, Result.REFUSED, {**details, "code": exc.code})
         raise
     fresh = campaigns.get(campaign.account_id, campaign_id)
-    _audit(staff, campaign.account_id, origin, operation, Result.OK, {**details, "status": fresh.status})
+    audit_staff(staff, campaign.account_id, origin, operation, Result.OK, {**details, "status": fresh.status})
     logger.info("staff reviewed campaign", extra={"account_id": campaign.account_id, "campaign_id": campaign_id,
                                                   "staff_user_id": staff.user_id, "operation": operation})
     return fresh
 
 
-def _audit(staff: Principal, account_id: str, origin: Origin, operation: str, result: Result,
+def audit_staff(staff: Principal, account_id: str, origin: Origin, operation: str, result: Result,
            details: dict | None) -> None:
+    """A staff member's read or decision, on the account's audit trail (R4)."""
     audit.record(account_id, Action.STAFF_ACCESS, origin, Actor(staff.user_id, staff.role),
                  result=result, operation=operation, details=details)

@@ -33,7 +33,7 @@ from chalicelib.models import exports as store
 from chalicelib.models.accounts import Account
 from chalicelib.models.credentials import Credential
 from chalicelib.models.domains import Domain
-from chalicelib.models.exports import Export, ExportStatus
+from chalicelib.models.exports import Export, ExportStatus, ExportView
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.suppressions import Suppression
 from chalicelib.models.users import User
@@ -80,15 +80,6 @@ class Requested:
 
 
 @dataclass(frozen=True)
-class ExportView:
-    """An export as its status route shows it; `download_url` once it is ready."""
-
-    export: Export
-    download_url: str | None = None
-    download_expires_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class Job:
     """One exports-queue message: which export of which account to prepare."""
 
@@ -98,10 +89,7 @@ class Job:
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Job:
         """Read a queue message; a malformed one raises errors.Malformed (it ends in the dead-letter queue)."""
-        account_id, export_id = body.get("account_id"), body.get("export_id")
-        if not isinstance(account_id, str) or not isinstance(export_id, str) or not account_id or not export_id:
-            raise errors.Malformed("The export message lacks its account or export id.")
-        return cls(account_id, export_id)
+        return cls(*store.job_ids(body))
 
 
 # --- asking for an export ----------------------------------------------------------------------
@@ -146,7 +134,7 @@ def status(account_id: str, export_id: str, files: Files) -> ExportView:
     """One of the account's exports (404 for a missing, expired or another account's one), with a download
     link valid for an hour once it is ready."""
     export = store.get_live(account_id, export_id) if auth.plausible_id(export_id) else None
-    if export is None:
+    if export is None or export.kind is not None:   # a list's export is found under its list
         raise errors.NotFound("export")
     if export.status != ExportStatus.READY.value or not export.object_key:
         return ExportView(export)
