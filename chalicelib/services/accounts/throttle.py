@@ -76,16 +76,6 @@ def release(limit: Limit, subject: str | None) -> None:
     store.take_back_hit(_key(limit, subject, index))
 
 
-def take(limit: Limit, subject: str) -> None:
-    """Count one event against `subject`, or raise RateLimited when the window has no room for it. One atomic
-    count: callers at the same moment never get more than `max_hits` through in a window."""
-    now = clock.now()
-    index, ends = _window(limit, now)
-    if store.add_hit(_key(limit, subject, index), ends) > limit.max_hits:
-        wait = max(1, math.ceil((ends - now).total_seconds()))
-        raise errors.RateLimited(f"Too many attempts; try again in {wait} seconds.", retry_after=wait)
-
-
 def hit(limit: Limit, subject: str | None) -> None:
     """Count one event against `subject` in the current window."""
     if not subject:

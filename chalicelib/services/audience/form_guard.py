@@ -66,6 +66,5 @@ def filled_by_a_person(contact_list: ContactList, form: Mapping[str, str]) -> bo
 
 def reserve_confirmation(contact_list: ContactList, ip: str | None) -> None:
     """Count one confirmation email against the visitor's IP and the list, or raise RateLimited (429)."""
-    if ip:
-        throttle.take(CONFIRMATIONS_PER_IP, ip)
-    throttle.take(CONFIRMATIONS_PER_LIST, f"{contact_list.account_id}/{contact_list.list_id}")
+    throttle.reserve(CONFIRMATIONS_PER_IP, ip)
+    throttle.reserve(CONFIRMATIONS_PER_LIST, f"{contact_list.account_id}/{contact_list.list_id}")
