@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 from chalicelib import clock, queues
 from chalicelib.handlers.http import Api, Call, bodies, json_response, page_response
 from chalicelib.handlers.lazy import lazy_module
-from chalicelib.models.imports import Import
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.models.imports import Import
     from chalicelib.services.audience import imports
 else:
     imports = lazy_module("chalicelib.services.audience.imports")

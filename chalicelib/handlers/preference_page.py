@@ -10,12 +10,13 @@ from chalice import Response
 from chalicelib.handlers import pages
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.subscribers import SubscriberStatus
-from chalicelib.rendering.signup_form import field_input
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.rendering import signup_form
     from chalicelib.services.audience import preferences
 else:
     preferences = lazy_module("chalicelib.services.audience.preferences")
+    signup_form = lazy_module("chalicelib.rendering.signup_form")
 
 UNSUBSCRIBE_ALL = "unsubscribe-all"   # the value of "action" that the one-click button posts
 MAX_FIELDS = 5000   # a choice, a marker and up to 50 fields for each of the address's lists
@@ -80,7 +81,7 @@ def _section(membership: "preferences.Membership", problem: str | None, posted: 
         for definition in editable:
             name = prefix + definition.key
             value = posted.get(name, "") if posted is not None else _as_text(stored.get(definition.key))
-            parts.append(field_input("p", name, definition.label, definition.type, value))
+            parts.append(signup_form.field_input("p", name, definition.label, definition.type, value))
     parts.append("</fieldset>")
     return "".join(parts)
 

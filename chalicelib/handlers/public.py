@@ -13,15 +13,16 @@ from chalicelib.handlers.forms import form_fields
 from chalicelib.handlers.http import FORM_TYPES, Api, Call
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.lists import ContactList
-from chalicelib.rendering import signup_form as signup_form_markup
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.rendering import signup_form as signup_form_markup
     from chalicelib.services.audience import form_guard, lists, optin, preferences
 else:
     form_guard = lazy_module("chalicelib.services.audience.form_guard")
     lists = lazy_module("chalicelib.services.audience.lists")
     optin = lazy_module("chalicelib.services.audience.optin")
     preferences = lazy_module("chalicelib.services.audience.preferences")
+    signup_form_markup = lazy_module("chalicelib.rendering.signup_form")
 
 api = Api(__name__)
 

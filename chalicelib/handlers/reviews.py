@@ -10,9 +10,9 @@ from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import Api, Call, bodies, json_response, page_body
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.campaigns import Campaign
-from chalicelib.models.flags import Flag
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
+    from chalicelib.models.flags import Flag
     from chalicelib.services.campaigns import one_time, reviews
 else:
     one_time = lazy_module("chalicelib.services.campaigns.one_time")
