@@ -40,7 +40,7 @@ def _all_items(self: Table) -> list[Item]:
     if self.range_key_attr:
         items = [item for partition in self.items.values() for item in partition.values()]
     else:
-        items = list(self.items.values())  # type: ignore[arg-type]
+        items = list(self.items.values())
     return sorted(items, key=lambda x: (x.hash_key.cast_value, x.range_key.cast_value)
                   if x.range_key else x.hash_key.cast_value)
 
@@ -87,11 +87,11 @@ def _query(self: Table, hash_key: DynamoType | None, range_comparison: str | Non
 
         if range_comparison:
             if last_range_key_name and result.attrs.get(last_range_key_name):
-                if result.attrs.get(last_range_key_name).compare(range_comparison, range_objs):  # type: ignore
+                if result.attrs[last_range_key_name].compare(range_comparison, range_objs):
                     results.append(result)
                     result_size += result.size()
                     scanned_count += 1
-            elif result.range_key.compare(range_comparison, range_objs):  # type: ignore[union-attr]
+            elif result.range_key.compare(range_comparison, range_objs):
                 results.append(result)
                 result_size += result.size()
                 scanned_count += 1
@@ -99,7 +99,7 @@ def _query(self: Table, hash_key: DynamoType | None, range_comparison: str | Non
         if filter_kwargs:
             for field, value in filter_kwargs.items():
                 dynamo_types = [DynamoType(ele) for ele in value["AttributeValueList"]]
-                if result.attrs.get(field).compare(value["ComparisonOperator"], dynamo_types):  # type: ignore
+                if result.attrs.get(field).compare(value["ComparisonOperator"], dynamo_types):
                     results.append(result)
                     result_size += result.size()
             scanned_count += 1

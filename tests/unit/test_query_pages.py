@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any, Callable
 
 import boto3
 import pytest
@@ -11,7 +12,7 @@ from moto.dynamodb.models.table import Table
 
 from local import query_pages
 
-KEY_TYPES = {"S": lambda n: {"S": f"k{n:05d}" if n % 3 else f"K{n}"},
+KEY_TYPES: dict[str, Callable[[int], dict[str, Any]]] = {"S": lambda n: {"S": f"k{n:05d}" if n % 3 else f"K{n}"},
              "N": lambda n: {"N": str(n - 150) if n % 4 else f"{n / 7:.3f}"},
              "B": lambda n: {"B": bytes([n % 251, n // 251, 7])}}
 
@@ -29,7 +30,7 @@ def table(client, name: str, key_type: str) -> None:
 
 
 def item(rng: random.Random, key_type: str, partition: str, n: int) -> dict:
-    made = {"pk": {"S": partition}, "sk": KEY_TYPES[key_type](n), "v": {"N": str(rng.randint(0, 9))}}
+    made: dict[str, Any] = {"pk": {"S": partition}, "sk": KEY_TYPES[key_type](n), "v": {"N": str(rng.randint(0, 9))}}
     if rng.random() < 0.8:
         made["g"] = {"S": rng.choice("ab")}
     if rng.random() < 0.1:
@@ -38,7 +39,7 @@ def item(rng: random.Random, key_type: str, partition: str, n: int) -> dict:
 
 
 def key_condition(rng: random.Random, key_type: str) -> tuple[str, dict]:
-    values = {":p": {"S": rng.choice(["p0", "p1", "p2", "none"])}}
+    values: dict[str, Any] = {":p": {"S": rng.choice(["p0", "p1", "p2", "none"])}}
     low, high = sorted(rng.sample(range(330), 2))
     shape = rng.choice(["eq", "between", "gt", "begins"] if key_type != "N" else ["eq", "between", "gt"])
     if shape == "between":
@@ -54,13 +55,12 @@ def key_condition(rng: random.Random, key_type: str) -> tuple[str, dict]:
 
 
 def pages(client, name: str, query: dict, query_method, mutate) -> list[dict]:
-    answers, start = [], None
+    answers: list[dict] = []
+    start = None
     while len(answers) < 60:
-        Table.query = query_method
-        try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Table, "query", query_method)
             answer = client.query(TableName=name, **query, **({"ExclusiveStartKey": start} if start else {}))
-        finally:
-            Table.query = query_pages._original_query
         answer.pop("ResponseMetadata")
         answers.append(answer)
         start = answer.get("LastEvaluatedKey")
