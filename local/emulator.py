@@ -16,7 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import dynamodb_items, item_size, transactions
+from local import backend_names, dynamodb_items, dynamodb_requests, item_size, query_pages, transactions
 
 _SIGNED_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 # Requests to these may wait inside moto (SQS long polls); their backends guard their own queues.
@@ -94,6 +94,9 @@ class Emulator:
         transactions.install()
         item_size.install()
         dynamodb_items.install()
+        dynamodb_requests.install()
+        query_pages.install()
+        backend_names.install()
         # werkzeug logs every request line; the runtime's log stays about the runtime.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app: Any = DomainDispatcherApplication(create_backend_app)
