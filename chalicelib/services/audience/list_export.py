@@ -42,15 +42,13 @@ from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.services.accounts import audit, auth
 from chalicelib.services.accounts.audit import Action, Origin
 from chalicelib.services.accounts.auth import Principal
-from chalicelib.services.audience import activity, segments
+from chalicelib.services.audience import activity, csv_rows, segments
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}   # format -> the file's content type
 LIFETIME = timedelta(days=7)        # the exports bucket's lifecycle deletes files as old (infra/definition.py)
 LINK_LIFETIME = timedelta(hours=1)
 PART_BYTES = 5 * 1024 * 1024        # S3's least part size: a part is sent once it holds this much
 MIN_REMAINING_MS = 60_000           # a worker with less time left queues its continuation instead of a part
-BOM = "\ufeff"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Member = Callable[[Subscriber, datetime], bool]
 
@@ -342,7 +340,7 @@ class _CsvWriter:
         return self.text.getvalue().encode("utf-8")
 
     def head(self) -> bytes:
-        return BOM.encode("utf-8") + self._line([neutralise(name) for name in self.columns.header()])
+        return csv_rows.BOM + self._line([csv_rows.safe_cell(name) for name in self.columns.header()])
 
     def row(self, record: Record, first: bool) -> bytes:
         values = [record.email, record.status, *(record.fields.get(key) for key in self.columns.fields),
@@ -362,12 +360,7 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | Decimal):
         return str(int(value)) if value == int(value) else str(value)
-    return neutralise(str(value))
-
-
-def neutralise(cell: str) -> str:
-    """A text cell a spreadsheet would run as a formula, made plain text with a leading apostrophe (OWASP)."""
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
+    return csv_rows.safe_cell(str(value))
 
 
 class _JsonWriter:
