@@ -67,8 +67,8 @@ class TooLarge(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
 
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: int, code: str | None = None):
+        super().__init__(message, code=code)
         self.retry_after = retry_after
 
 

@@ -32,19 +32,22 @@ def add_hit(throttle_key: str, expires_at: datetime) -> int:
     return int(item.hits)
 
 
-def add_hit_below(throttle_key: str, max_hits: int, expires_at: datetime) -> bool:
-    """Count one more hit atomically only while the count is below `max_hits`; whether it was counted."""
+def add_hit_below(throttle_key: str, max_hits: int, expires_at: datetime, count: int = 1) -> bool:
+    """Count `count` more hits atomically only while the count stays at most `max_hits`; whether they were counted."""
+    if count > max_hits:
+        return False
     item = Throttle(throttle_key)
-    below = Throttle.hits.does_not_exist() | (Throttle.hits < max_hits)
+    room = Throttle.hits.does_not_exist() | (Throttle.hits <= max_hits - count)
     return written(lambda: item.update(
-        actions=[Throttle.hits.add(1), Throttle.expires_at.set(expires_at)], condition=below))
+        actions=[Throttle.hits.add(count), Throttle.expires_at.set(expires_at)], condition=room))
 
 
-def take_back_hit(throttle_key: str) -> None:
-    """Give back one hit counted by add_hit_below (an attempt that turned out not to count); a counter back at
+def take_back_hit(throttle_key: str, count: int = 1) -> None:
+    """Give back `count` hits counted by add_hit_below (attempts that turned out not to count); a counter back at
     zero is deleted, as if it had never been hit."""
-    if not written(lambda: Throttle(throttle_key).delete(condition=Throttle.hits == 1)):
-        written(lambda: Throttle(throttle_key).update(actions=[Throttle.hits.add(-1)], condition=Throttle.hits > 1))
+    if not written(lambda: Throttle(throttle_key).delete(condition=Throttle.hits == count)):
+        written(lambda: Throttle(throttle_key).update(actions=[Throttle.hits.add(-count)],
+                                                      condition=Throttle.hits > count))
 
 
 def forget(throttle_key: str) -> None:

@@ -67,48 +67,65 @@ def reserve(campaign: Campaign, from_statuses: list[str], campaign_actions: list
     False when the campaign left `from_statuses`, or the account's state, plan or balance no longer allows
     the charge (the caller reads them again to say which).
     """
-    from chalicelib.models.accounts import Account
     from chalicelib.models.campaigns import Campaign
 
-    terms = (Account.status == active_status) & (Account.plan == charge.plan)
+    def write(tx: TransactWrite) -> None:
+        tx.update(campaign, actions=campaign_actions,
+                  condition=Campaign.campaign_id.exists() & Campaign.status.is_in(*from_statuses))
+        _take(tx, campaign.account_id, charge, [active_status])
+
+    return transact(write)
+
+
+def take(account_id: str, charge: Charge, account_statuses: list[str]) -> bool:
+    """Charge the account alone (test copies), on the terms a send is charged on; False when its state, plan or
+    balance does not allow it (nothing is taken)."""
+    return transact(lambda tx: _take(tx, account_id, charge, account_statuses))
+
+
+def give(account_id: str, source: str | None, period: str | None, amount: int) -> None:
+    """Return `amount` taken by `take` to where it came from."""
+    if amount > 0 and source:
+        transact(lambda tx: _give(tx, account_id, source, period, amount))
+
+
+def _take(tx: TransactWrite, account_id: str, charge: Charge, account_statuses: list[str]) -> None:
+    from chalicelib.models.accounts import Account
+
+    terms = Account.status.is_in(*account_statuses) & (Account.plan == charge.plan)
     if charge.subscriber_limit is not None:
         terms &= Account.subscriber_count.does_not_exist() | (Account.subscriber_count <= charge.subscriber_limit)
     if charge.trial_ends_after is not None:
         terms &= Account.trial_ends_at > charge.trial_ends_after
     if charge.credits_bought_after is not None:
         terms &= Account.credits_purchased_at >= charge.credits_bought_after
+    if charge.source == "credits":
+        tx.update(Account(account_id), actions=[Account.credits.add(-charge.amount)],
+                  condition=terms & (Account.credits >= charge.amount))
+        return
+    tx.condition_check(Account, account_id, condition=terms)
+    if charge.source in ("trial", "monthly"):
+        room = Usage.emails.does_not_exist() | (Usage.emails <= charge.cap - charge.amount)
+        tx.update(Usage(account_id, charge.period),
+                  actions=[Usage.emails.add(charge.amount), Usage.updated_at.set(clock.now())], condition=room)
 
-    def write(tx: TransactWrite) -> None:
-        tx.update(campaign, actions=campaign_actions,
-                  condition=Campaign.campaign_id.exists() & Campaign.status.is_in(*from_statuses))
-        if charge.source == "credits":
-            tx.update(Account(campaign.account_id), actions=[Account.credits.add(-charge.amount)],
-                      condition=terms & (Account.credits >= charge.amount))
-            return
-        tx.condition_check(Account, campaign.account_id, condition=terms)
-        if charge.source in ("trial", "monthly"):
-            room = Usage.emails.does_not_exist() | (Usage.emails <= charge.cap - charge.amount)
-            tx.update(Usage(campaign.account_id, charge.period),
-                      actions=[Usage.emails.add(charge.amount), Usage.updated_at.set(clock.now())],
-                      condition=room)
 
-    return transact(write)
+def _give(tx: TransactWrite, account_id: str, source: str, period: str | None, amount: int) -> None:
+    from chalicelib.models.accounts import Account
+
+    if source == "credits":
+        tx.update(Account(account_id), actions=[Account.credits.add(amount)], condition=Account.account_id.exists())
+    else:
+        tx.update(Usage(account_id, period), actions=[Usage.emails.add(-amount), Usage.updated_at.set(clock.now())])
 
 
 def give_back(campaign: Campaign, amount: int, campaign_actions: list, campaign_condition) -> bool:
     """Return `amount` to where the campaign's reservation came from and apply `campaign_actions`, both or neither."""
-    from chalicelib.models.accounts import Account
     from chalicelib.models.campaigns import Campaign
 
     def write(tx: TransactWrite) -> None:
         tx.update(campaign, actions=campaign_actions, condition=Campaign.campaign_id.exists() & campaign_condition)
-        if amount <= 0 or not campaign.reserved_from:
-            return
-        if campaign.reserved_from == "credits":
-            tx.update(Account(campaign.account_id), actions=[Account.credits.add(amount)],
-                      condition=Account.account_id.exists())
-        else:
-            tx.update(Usage(campaign.account_id, campaign.reserved_period),
-                      actions=[Usage.emails.add(-amount), Usage.updated_at.set(clock.now())])
+        if amount > 0 and campaign.reserved_from:
+            _give(tx, campaign.account_id, campaign.reserved_from, campaign.reserved_period, amount)
 
     return transact(write)

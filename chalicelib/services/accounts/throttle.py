@@ -14,6 +14,8 @@ class Limit:
     name: str
     max_hits: int
     window: timedelta
+    refusal: str | None = None      # what a 429 says (the default: "Too many attempts; try again in N seconds.")
+    code: str | None = None         # the 429's error code (the default: rate_limited)
 
 
 LOGIN_FAILURES_PER_EMAIL = Limit("login-email", 5, timedelta(minutes=15))
@@ -44,8 +46,9 @@ def retry_after(limit: Limit, subject: str) -> int | None:
     return max(1, math.ceil((ends - now).total_seconds()))
 
 
-def _limited(wait: int) -> errors.RateLimited:
-    return errors.RateLimited(f"Too many attempts; try again in {wait} seconds.", retry_after=wait)
+def _limited(limit: Limit, wait: int) -> errors.RateLimited:
+    return errors.RateLimited(limit.refusal or f"Too many attempts; try again in {wait} seconds.", retry_after=wait,
+                              code=limit.code)
 
 
 def check(limit: Limit, subject: str | None) -> None:
@@ -54,26 +57,26 @@ def check(limit: Limit, subject: str | None) -> None:
         return
     wait = retry_after(limit, subject)
     if wait is not None:
-        raise _limited(wait)
+        raise _limited(limit, wait)
 
 
-def reserve(limit: Limit, subject: str | None) -> None:
-    """Count one attempt by `subject` before it is made, atomically, so that parallel attempts cannot all pass
-    one check; raise RateLimited (429 with Retry-After) when the window is used up."""
+def reserve(limit: Limit, subject: str | None, count: int = 1) -> None:
+    """Count `count` attempts by `subject` before they are made, atomically, so that parallel attempts cannot all
+    pass one check; raise RateLimited (429 with Retry-After) when the window has no room for them all."""
     if not subject:
         return
     now = clock.now()
     index, ends = _window(limit, now)
-    if not store.add_hit_below(_key(limit, subject, index), limit.max_hits, ends):
-        raise _limited(max(1, math.ceil((ends - now).total_seconds())))
+    if not store.add_hit_below(_key(limit, subject, index), limit.max_hits, ends, count):
+        raise _limited(limit, max(1, math.ceil((ends - now).total_seconds())))
 
 
-def release(limit: Limit, subject: str | None) -> None:
-    """Give back an attempt reserved in the current window that turned out not to count."""
+def release(limit: Limit, subject: str | None, count: int = 1) -> None:
+    """Give back attempts reserved in the current window that turned out not to count."""
     if not subject:
         return
     index, _ = _window(limit, clock.now())
-    store.take_back_hit(_key(limit, subject, index))
+    store.take_back_hit(_key(limit, subject, index), count)
 
 
 def hit(limit: Limit, subject: str | None) -> None:

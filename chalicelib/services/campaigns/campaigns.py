@@ -23,7 +23,7 @@ from chalicelib.services import addresses
 from chalicelib.services.accounts import accounts, auth, domains
 from chalicelib.services.accounts.plans import Plan
 from chalicelib.services.audience import segments, suppressions
-from chalicelib.services.campaigns import gate, quota
+from chalicelib.services.campaigns import gate, quota, test_copies
 from chalicelib.services.campaigns.gate import Decision, Facts, Outcome
 
 MAX_TEST_RECIPIENTS = 5
@@ -175,7 +175,11 @@ def sender_of(campaign: Campaign, contact_list: ContactList):
 # --- test copies -------------------------------------------------------------------------------
 
 def send_test(account_id: str, campaign_id: str, emails: Iterable[str], mailer: ComposedMailer) -> int:
-    """Send "[Test]" copies to up to five addresses from the campaign's own sender; the number sent."""
+    """Send "[Test]" copies to up to five addresses from the campaign's own sender; the number sent.
+
+    Held to what a send is held to (test_copies): the account's state, approval, the content screen unless staff
+    approved the campaign, the plan's allowance, and a daily limit.
+    """
     from chalicelib.rendering.compose import SendContext, compose_test
 
     recipients = list(dict.fromkeys(addresses.normalise(raw) for raw in emails))
@@ -187,6 +191,7 @@ def send_test(account_id: str, campaign_id: str, emails: Iterable[str], mailer: 
     refusal = gate.account_refusal(account.status, allow_pending=True)
     if refusal is not None:
         raise errors.Invalid(refusal.message, code=refusal.code)
+    test_copies.check_recipients(account, recipients)
     contact_list = _list_of(campaign)
     details = sender_of(campaign, contact_list)
     _require_verified(account_id, details.from_email)
@@ -195,9 +200,18 @@ def send_test(account_id: str, campaign_id: str, emails: Iterable[str], mailer: 
             raise errors.Invalid("One of the addresses is on the account's suppression list; test copies are not "
                                  "sent to it.", code="suppressed_address")
     compiled = _compile({"subject": campaign.subject, "html": campaign.html, "text": campaign.text}, contact_list)
+    if campaign.approved_at is None:
+        test_copies.check_content(_screen(campaign, details.from_email))
     context = SendContext(account_id, campaign_id, details, pro=bool(account.pro))
-    for address in recipients:
-        mailer.send(compose_test(compiled, address, context))
+    charge = test_copies.take(account, len(recipients), clock.now())
+    handed = 0
+    try:
+        for address in recipients:
+            copy = compose_test(compiled, address, context)
+            handed += 1   # from here SES may have it: it stays counted, as a send's uncertain emails do (R11)
+            mailer.send(copy)
+    finally:
+        test_copies.give_back(account, charge, len(recipients) - handed)
     logger.info("campaign test copies sent",
                 extra={"account_id": account_id, "campaign_id": campaign_id, "count": len(recipients)})
     return len(recipients)
@@ -242,13 +256,10 @@ def _schedule_time(scheduled_at: datetime | None, now: datetime) -> datetime | N
 
 def decide(campaign: Campaign, account: Account, now: datetime, approved: bool) -> tuple[Decision, Audience]:
     """The gate's decision for the campaign now, and the audience it counted."""
-    from chalicelib.services.campaigns.screening import screen
-
     contact_list = _list_of(campaign)
     details = sender_of(campaign, contact_list)
     audience = audience_of(campaign, now)
-    matches = screen(campaign.subject, campaign.html, campaign.text, campaign.links or [],
-                     domains.service_domains(), from_email=details.from_email)
+    matches = _screen(campaign, details.from_email)
     facts = Facts(
         account_status=account.status, plan=account.plan, now=now, recipients=audience.recipients,
         used=quota.used(account, now), trial_ends_at=account.trial_ends_at,
@@ -259,6 +270,14 @@ def decide(campaign: Campaign, account: Account, now: datetime, approved: bool) 
         matches=tuple(matches), approved=approved, segment=audience.segment is not None,
     )
     return gate.decide(facts), audience
+
+
+def _screen(campaign: Campaign, from_email: str):
+    """What the prohibited-content screen (R21) matches in the campaign."""
+    from chalicelib.services.campaigns.screening import screen
+
+    return screen(campaign.subject, campaign.html, campaign.text, campaign.links or [], domains.service_domains(),
+                  from_email=from_email)
 
 
 def audience_of(campaign: Campaign, now: datetime) -> Audience:

@@ -148,6 +148,11 @@ def _plan_refusal(facts: Facts) -> Decision | None:
     return None
 
 
+def plan_refusal(facts: Facts) -> Decision | None:
+    """Why the plan cannot take `facts.recipients` more emails now (R8-R11), or None; test copies ask it too."""
+    return _plan_refusal(facts)
+
+
 def trial_expired() -> Decision:
     """R8: after the trial, lists can be managed but nothing can be sent until upgrade."""
     return refuse("trial_expired", "The 30-day trial has ended; choose a plan to send again.")

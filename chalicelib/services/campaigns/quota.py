@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
-from chalicelib import clock
+from chalicelib import clock, errors
 from chalicelib.log import logger
+from chalicelib.models import accounts as account_store
 from chalicelib.models import campaigns as campaign_store
 from chalicelib.models import usage as store
 from chalicelib.models.accounts import Account
@@ -57,6 +58,31 @@ def charge_for(account: Account, amount: int, now: datetime) -> Charge:
     if plan is Plan.PAYG:
         return Charge(Source.CREDITS.value, None, credits_bought_after=gate.credits_valid_after(now), **common)
     return Charge(None, None, **common)
+
+
+def take(account: Account, amount: int, now: datetime) -> Charge:
+    """Take `amount` emails sent outside a campaign (test copies) from the account's allowance, atomically, on
+    the terms a send is charged on, an unapproved account's too; Invalid (422, the code a send gets) when the
+    plan cannot take them, Conflict when it changed meanwhile."""
+    charge = charge_for(account, amount, now)
+    statuses = [AccountStatus.ACTIVE.value, AccountStatus.PENDING_REVIEW.value]
+    if store.take(account.account_id, charge, statuses):
+        return charge
+    fresh = account_store.get(account.account_id) or account
+    refusal = gate.account_refusal(fresh.status, allow_pending=True) or gate.plan_refusal(gate.Facts(
+        account_status=fresh.status, plan=fresh.plan, now=now, recipients=amount, used=used(fresh, now),
+        trial_ends_at=fresh.trial_ends_at,
+        subscriber_level=int(fresh.subscriber_level) if fresh.subscriber_level is not None else None,
+        subscriber_count=int(fresh.subscriber_count or 0), credits=int(fresh.credits or 0),
+        credits_purchased_at=fresh.credits_purchased_at))
+    if refusal is not None:
+        raise errors.Invalid(refusal.message or "The plan cannot take these emails now.", code=refusal.code)
+    raise errors.Conflict("The account's allowance changed meanwhile; try again.", code="allowance_changed")
+
+
+def give(account_id: str, charge: Charge, amount: int) -> None:
+    """Give back `amount` of a charge made by `take` (emails that were never handed over for sending)."""
+    store.give(account_id, charge.source, charge.period, min(amount, charge.amount))
 
 
 def reserve_and_start(campaign: Campaign, account: Account, recipients: int, from_statuses: list[CampaignStatus],
