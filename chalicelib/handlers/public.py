@@ -96,8 +96,8 @@ def _form_page(view: Callable[[], Response]) -> Response:
             return pages.message("Not accepting signups", exc.message, 403)
         except errors.RateLimited as exc:
             answer = pages.message("Please try again later",
-                                   "This form has had too many signups in the last hour. Nothing was sent; please "
-                                   "try again in an hour.", 429)
+                                   "This form has had too many signups for now. Nothing was sent; please try again "
+                                   "later.", 429)
             answer.headers["Retry-After"] = str(exc.retry_after)
             return answer
     return _page(guarded)

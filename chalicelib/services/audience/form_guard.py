@@ -1,5 +1,6 @@
 """What keeps a hosted signup form (R18) from being used to mail strangers: the honeypot, a signed minimum
-fill time, limits on confirmation emails per IP and per list, and no signups for a suspended or closed account.
+fill time, limits on confirmation emails per IP, per list and per unapproved account, and no signups for a
+suspended or closed account.
 
 The hosted page hands each visitor a signed stamp of the time it was shown; a post sooner than `MIN_FILL_TIME`
 after it, or with a stamp older than `PAGE_STAMP_MAX_AGE`, missing, forged or of another list, is taken for a
@@ -19,7 +20,7 @@ from chalicelib.models.lists import ContactList
 from chalicelib.rendering import signup_form
 from chalicelib.services.accounts import throttle
 from chalicelib.services.accounts.plans import AccountStatus
-from chalicelib.services.audience import links
+from chalicelib.services.audience import confirmation, links
 
 MIN_FILL_TIME = timedelta(seconds=3)
 PAGE_STAMP_MAX_AGE = timedelta(hours=24)
@@ -44,7 +45,11 @@ def accepts_signups(account_id: str) -> bool:
 def check_accepting(contact_list: ContactList) -> None:
     """Raise NotAccepting when the list's account may not collect signups now."""
     if not accepts_signups(contact_list.account_id):
-        raise NotAccepting(f"{contact_list.from_name} is not accepting new subscribers through this form.")
+        raise _not_accepting(contact_list)
+
+
+def _not_accepting(contact_list: ContactList) -> NotAccepting:
+    return NotAccepting(f"{contact_list.from_name} is not accepting new subscribers through this form.")
 
 
 def page_stamp(contact_list: ContactList) -> str:
@@ -65,6 +70,11 @@ def filled_by_a_person(contact_list: ContactList, form: Mapping[str, str]) -> bo
 
 
 def reserve_confirmation(contact_list: ContactList, ip: str | None) -> None:
-    """Count one confirmation email against the visitor's IP and the list, or raise RateLimited (429)."""
+    """Count one confirmation email against the visitor's IP, the list and the account (an unapproved one's day),
+    or raise RateLimited (429); NotAccepting when the account was suspended or closed since the form opened."""
     throttle.reserve(CONFIRMATIONS_PER_IP, ip)
     throttle.reserve(CONFIRMATIONS_PER_LIST, f"{contact_list.account_id}/{contact_list.list_id}")
+    try:
+        confirmation.reserve(contact_list.account_id)
+    except errors.Invalid:
+        raise _not_accepting(contact_list) from None

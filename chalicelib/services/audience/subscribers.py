@@ -72,8 +72,14 @@ def add(account_id: str, list_id: str, email: str, fields: Mapping[str, Any], co
             "and cannot be added.",
             code="suppressed",
         )
-    status = SubscriberStatus.PENDING if contact_list.double_opt_in else SubscriberStatus.SUBSCRIBED
-    return create(contact_list, address, values, record, status, mailer)
+    if not contact_list.double_opt_in:
+        return create(contact_list, address, values, record, SubscriberStatus.SUBSCRIBED, mailer)
+    confirmation.reserve(account_id)
+    try:
+        return create(contact_list, address, values, record, SubscriberStatus.PENDING, mailer)
+    except errors.DomainError:   # not added, or added and taken back: no confirmation went out
+        confirmation.release(account_id)
+        raise
 
 
 def create(contact_list: ContactList, address: str, values: dict[str, Any], consent: dict[str, str],
