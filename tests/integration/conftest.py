@@ -134,6 +134,16 @@ def api_call(client, method: str, path: str, body=None, headers: dict | None = N
     return getattr(client.http, method.lower())(path, headers=all_headers, body=payload)
 
 
+def stop_account(client, staff, person, how: str) -> None:
+    """Have staff suspend the account (`how` "suspended") or its owner close it ("closed"), through the API."""
+    if how == "suspended":
+        done = api_call(client, "POST", f"/v1/admin/accounts/{person.account_id}/suspend", {"reason": "abuse"},
+                        headers=staff.headers)
+    else:
+        done = api_call(client, "POST", "/v1/account/close", headers=person.headers)
+    assert done.status_code in (200, 202), done.json_body
+
+
 def sign_in(client, email: str, password: str) -> str:
     answer = api_call(client, "POST", "/v1/sessions", {"email": email, "password": password})
     assert answer.status_code == 201, answer.json_body

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.integration.conftest import api_call
+from tests.integration.conftest import api_call, stop_account
 from tests.integration.listing import add_subscriber, make_list, path_of, subscriber_count
 from tests.integration.mailbox import messages_to
 from tests.integration.signup_forms import html, post_form
 from tests.integration.test_subscriber_limits import atomic_moto  # noqa: F401 - fixture
 
 DAILY = 50   # confirmation emails a day until the account is approved (README)
-
-
-def suspend(client, staff, person) -> None:
-    done = api_call(client, "POST", f"/v1/admin/accounts/{person.account_id}/suspend", {"reason": "abuse"},
-                    headers=staff.headers)
-    assert done.status_code == 200, done.json_body
 
 
 def member_emails(client, person, list_id: str) -> list[str]:
@@ -29,7 +23,7 @@ def test_a_suspended_account_adds_nobody_who_would_be_sent_a_confirmation(client
     person = tenant()
     double = make_list(client, person, double_opt_in=True)
     single = make_list(client, person, double_opt_in=False)
-    suspend(client, staff, person)
+    stop_account(client, staff, person, "suspended")
 
     # When it adds an address to each through the API
     confirming = add_subscriber(client, person, double["id"], "ada@example.org")

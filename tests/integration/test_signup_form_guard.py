@@ -11,7 +11,7 @@ import pytest
 from chalicelib import errors
 from chalicelib.services.accounts import throttle
 from chalicelib.services.audience import form_guard, links
-from tests.integration.conftest import api_call
+from tests.integration.conftest import api_call, stop_account
 from tests.integration.listing import make_list, path_of, subscriber_count
 from tests.integration.mailbox import messages_to
 from tests.integration.signup_forms import (  # noqa: F401 - owner, single and double are fixtures
@@ -230,12 +230,7 @@ def test_a_suspended_or_closed_accounts_form_says_it_takes_no_signups_and_sends_
         client, staff, owner, double, how):
     # Given a double opt-in list whose account is then suspended by staff or closed by its owner
     path = path_of(double["form_url"])
-    if how == "suspended":
-        done = api_call(client, "POST", f"/v1/admin/accounts/{owner.account_id}/suspend", {"reason": "abuse"},
-                        headers=staff.headers)
-    else:
-        done = api_call(client, "POST", "/v1/account/close", headers=owner.headers)
-    assert done.status_code in (200, 202), done.json_body
+    stop_account(client, staff, owner, how)
 
     # When a visitor opens the form and submits it
     opened = client.http.get(path)

@@ -12,7 +12,7 @@ from chalicelib import clock
 from chalicelib.models.accounts import Account
 from chalicelib.models.usage import TRIAL_PERIOD, Usage
 from tests.integration.campaigning import audience, draft
-from tests.integration.conftest import api_call
+from tests.integration.conftest import api_call, stop_account
 from tests.integration.mailbox import last_link_to, messages_to
 from tests.integration.test_subscriber_limits import atomic_moto  # noqa: F401 - fixture
 
@@ -191,12 +191,7 @@ def test_a_suspended_or_closed_account_sends_no_test_copy(client, tenant, staff,
     # Given an approved account with a campaign, then suspended by staff or closed by its owner
     person = tenant()
     campaign = draft(client, person, audience(client, person, members=0)["id"])
-    if how == "suspended":
-        done = api_call(client, "POST", f"/v1/admin/accounts/{person.account_id}/suspend", {"reason": "abuse"},
-                        headers=staff.headers)
-    else:
-        done = api_call(client, "POST", "/v1/account/close", headers=person.headers)
-    assert done.status_code in (200, 202), done.json_body
+    stop_account(client, staff, person, how)
 
     # When it asks for a test copy
     answer = ask_copies(client, person, campaign["id"], ["ada@example.org"])
