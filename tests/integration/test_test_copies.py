@@ -166,6 +166,32 @@ def test_parallel_test_copies_never_pass_the_daily_limit(client, tenant, atomic_
     assert used(person, clock.now().strftime("%Y-%m")) == 50
 
 
+def test_copies_that_never_reached_ses_are_given_back(client, tenant, monkeypatch):
+    # Given an account on a monthly plan, and SES failing on the third of five test copies
+    from chalicelib import errors, ses
+
+    class FailingThird(ses.CampaignMailer):
+        calls = 0
+
+        def send(self, email) -> str:
+            FailingThird.calls += 1
+            if FailingThird.calls == 3:
+                raise errors.UpstreamError("The test copy could not be sent just now; try again shortly.")
+            return super().send(email)
+
+    monkeypatch.setattr(ses, "CampaignMailer", FailingThird)
+    person = tenant(plan="monthly", subscriber_level=10)
+    campaign = draft(client, person, audience(client, person, members=0)["id"])
+
+    # When it asks for five copies
+    answer = ask_copies(client, person, campaign["id"], STRANGERS)
+
+    # Then it is told to try again; the two sent and the one SES may have taken stay counted, two come back
+    assert answer.status_code == 503 and error_of(answer)["code"] == "upstream_unavailable"
+    assert copies_to(STRANGERS) == 2
+    assert used(person, clock.now().strftime("%Y-%m")) == 3
+
+
 # --- screened for prohibited content (R21) -------------------------------------------------------
 
 def test_a_campaign_with_prohibited_content_sends_no_test_copy(client, tenant):
