@@ -120,6 +120,22 @@ def test_test_copies_are_counted_and_refused_when_the_plan_cannot_take_them(clie
         assert used(person, period) == setup["used"] + room
 
 
+def test_a_free_plans_test_copies_go_out_until_it_holds_more_subscribers_than_the_plan_allows(client, tenant):
+    # Given an approved account on the free plan, with a campaign ready to test
+    person = tenant(plan="free")
+    campaign = draft(client, person, audience(client, person, members=0)["id"])
+
+    # When it asks for copies, then again once it holds more subscribers than the free plan allows
+    within = ask_copies(client, person, campaign["id"], STRANGERS[:2])
+    set_account(person, subscriber_count=5001)
+    over = ask_copies(client, person, campaign["id"], STRANGERS[2:3])
+
+    # Then the first go out, and the second is refused as a send would be
+    assert within.status_code == 202, within.json_body
+    assert over.status_code == 422 and error_of(over)["code"] == "subscriber_limit_exceeded", over.json_body
+    assert copies_to(STRANGERS) == 2
+
+
 def test_parallel_test_copies_never_pass_the_trials_hundred_emails(client, tenant, atomic_moto):  # noqa: F811
     # Given a trial account with 90 of its 100 emails used
     person = tenant()
