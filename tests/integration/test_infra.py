@@ -251,7 +251,9 @@ def _check_queue_policy(aws, props: dict, made: str) -> None:
 
 
 def _check_configuration_set(aws, props: dict, made: str) -> None:
-    assert aws("sesv2").get_configuration_set(ConfigurationSetName=props["Name"])["ConfigurationSetName"] == props["Name"]
+    made = aws("sesv2").get_configuration_set(ConfigurationSetName=props["Name"])
+    assert made["ConfigurationSetName"] == props["Name"]
+    assert made.get("VdmOptions") == props.get("VdmOptions")
 
 
 def _check_event_destination(aws, props: dict, made: str) -> None:
