@@ -26,9 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.identities import STAGE_TAG   # the tag of the domains the stage registers
 from infra import definition
-
-STAGE_TAG = "mailroom:stage"   # chalicelib/identities.py tags the domains it registers with it
 
 ALL_TABLES = tuple(definition.TABLES)
 TTL_TABLES = tuple(logical for logical, spec in definition.TABLES.items() if spec.get("ttl"))
