@@ -3,19 +3,22 @@
     python -m infra.package build [--stage dev] [--region eu-west-1] [--out build]
 
 `chalice package` writes the Lambda code (deployment.zip), the dependencies as a managed layer
-(layer-deployment.zip, built with pip from requirements.txt and cached by Chalice in
-.chalice/deployments/ under the hash of requirements.txt) and a SAM template; `merge` then adds the
-tables, queues, topic and SES resources, the settings each function reads, least-privilege IAM, log
-groups with a retention, and a rule that pins the stack to the stage's EU region.
+(layer-deployment.zip) and a SAM template; `merge` then adds the tables, queues, topic and SES resources,
+the settings each function reads, a least-privilege role per function (infra/permissions.py), the alarms,
+dashboard and access log (infra/operations.py), log groups with a retention, and a rule that pins the
+stack to the stage's EU region. `build` then replaces the layer with one installed from requirements.lock
+(every file checked against its hash) and adds bytecode to both zips (infra/bundle.py).
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import fcntl
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -25,13 +28,14 @@ from typing import Any, Iterator
 
 from chalicelib.config import EU_REGIONS
 from chalicelib.handlers.http import EDGE_HEADERS, UNKNOWN_ROUTE, error_body
-from infra import definition, operations, permissions
+from infra import bundle, definition, operations, permissions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_NAME = "template.json"
+LOCK_NAME = "requirements.lock"   # requirements.txt resolved, with hashes (make lock)
 CHALICE_OUTPUTS = ("sam.json", "deployment.zip", "layer-deployment.zip")
 # Chalice keeps a zip per app-code hash and per requirements.txt hash and never removes one.
-KEEP_CACHED = {"appcode-*.zip": 3, "managed-layer-*.zip": 2}
+KEEP_CACHED = {"appcode-*.zip": 3, "managed-layer-*.zip": 2, "locked-layer-*.zip": 2}
 LOG_RETENTION_DAYS = 30
 SECRET_NAME = "mailroom/{stage}/secret-key"
 
@@ -285,12 +289,33 @@ def chalice_package(project_dir: Path, stage: str, region: str, out: Path) -> di
     return template
 
 
+def _locked_layer(project_dir: Path, lock: Path, target: Path) -> None:
+    """The layer installed from `lock`, built once per lock and recipe (kept beside Chalice's cached zips)."""
+    cache = project_dir / ".chalice" / "deployments"
+    recipe = hashlib.sha256(lock.read_bytes() + Path(bundle.__file__).read_bytes()).hexdigest()[:16]
+    cached = cache / f"locked-layer-{recipe}.zip"
+    with _cache_lock(project_dir):
+        if not cached.exists():
+            bundle.layer_from_lock(lock, cached)
+        shutil.copyfile(cached, target)
+        _prune_cache(cache)
+
+
 def build(stage: str, region: str, out: Path, project_dir: Path = PROJECT_DIR) -> Path:
     """Package the app and write the merged template; return its path."""
     config = json.loads((project_dir / ".chalice" / "config.json").read_text())
     if stage not in config.get("stages", {}):
         raise PackageError(f"Stage {stage!r} is not in .chalice/config.json.")
+    lock = project_dir / LOCK_NAME
+    if lock.exists() and (stale := bundle.stale_pins(project_dir / "requirements.txt", lock)):
+        raise PackageError(f"{LOCK_NAME} does not hold {', '.join(stale)} of requirements.txt; run `make lock`.")
     template = merge(chalice_package(project_dir, stage, region, out), stage, region)
+    try:
+        if lock.exists() and (out / "layer-deployment.zip").exists():   # Chalice's own layer resolves unhashed
+            _locked_layer(project_dir, lock, out / "layer-deployment.zip")
+        bundle.with_bytecode(out / "deployment.zip")
+    except bundle.BundleError as exc:
+        raise PackageError(str(exc)) from exc
     path = out / TEMPLATE_NAME
     path.write_text(json.dumps(template, indent=2, sort_keys=False) + "\n")
     return path

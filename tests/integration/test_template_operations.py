@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from typing import Any
 
 from chalicelib.services.feedback import ses_events
@@ -308,3 +309,29 @@ def test_queues_buckets_and_tables_outlive_a_deleted_stack_and_tables_refuse_del
         recovery = table["Properties"]["PointInTimeRecoverySpecification"]
         assert recovery["PointInTimeRecoveryEnabled"] is True and 1 <= recovery["RecoveryPeriodInDays"] <= 35
 
+
+
+# --- the zips -------------------------------------------------------------------------------------
+def test_the_zips_ship_bytecode_lambda_uses_unchecked_and_the_locked_dependencies(packaged):  # noqa: F811
+    from importlib.util import MAGIC_NUMBER
+
+    from infra.bundle import pins
+
+    for name in ("deployment.zip", "layer-deployment.zip"):
+        with zipfile.ZipFile(packaged / name) as bundle:
+            names = set(bundle.namelist())
+            modules = [n for n in names if n.endswith(".py")]
+            # Then every module has its bytecode for Python 3.11 beside it (Lambda cannot write any)...
+            missing = [m for m in modules if
+                       f"{m.rsplit('/', 1)[0] + '/' if '/' in m else ''}__pycache__/"
+                       f"{m.rsplit('/', 1)[-1][:-3]}.cpython-311.pyc" not in names]
+            assert modules and not missing, (name, missing[:5])
+            # ...hash-based and unchecked: used as it is, whatever times the unzipped sources carry
+            header = bundle.read("__pycache__/app.cpython-311.pyc" if name == "deployment.zip" else
+                                 next(n for n in names if n.endswith("boto3/__pycache__/__init__.cpython-311.pyc")))
+            assert header[:4] == MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b01
+    # And the layer holds each package at the version requirements.lock holds
+    with zipfile.ZipFile(packaged / "layer-deployment.zip") as layer:
+        installed = {m.group(1).lower().replace("_", "-"): m.group(2) for m in
+                     (re.match(r".*/([^/]+)-([^-/]+)\.dist-info/METADATA$", n) for n in layer.namelist()) if m}
+    assert installed == pins((PROJECT_DIR / "requirements.lock").read_text())
