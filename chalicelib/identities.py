@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from chalicelib import aws, errors
+from chalicelib.config import get_settings
 from chalicelib.log import logger
 
 ALREADY_THERE = frozenset({"AlreadyExistsException", "AlreadyExists"})
 MISSING = frozenset({"NotFoundException", "NotFound"})
+# The stage's roles may send as, read and remove only the identities tagged with their stage (infra/permissions.py).
+STAGE_TAG = "mailroom:stage"
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ def create_domain(domain: str) -> IdentityState:
     """Register a domain identity with Easy DKIM (2048-bit keys); an identity already there is looked up."""
     try:
         answer = aws.client("sesv2").create_email_identity(
-            EmailIdentity=domain, DkimSigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"})
+            EmailIdentity=domain, DkimSigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"},
+            Tags=[{"Key": STAGE_TAG, "Value": get_settings().stage}])
     except ClientError as exc:
         if exc.response["Error"]["Code"] in ALREADY_THERE:
             return domain_state(domain) or IdentityState(False, False, ())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -11,6 +12,7 @@ from chalicelib import aws, errors
 from chalicelib.config import get_settings
 
 BATCH = 10  # SQS SendMessageBatch takes at most ten entries
+REDRIVE_HOLD_S = 60   # a message being redriven is hidden this long; a redrive cut short leaves it to the next one
 
 
 @lru_cache(maxsize=None)
@@ -47,3 +49,56 @@ def enqueue_many(logical: str, bodies: Iterable[tuple[str, dict[str, Any]]]) -> 
 def reset() -> None:
     """Forget looked-up queue URLs (tests that swap the emulator call this)."""
     url.cache_clear()
+
+
+@dataclass
+class Redriven:
+    """What a redrive did: messages put back on the work queue, and how many the dead-letter queue still holds."""
+
+    moved: int = 0
+    left: int = 0
+
+
+def redrive(logical: str, limit: int | None = None) -> Redriven:
+    """Move up to `limit` messages (all of them when None) from the dead-letter queue of `logical` back onto it.
+
+    Each batch is sent to the work queue first and deleted from the dead-letter queue only once the work queue
+    took it, so a redrive cut short loses nothing: at worst a message is on both, and every consumer applies a
+    message twice as once (their cursors and conditional writes). It moves at most what the dead-letter queue held
+    when it started, so messages that fail again meanwhile are not cycled. Bodies and attributes are kept as they
+    are; the messages get new ids."""
+    client = aws.client("sqs")
+    dead, work = url(f"{logical}-dlq"), url(logical)
+    try:
+        waiting = _depth(client, dead)
+        target = waiting if limit is None else min(limit, waiting)
+        done = Redriven()
+        while done.moved < target:
+            batch = client.receive_message(QueueUrl=dead, MaxNumberOfMessages=min(BATCH, target - done.moved),
+                                           MessageAttributeNames=["All"], VisibilityTimeout=REDRIVE_HOLD_S,
+                                           WaitTimeSeconds=1).get("Messages", [])
+            if not batch:
+                break
+            entries = [{"Id": str(n), "MessageBody": m["Body"],
+                        **({"MessageAttributes": m["MessageAttributes"]} if m.get("MessageAttributes") else {})}
+                       for n, m in enumerate(batch)]
+            answer = client.send_message_batch(QueueUrl=work, Entries=entries)
+            taken = [batch[int(entry["Id"])] for entry in answer.get("Successful", [])]
+            if taken:
+                client.delete_message_batch(QueueUrl=dead, Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(taken)])
+            done.moved += len(taken)
+            if answer.get("Failed"):
+                raise errors.UpstreamError(f"The {logical} queue refused {len(answer['Failed'])} messages; they stay "
+                                           "in its dead-letter queue.")
+        done.left = _depth(client, dead)
+        return done
+    except ClientError as exc:
+        raise errors.UpstreamError(f"The {logical} queues could not be reached: {exc.response['Error']['Code']}.") \
+            from exc
+
+
+def _depth(client: Any, queue_url: str) -> int:
+    attributes = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])

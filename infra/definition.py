@@ -50,14 +50,17 @@ TABLES: dict[str, dict[str, Any]] = {
 }
 
 # logical queue name -> visibility timeout (s); each gets a dead-letter queue "<name>-dlq".
-# A queue's visibility timeout must be at least its consumer Lambda's timeout (AWS refuses the mapping).
+# A queue's visibility timeout is at least VISIBILITY_PER_TIMEOUT times its consumer Lambda's timeout, as AWS
+# advises: a batch whose invocation was throttled and retried is not handed out again while it is still running
+# (infra/package.py refuses a template that breaks this).
+VISIBILITY_PER_TIMEOUT = 6
 QUEUES: dict[str, int] = {
     "fanout": 900,
     "send": 180,
-    "feedback": 120,
-    "exports": 900,   # account data exports (R28): the consumer may run for 10 minutes
-    "imports": 900,   # CSV imports (R14): the consumer runs up to 10 minutes, then hands on to the next message
-    "password-resets": 60,   # reset links, emailed off the request so known and unknown addresses answer alike
+    "feedback": 180,
+    "exports": 3600,   # account data exports (R28): the consumer may run for 10 minutes
+    "imports": 3600,   # CSV imports (R14): the consumer runs up to 10 minutes, then hands on to the next message
+    "password-resets": 180,   # reset links, emailed off the request so known and unknown addresses answer alike
 }
 # At most this many Lambda invocations consume the queue at once (the least AWS allows is 2). Senders beyond
 # what SES's sending rate takes only throttle each other, and each one in flight is a chunk that leaves
@@ -66,12 +69,22 @@ MAX_CONCURRENCY: dict[str, int] = {"send": 2}
 MAX_RECEIVES = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
+# Point-in-time recovery keeps this many days (AWS allows 1 to 35). The longest AWS offers: a restore is the last
+# resort after a bad deploy or an operator's mistake noticed late, and erasures since the restore point are replayed
+# (docs/operations.md), so a longer window costs storage only, not privacy.
+PITR_RECOVERY_DAYS = 35
+
 DATA_KEY = "DataKey"   # the customer-managed KMS key of the stage's data (R32)
 
 # SES configuration-set events go to this topic; the feedback queue is subscribed to it.
 EVENTS_TOPIC = "ses-events"
 CONFIGURATION_SET = "events"
-SES_EVENT_TYPES = ["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVERY_DELAY", "OPEN", "CLICK"]
+# Only the events the feedback consumer acts on (services/feedback/ses_events.py APPLIED), and rendering failures.
+# Never "open" or "click": subscribing to them turns on SES's own engagement tracking, which adds SES's pixel and
+# rewrites every link of every email (our /c/ links and the footer's unsubscribe link included). Not
+# "deliveryDelay" or "send" either: the consumer reads them but does nothing with them.
+SES_EVENT_TYPES = ["bounce", "complaint", "delivery", "reject", "renderingFailure"]
+ENGAGEMENT_EVENT_TYPES = frozenset({"open", "click"})
 
 
 # Account data exports (R28) wait here for their download; the lifecycle deletes them after this many days.
@@ -127,7 +140,9 @@ def table_resource(stage: str, logical: str) -> dict[str, Any]:
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
         "KeySchema": [{"AttributeName": attr, "KeyType": kind} for attr, kind in keys],
-        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True,
+                                             "RecoveryPeriodInDays": PITR_RECOVERY_DAYS},
+        "DeletionProtectionEnabled": True,
         "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": {"Ref": DATA_KEY}},
     }
     if indexes:
@@ -186,12 +201,17 @@ def _data_key(stage: str) -> dict[str, dict[str, Any]]:
     }
 
 
+# A stack deleted or a resource replaced by mistake leaves the data behind (queued work, export files, tables).
+_RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+
+
 def _queues(stage: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for logical, visibility in QUEUES.items():
         dlq = dead_letter_queue_id(logical)
         out[dlq] = {
             "Type": "AWS::SQS::Queue",
+            **_RETAIN,
             "Properties": {
                 "QueueName": name(stage, f"{logical}-dlq"),
                 "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
@@ -200,6 +220,7 @@ def _queues(stage: str) -> dict[str, dict[str, Any]]:
         }
         out[queue_id(logical)] = {
             "Type": "AWS::SQS::Queue",
+            **_RETAIN,
             "Properties": {
                 "QueueName": name(stage, logical),
                 "VisibilityTimeout": visibility,
@@ -327,7 +348,12 @@ def resources(stage: str, sender_domain: Any) -> dict[str, dict[str, Any]]:
     out.update(_feedback_route())
     out["SesConfigurationSet"] = {
         "Type": "AWS::SES::ConfigurationSet",
-        "Properties": {"Name": name(stage, CONFIGURATION_SET)},
+        "Properties": {
+            "Name": name(stage, CONFIGURATION_SET),
+            # SES's engagement tracking stays off even where the account turns on Virtual Deliverability Manager:
+            # it would add its pixel and rewrite every link, beside our own open pixel (/o/) and click links (/c/).
+            "VdmOptions": {"DashboardOptions": {"EngagementMetrics": "DISABLED"}},
+        },
     }
     out["SesEventsDestination"] = {
         "Type": "AWS::SES::ConfigurationSetEventDestination",
@@ -336,7 +362,7 @@ def resources(stage: str, sender_domain: Any) -> dict[str, dict[str, Any]]:
             "EventDestination": {
                 "Name": "to-sns",
                 "Enabled": True,
-                "MatchingEventTypes": [t.lower().replace("delivery_delay", "deliveryDelay") for t in SES_EVENT_TYPES],
+                "MatchingEventTypes": SES_EVENT_TYPES,
                 "SnsDestination": {"TopicARN": {"Ref": "SesEventsTopic"}},
             },
         },

@@ -3,19 +3,22 @@
     python -m infra.package build [--stage dev] [--region eu-west-1] [--out build]
 
 `chalice package` writes the Lambda code (deployment.zip), the dependencies as a managed layer
-(layer-deployment.zip, built with pip from requirements.txt and cached by Chalice in
-.chalice/deployments/ under the hash of requirements.txt) and a SAM template; `merge` then adds the
-tables, queues, topic and SES resources, the settings each function reads, least-privilege IAM, log
-groups with a retention, and a rule that pins the stack to the stage's EU region.
+(layer-deployment.zip) and a SAM template; `merge` then adds the tables, queues, topic and SES resources,
+the settings each function reads, a least-privilege role per function (infra/permissions.py), the alarms,
+dashboard and access log (infra/operations.py), log groups with a retention, and a rule that pins the
+stack to the stage's EU region. `build` then replaces the layer with one installed from requirements.lock
+(every file checked against its hash) and adds bytecode to both zips (infra/bundle.py).
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import fcntl
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -25,26 +28,17 @@ from typing import Any, Iterator
 
 from chalicelib.config import EU_REGIONS
 from chalicelib.handlers.http import EDGE_HEADERS, UNKNOWN_ROUTE, error_body
-from infra import definition
+from infra import bundle, definition, operations, permissions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_NAME = "template.json"
+LOCK_NAME = "requirements.lock"   # requirements.txt resolved, with hashes (make lock)
 CHALICE_OUTPUTS = ("sam.json", "deployment.zip", "layer-deployment.zip")
 # Chalice keeps a zip per app-code hash and per requirements.txt hash and never removes one.
-KEEP_CACHED = {"appcode-*.zip": 3, "managed-layer-*.zip": 2}
+KEEP_CACHED = {"appcode-*.zip": 3, "managed-layer-*.zip": 2, "locked-layer-*.zip": 2}
 LOG_RETENTION_DAYS = 30
 SECRET_NAME = "mailroom/{stage}/secret-key"
 
-DYNAMODB_ACTIONS = [
-    "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan",
-    "dynamodb:UpdateItem",
-]
-SQS_ACTIONS = [
-    "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
-    "sqs:ReceiveMessage", "sqs:SendMessage",
-]
-SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
 _QUEUE_ARN_SUB = re.compile(r"^arn:\$\{AWS::Partition\}:sqs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(?P<name>[\w-]+)$")
 
 
@@ -52,6 +46,18 @@ _QUEUE_ARN_SUB = re.compile(r"^arn:\$\{AWS::Partition\}:sqs:\$\{AWS::Region\}:\$
 # answer an unknown route 403 "Missing Authentication Token" and echo the Authorization header.
 GATEWAY_ERRORS = {
     "MISSING_AUTHENTICATION_TOKEN": (404, UNKNOWN_ROUTE),
+    "RESOURCE_NOT_FOUND": (404, UNKNOWN_ROUTE),
+    "THROTTLED": (429, error_body("rate_limited", "Too many requests; slow down and try again shortly.")),
+    "QUOTA_EXCEEDED": (429, error_body("rate_limited", "Too many requests; slow down and try again shortly.")),
+    "ACCESS_DENIED": (403, error_body("forbidden", "The request is not allowed.")),
+    "UNAUTHORIZED": (401, error_body("unauthorized", "Sign in or send a valid API key.")),
+    "REQUEST_TOO_LARGE": (413, error_body("too_large", "The request is too large.")),
+    "UNSUPPORTED_MEDIA_TYPE": (415, error_body("malformed_request", "The request's content type is not supported.")),
+    "BAD_REQUEST_BODY": (400, error_body("malformed_request", "The request body could not be read.")),
+    "BAD_REQUEST_PARAMETERS": (400, error_body("malformed_request", "The request's parameters could not be read.")),
+    "INTEGRATION_TIMEOUT": (504, error_body("upstream_unavailable", "The request took too long; try again shortly.")),
+    "INTEGRATION_FAILURE": (502, error_body("upstream_unavailable", "Something went wrong on our side; try again "
+                                                                    "shortly.")),
     "DEFAULT_4XX": (None, error_body("bad_request", "The request could not be handled.")),
     "DEFAULT_5XX": (None, error_body("internal_error", "Something went wrong on our side; try again shortly.")),
 }
@@ -121,101 +127,6 @@ def function_name(stage: str, logical_id: str) -> str:
     return definition.name(stage, logical_id)[:64]
 
 
-def policy(functions: list[str]) -> dict[str, Any]:
-    """The one policy every function role gets: this stage's resources only, and only what the code does."""
-    tables = [definition.table_id(logical) for logical in definition.TABLES]
-    queues = [definition.queue_id(logical) for logical in definition.QUEUES]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "OwnLogGroups",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [{"Fn::GetAtt": [f"{fn}LogGroup", "Arn"]} for fn in functions],
-            },
-            {
-                "Sid": "StageTablesAndIndexes",
-                "Effect": "Allow",
-                "Action": DYNAMODB_ACTIONS,
-                "Resource": [{"Fn::GetAtt": [t, "Arn"]} for t in tables]
-                + [{"Fn::Sub": f"${{{t}.Arn}}/index/*"} for t in tables],
-            },
-            {
-                "Sid": "StageQueues",
-                "Effect": "Allow",
-                "Action": SQS_ACTIONS,
-                "Resource": [{"Fn::GetAtt": [q, "Arn"]} for q in queues],
-            },
-            {
-                "Sid": "SendAsTheSenderDomainThroughTheStageConfigurationSet",
-                "Effect": "Allow",
-                "Action": SES_ACTIONS,
-                "Resource": [
-                    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderDomain}"},
-                    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
-                                ":configuration-set/${SesConfigurationSet}"},
-                ],
-            },
-            {
-                # Customers' sending domains (services/accounts/domains.py): registered, checked, removed, and sent
-                # from.
-                "Sid": "CustomerSendingDomains",
-                "Effect": "Allow",
-                "Action": ["ses:CreateEmailIdentity", "ses:GetEmailIdentity", "ses:DeleteEmailIdentity",
-                           *SES_ACTIONS],
-                "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}],
-            },
-            {
-                # SQS encrypts with the stage's key: producers generate data keys, consumers decrypt (R32).
-                "Sid": "StageDataKey",
-                "Effect": "Allow",
-                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                "Resource": [{"Fn::GetAtt": [definition.DATA_KEY, "Arn"]}],
-            },
-            {
-                "Sid": "StageEventsTopic",
-                "Effect": "Allow",
-                "Action": ["sns:Publish"],
-                "Resource": [{"Ref": "SesEventsTopic"}],
-            },
-            {
-                # Account data exports (services/privacy/account_export.py): written once (multipart for large
-                # ones), and read through presigned links, which carry this role's permission.
-                "Sid": "StageExportsObjects",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-                "Resource": [{"Fn::Sub": f"${{{definition.EXPORTS_BUCKET_ID}.Arn}}/*"}],
-            },
-            {
-                # A purged account's export files are listed by their "<account_id>/" prefix
-                # (services/retention/account_purge.py).
-                "Sid": "StageExportsListing",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": [{"Fn::GetAtt": [definition.EXPORTS_BUCKET_ID, "Arn"]}],
-            },
-            {
-                # CSV imports (services/audience/imports.py): uploaded through presigned POSTs (which carry this
-                # role's permission), read with ranged GETs, the rejected rows' reports written and linked.
-                "Sid": "StageUploadsObjects",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-                "Resource": [{"Fn::Sub": f"${{{definition.UPLOADS_BUCKET_ID}.Arn}}/*"}],
-            },
-            {
-                # An import's report parts are listed by their "<account_id>/<import_id>/" prefix.
-                "Sid": "StageUploadsListing",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": [{"Fn::GetAtt": [definition.UPLOADS_BUCKET_ID, "Arn"]}],
-            },
-        ],
-    }
-
-
-
-
 def _wire_sqs_events(stage: str, logical_id: str, function: dict[str, Any]) -> None:
     """Point SQS event sources at the stage's queues and let handlers report partial batch failures."""
     by_name = {definition.name(stage, logical): logical for logical in definition.QUEUES}
@@ -230,10 +141,11 @@ def _wire_sqs_events(stage: str, logical_id: str, function: dict[str, Any]) -> N
             logical = by_name[match.group("name")]
             props["Queue"] = {"Fn::GetAtt": [definition.queue_id(logical), "Arn"]}
             visibility = definition.QUEUES[logical]
-            if timeout > visibility:
+            if timeout * definition.VISIBILITY_PER_TIMEOUT > visibility:
                 raise PackageError(
-                    f"{logical_id} runs up to {timeout} s but its queue's visibility timeout is {visibility} s; "
-                    "AWS refuses the event source mapping. Raise the queue's timeout in infra/definition.py."
+                    f"{logical_id} runs up to {timeout} s but its queue's visibility timeout is {visibility} s, less "
+                    f"than {definition.VISIBILITY_PER_TIMEOUT} times that (AWS's advice, so a retried batch is not "
+                    "handed out twice). Raise the queue's timeout in infra/definition.py."
                 )
             if logical in definition.MAX_CONCURRENCY:
                 props["ScalingConfig"] = {"MaximumConcurrency": definition.MAX_CONCURRENCY[logical]}
@@ -285,16 +197,16 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
         resources["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"] = (
             gateway_responses())
 
-    roles = _lambda_roles(resources)
-    if not roles:
-        raise PackageError("Chalice's template has no Lambda execution role to attach the policy to.")
-    for role in roles:
-        resources[role]["Properties"]["Policies"] = [
-            {"PolicyName": f"mailroom-{stage}", "PolicyDocument": policy(functions)}
-        ]
+    _one_role_per_function(resources, functions, stage)
+    api = None
+    if "RestAPI" in resources:
+        api_props = resources["RestAPI"]["Properties"]
+        api = (api_props["DefinitionBody"]["info"]["title"], api_props["StageName"])
+        api_props.update(operations.api_stage_settings())
+    resources.update(operations.resources(stage, functions, api))
 
     template["Description"] = f"mailroom, stage {stage}: API, functions and resources (deploy to {region} only)"
-    template["Parameters"] = {**template.get("Parameters", {}), **parameters(stage)}
+    template["Parameters"] = {**template.get("Parameters", {}), **parameters(stage), **operations.parameters()}
     template["Rules"] = {
         "StageRegion": {
             "Assertions": [{
@@ -313,6 +225,28 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
             ]]},
         }
     return template
+
+
+def _one_role_per_function(resources: dict[str, Any], functions: list[str], stage: str) -> None:
+    """Replace Chalice's one shared role with a role per function holding only what it does (infra/permissions.py).
+    A function with no entry there gets the least any function has: its log group, the tables (no Scan), the key."""
+    shared = _lambda_roles(resources)
+    if not shared:
+        raise PackageError("Chalice's template has no Lambda execution role to replace.")
+    trust = resources[shared[0]]["Properties"]["AssumeRolePolicyDocument"]
+    for logical_id in shared:
+        del resources[logical_id]
+    for function in functions:
+        role = f"{function}Role"
+        resources[role] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": trust,
+                "Policies": [{"PolicyName": f"mailroom-{stage}-{function}"[:128],
+                              "PolicyDocument": permissions.policy(function)}],
+            },
+        }
+        resources[function]["Properties"]["Role"] = {"Fn::GetAtt": [role, "Arn"]}
 
 
 @contextmanager
@@ -355,12 +289,33 @@ def chalice_package(project_dir: Path, stage: str, region: str, out: Path) -> di
     return template
 
 
+def _locked_layer(project_dir: Path, lock: Path, target: Path) -> None:
+    """The layer installed from `lock`, built once per lock and recipe (kept beside Chalice's cached zips)."""
+    cache = project_dir / ".chalice" / "deployments"
+    recipe = hashlib.sha256(lock.read_bytes() + Path(bundle.__file__).read_bytes()).hexdigest()[:16]
+    cached = cache / f"locked-layer-{recipe}.zip"
+    with _cache_lock(project_dir):
+        if not cached.exists():
+            bundle.layer_from_lock(lock, cached)
+        shutil.copyfile(cached, target)
+        _prune_cache(cache)
+
+
 def build(stage: str, region: str, out: Path, project_dir: Path = PROJECT_DIR) -> Path:
     """Package the app and write the merged template; return its path."""
     config = json.loads((project_dir / ".chalice" / "config.json").read_text())
     if stage not in config.get("stages", {}):
         raise PackageError(f"Stage {stage!r} is not in .chalice/config.json.")
+    lock = project_dir / LOCK_NAME
+    if lock.exists() and (stale := bundle.stale_pins(project_dir / "requirements.txt", lock)):
+        raise PackageError(f"{LOCK_NAME} does not hold {', '.join(stale)} of requirements.txt; run `make lock`.")
     template = merge(chalice_package(project_dir, stage, region, out), stage, region)
+    try:
+        if lock.exists() and (out / "layer-deployment.zip").exists():   # Chalice's own layer resolves unhashed
+            _locked_layer(project_dir, lock, out / "layer-deployment.zip")
+        bundle.with_bytecode(out / "deployment.zip")
+    except bundle.BundleError as exc:
+        raise PackageError(str(exc)) from exc
     path = out / TEMPLATE_NAME
     path.write_text(json.dumps(template, indent=2, sort_keys=False) + "\n")
     return path

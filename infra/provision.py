@@ -225,7 +225,8 @@ class Provisioner:
 
     def _configuration_set(self, logical_id: str, props: dict) -> None:
         with _already_exists_is_fine():
-            self._client("sesv2").create_configuration_set(ConfigurationSetName=props["Name"])
+            self._client("sesv2").create_configuration_set(
+                ConfigurationSetName=props["Name"], **({"VdmOptions": props["VdmOptions"]} if "VdmOptions" in props else {}))
         self.made[logical_id] = props["Name"]
 
     def _event_destination(self, logical_id: str, props: dict) -> None:

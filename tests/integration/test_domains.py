@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import aws
+from chalicelib.config import get_settings
 from tests.integration.campaigning import add_domain, audience, draft, send
 from tests.integration.conftest import api_call
 
@@ -20,6 +21,8 @@ def test_given_a_domain_when_added_then_201_with_dns_records_and_the_emulator_ve
     assert all(set(r) == {"type", "name", "value"} for r in domain["dns_records"])
     identity = aws.client("sesv2").get_email_identity(EmailIdentity="news.acme.example")
     assert identity["DkimAttributes"]["SigningEnabled"] is True
+    # And it carries the stage's tag, without which the stage's roles may not send as it (infra/permissions.py)
+    assert {"Key": "mailroom:stage", "Value": get_settings().stage} in identity["Tags"]
     listed = api_call(client, "GET", "/v1/domains", headers=person.headers).json_body["items"]
     assert [(d["name"], d["status"]) for d in listed] == [("news.acme.example", "verified")]
 
