@@ -51,7 +51,10 @@ def test_the_outbox_lists_what_the_service_sends(local_runtime):
 
 
 def port_is_free(port: int) -> bool:
+    """True when a server could listen on the port again. Like every server (and the runtime's own), the probe
+    sets SO_REUSEADDR: connections the runtime closed linger in TIME_WAIT for a minute and hold nobody's port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
