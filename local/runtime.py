@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.config import SettingsError
-from local import configure_logging
+from local import configure_logging, quick_start
 from local.emulator import Emulator, PortInUse, ensure_free
 from local.outbox import Outbox, OutboxServer, capture_send_options
 from local.ses_simulator import SimulatorEvents
@@ -298,6 +298,7 @@ def announce(state: dict[str, Any], options: Options, emulator_url: str, state_p
         "Ctrl-C or SIGTERM stops it.",
         flush=True,
     )
+    print(quick_start.text(state["api"], state["outbox"], state["staff"]), flush=True)
 
 
 def main() -> int:
