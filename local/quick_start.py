@@ -7,7 +7,7 @@ import shlex
 
 OWNER = {"email": "you@example.com", "password": "a long enough password", "company": "Example Ltd",
          "first_name": "Ada", "last_name": "Lovelace", "country": "IE", "accept_terms": True}
-SIGN_IN = {"email": OWNER["email"], "password": OWNER["password"]}
+SIGN_IN = {"email": str(OWNER["email"]), "password": str(OWNER["password"])}
 FIELD = "python3 -c 'import json,sys; print(json.load(sys.stdin){path})'"
 
 
@@ -15,6 +15,11 @@ def _post(path: str, body: dict, then: str = "") -> str:
     extract = f" | {FIELD.format(path=then)}" if then else ""
     return (f"curl -s $API{path} -H 'Content-Type: application/json' "
             f"-d {shlex.quote(json.dumps(body, separators=(',', ':')))}{extract}")
+
+
+def session_command(credentials: dict[str, str]) -> str:
+    """The shell line that signs in and keeps the session's token in $TOKEN."""
+    return f'TOKEN=$({_post("/v1/sessions", credentials, then="""["token"]""")})'
 
 
 def commands(api: str, staff: dict[str, str]) -> list[str]:
@@ -30,7 +35,7 @@ def commands(api: str, staff: dict[str, str]) -> list[str]:
         f"curl -s -X PATCH $API/v1/admin/accounts/$ACCOUNT/plan {bearer} -H 'Content-Type: application/json' "
         """-d '{"plan":"payg","credits":1000}' > /dev/null""",
         "# sign in, and call the API with the token",
-        f'TOKEN=$({_post("/v1/sessions", SIGN_IN, then="""["token"]""")})',
+        session_command(SIGN_IN),
         'curl -s $API/v1/account -H "Authorization: Bearer $TOKEN"',
     ]
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from chalicelib import clock
 from chalicelib.models.accounts import Account
 from chalicelib.models.usage import Usage
-from tests.integration.campaigning import audience, draft, send
+from tests.integration.campaigning import trial_send_approved
 from tests.integration.conftest import api_call
 
 
@@ -29,10 +29,7 @@ def limits_of(client, person) -> dict:
 def test_a_trial_shows_the_emails_left_of_its_100_in_all(client, tenant, staff):
     # Given a trial account whose campaign to 3 members staff approved
     person = tenant()
-    contact_list = audience(client, person, members=3)
-    campaign_id = draft(client, person, contact_list["id"])["id"]
-    send(client, person, campaign_id)
-    api_call(client, "POST", f"/v1/admin/campaigns/{campaign_id}/approve", headers=staff.headers)
+    trial_send_approved(client, person, staff, members=3)
 
     # When its limits are read
     limits = limits_of(client, person)
