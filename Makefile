@@ -37,3 +37,7 @@ bench: $(STAMP)      ## the benchmark scripts (they print their figures)
 
 clean:
 	rm -rf $(VENV) build .mailroom .pytest_cache .chalice/deployments
+
+.PHONY: demo
+demo: $(STAMP)       ## make run, with an approved account, a list of 1,000 and a campaign sent, opened and clicked
+	$(PY) -m local.demo

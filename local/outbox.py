@@ -4,16 +4,12 @@
 subscribed with `Outbox.subscribe` see every `SentEmail` at that moment (the place where the local
 runtime can produce SES's delivery, bounce and complaint events). moto drops a send's message tags and
 configuration set, so the emulator runs `capture_send_options` in front of it and each SentEmail
-carries them. `OutboxServer` serves:
-
-    GET /                  an HTML page listing the messages, newest first
-    GET /messages.json     [{"id", "to": [...], "subject", "sent_at", "raw"}], oldest first
-    GET /messages/<id>     one raw MIME message, as text
+carries them. `OutboxServer` serves the pages of local/outbox_pages.py: the list (newest first, searchable, 50 a
+page), each message as a person sees it, its raw MIME, and /messages.json.
 """
 from __future__ import annotations
 
 import email
-import html
 import io
 import json
 import logging
@@ -23,10 +19,11 @@ from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs
+
+from local import outbox_pages
 
 log = logging.getLogger("local.outbox")
 
@@ -190,65 +187,20 @@ class Outbox:
         return next((m for m in self.messages() if m.id == message_id), None)
 
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mailroom outbox</title>
-<style>
-body{{font:15px/1.4 system-ui,sans-serif;margin:2rem;color:#222}}
-table{{border-collapse:collapse;width:100%}}
-th,td{{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}}
-th{{background:#f4f4f4}} td.when{{white-space:nowrap;color:#555}}
-</style></head>
-<body><h1>mailroom outbox</h1>
-<p>{count} email(s) sent through the local AWS emulator, newest first.
-<a href="/messages.json">messages.json</a></p>
-<table><thead><tr><th>Sent</th><th>To</th><th>Subject</th><th>Message</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table></body></html>
-"""
-ROW = ('<tr><td class="when">{sent_at}</td><td>{to}</td><td>{subject}</td>'
-       '<td><a href="/messages/{link}">raw</a></td></tr>')
-
-
-def render_page(messages: list[SentEmail]) -> str:
-    """The outbox as an HTML page; every value from a message is escaped."""
-    rows = "\n".join(
-        ROW.format(
-            sent_at=html.escape(m.as_json()["sent_at"]),
-            to=html.escape(", ".join(m.to)),
-            subject=html.escape(m.subject),
-            link=html.escape(quote(m.id, safe="")),
-        )
-        for m in reversed(messages)
-    )
-    return PAGE.format(count=len(messages), rows=rows or '<tr><td colspan="4">Nothing sent yet.</td></tr>')
-
-
 class _Handler(BaseHTTPRequestHandler):
     server: "OutboxServer"
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        path = urlsplit(self.path).path
-        outbox = self.server.outbox
-        if path == "/":
-            self._send(HTTPStatus.OK, "text/html; charset=utf-8", render_page(outbox.messages()))
-        elif path == "/messages.json":
-            body = json.dumps([m.as_json() for m in outbox.messages()])
-            self._send(HTTPStatus.OK, "application/json", body)
-        elif path.startswith("/messages/") and (found := outbox.get(unquote(path[len("/messages/"):]))):
-            self._send(HTTPStatus.OK, "text/plain; charset=utf-8", found.raw)
-        else:
-            self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", "Not found\n")
-
-    def _send(self, status: HTTPStatus, content_type: str, body: str) -> None:
-        data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
+        found = outbox_pages.answer(self.server.outbox, self.path)
+        self.send_response(found.status)
+        self.send_header("Content-Type", found.content_type)
+        self.send_header("Content-Length", str(len(found.body)))
         self.send_header("Cache-Control", "no-store")
+        for name, value in found.headers:
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(found.body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         """Quiet: the page lists addresses, and its requests are of no interest in the runtime's log."""

@@ -31,10 +31,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib.config import SettingsError
-from local import configure_logging
+from local import configure_logging, quick_start
 from local.emulator import Emulator, PortInUse, ensure_free
 from local.outbox import Outbox, OutboxServer, capture_send_options
 from local.ses_simulator import SimulatorEvents
@@ -298,10 +298,12 @@ def announce(state: dict[str, Any], options: Options, emulator_url: str, state_p
         "Ctrl-C or SIGTERM stops it.",
         flush=True,
     )
+    print(quick_start.text(state["api"], state["outbox"], state["staff"]), flush=True)
 
 
-def main() -> int:
-    """Run until Ctrl-C or SIGTERM; 0 after a clean stop, 1 if something could not start."""
+def main(prepare: Callable[[dict[str, Any], Callable[[], bool]], None] | None = None) -> int:
+    """Run until Ctrl-C or SIGTERM; 0 after a clean stop, 1 if something could not start. `prepare` (make demo)
+    runs once the runtime is up, with local.json's content and a way to tell whether a stop was asked for."""
     configure_logging()
     try:
         options = Options.from_environ(os.environ)
@@ -319,6 +321,8 @@ def main() -> int:
     try:
         state = runtime.start()
         announce(state, options, runtime.emulator.url, runtime.state_path)
+        if prepare is not None:
+            prepare(state, lambda: runtime._stopping)
         code = runtime.wait()
     except Stopped:
         code = 0

@@ -14,14 +14,14 @@ from chalicelib.models.accounts import Account
 from chalicelib.services.accounts import auth
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
-    from chalicelib.services.accounts import accounts, audit, plans, signup
+    from chalicelib.services.accounts import accounts, allowance, audit, signup
     from chalicelib.services.privacy import closing
 else:
     accounts = lazy_module("chalicelib.services.accounts.accounts")
     signup = lazy_module("chalicelib.services.accounts.signup")
     audit = lazy_module("chalicelib.services.accounts.audit")
     closing = lazy_module("chalicelib.services.privacy.closing")
-    plans = lazy_module("chalicelib.services.accounts.plans")
+    allowance = lazy_module("chalicelib.services.accounts.allowance")
 
 api = Api(__name__)
 
@@ -42,7 +42,7 @@ def shape(account: Account) -> dict:
         "pro": bool(account.pro),
         **accounts.profile_of(account),
         "usage": {"subscribers": int(account.subscriber_count or 0)},
-        "limits": plans.limits(account.plan, level),
+        "limits": allowance.limits(account),
         "created_at": account.created_at,
         "updated_at": clock.iso(account.updated_at),
         "closed_at": clock.iso(account.closed_at),

@@ -38,6 +38,15 @@ def send(client, person, campaign_id: str, body: dict | None = None):
     return api_call(client, "POST", f"/v1/campaigns/{campaign_id}/send", body or {}, headers=person.headers)
 
 
+def trial_send_approved(client, person, staff, members: int) -> str:
+    """A trial account's campaign to `members` new members, sent and approved by staff (R8); its id."""
+    contact_list = audience(client, person, members=members)
+    campaign_id = draft(client, person, contact_list["id"])["id"]
+    send(client, person, campaign_id)
+    api_call(client, "POST", f"/v1/admin/campaigns/{campaign_id}/approve", headers=staff.headers)
+    return campaign_id
+
+
 def fanout_messages() -> list[dict]:
     """The bodies waiting on the fanout queue (received and made visible again at once)."""
     import json

@@ -1,6 +1,12 @@
 """The account as its users see it: plan, usage, limits and profile (R7), and its audit trail (R4)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from chalicelib import clock
+from chalicelib.models.accounts import Account
+from chalicelib.models.usage import Usage
+from tests.integration.campaigning import trial_send_approved
 from tests.integration.conftest import api_call
 
 
@@ -12,8 +18,49 @@ def test_the_account_shows_its_plan_usage_and_limits(client, tenant):
     assert account["id"] == person.account_id
     assert account["status"] == "active" and account["plan"] == "trial"
     assert account["usage"] == {"subscribers": 0}
-    assert account["limits"] == {"subscribers": 5000, "emails_per_month": 100}
+    assert account["limits"] == {"subscribers": 5000, "trial_emails": 100, "trial_emails_left": 100}
     assert account["company"] == "Acme Ltd" and account["first_name"] == "Ada"
+
+
+def limits_of(client, person) -> dict:
+    return api_call(client, "GET", "/v1/account", headers=person.headers).json_body["account"]["limits"]
+
+
+def test_a_trial_shows_the_emails_left_of_its_100_in_all(client, tenant, staff):
+    # Given a trial account whose campaign to 3 members staff approved
+    person = tenant()
+    trial_send_approved(client, person, staff, members=3)
+
+    # When its limits are read
+    limits = limits_of(client, person)
+
+    # Then they speak of the trial's emails in all, 97 of them left, and of no monthly allowance
+    assert limits == {"subscribers": 5000, "trial_emails": 100, "trial_emails_left": 97}
+
+
+def test_a_monthly_plan_shows_its_monthly_emails_and_what_is_left_this_month(client, tenant):
+    person = tenant(plan="monthly", subscriber_level=1000)
+    Usage(person.account_id, clock.now().strftime("%Y-%m"), emails=9_000).save()
+    Usage(person.account_id, "2020-01", emails=50_000).save()   # an old month counts for nothing now
+
+    assert limits_of(client, person) == {"subscribers": 1000, "emails_per_month": 109_000,
+                                         "emails_left_this_month": 100_000}
+
+
+def test_payg_shows_its_credits_and_when_they_expire_and_expired_credits_as_none(client, tenant):
+    person = tenant(plan="payg", credits=250)
+    bought = Account.get(person.account_id).credits_purchased_at
+
+    limits = limits_of(client, person)
+    Account.get(person.account_id).update(actions=[Account.credits_purchased_at.set(bought - timedelta(days=366))])
+    expired = limits_of(client, person)
+
+    assert limits == {"subscribers": None, "credits": 250, "credits_expire_at": clock.iso(bought + timedelta(days=365))}
+    assert expired["credits"] == 0
+
+
+def test_the_free_plan_limits_subscribers_only(client, tenant):
+    assert limits_of(client, tenant(plan="free")) == {"subscribers": 5000}
 
 
 def test_given_profile_changes_when_patching_then_a_later_get_shows_them(client, tenant):

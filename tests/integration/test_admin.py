@@ -106,7 +106,8 @@ def test_the_monthly_plan_sets_a_level_and_the_limits_follow(client, staff, tena
     assert answer.status_code == 200
     account = api_call(client, "GET", "/v1/account", headers=person.headers).json_body["account"]
     assert account["plan"] == "monthly" and account["subscriber_level"] == 2000 and account["pro"] is True
-    assert account["limits"] == {"subscribers": 2000, "emails_per_month": 109 * 2000}
+    assert account["limits"] == {"subscribers": 2000, "emails_per_month": 109 * 2000,
+                                 "emails_left_this_month": 109 * 2000}
     record = audit_of(client, person)[0]
     assert record["operation"] == "change_plan"
     assert record["details"] == {"plan": "monthly", "subscriber_level": 2000, "pro": True}
@@ -140,7 +141,7 @@ def test_credits_add_up_and_record_the_purchase(client, staff, tenant):
     account = api_call(client, "GET", "/v1/account", headers=person.headers).json_body["account"]
     assert account["plan"] == "payg" and account["credits"] == 1500
     assert account["credits_purchased_at"] is not None
-    assert account["limits"] == {"subscribers": None, "emails_per_month": None}
+    assert account["limits"]["subscribers"] is None and account["limits"]["credits"] == 1500
 
 
 def test_leaving_the_monthly_plan_drops_the_level(client, staff, tenant):

@@ -13,7 +13,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from local.emulator import Emulator
 from local.launcher import free_ports
-from local.outbox import Outbox, OutboxServer, capture_send_options, render_page
+from local.outbox import Outbox, OutboxServer, capture_send_options
+from local.outbox_pages import list_page
 
 REGION = "eu-west-1"
 SENDER = "no-reply@mailroom-test.eu"
@@ -77,7 +78,7 @@ def test_the_page_escapes_everything_from_a_message(ses):
     sesv2.send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["reader@example.eu"]},
                      Content={"Raw": {"Data": raw_message("reader@example.eu", "<script>alert(1)</script> & co")}})
 
-    page = render_page(outbox.messages())
+    page = list_page(outbox.messages())
 
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page

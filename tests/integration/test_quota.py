@@ -10,7 +10,7 @@ from chalicelib.models.accounts import Account
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.models.usage import Usage
 from chalicelib.services.campaigns import campaigns, quota
-from tests.integration.campaigning import audience, draft, fanout_messages, send
+from tests.integration.campaigning import audience, draft, fanout_messages, send, trial_send_approved
 from tests.integration.test_subscriber_limits import atomic_moto  # noqa: F401 - fixture
 
 
@@ -81,10 +81,7 @@ def test_given_a_cancelled_trial_campaign_then_the_trial_allowance_comes_back(cl
     from tests.integration.conftest import api_call
 
     person = tenant()
-    contact_list = audience(client, person, members=3)
-    campaign_id = draft(client, person, contact_list["id"])["id"]
-    send(client, person, campaign_id)
-    api_call(client, "POST", f"/v1/admin/campaigns/{campaign_id}/approve", headers=staff.headers)
+    campaign_id = trial_send_approved(client, person, staff, members=3)
     assert Usage.get(person.account_id, "trial").emails == 3
     campaign_store.get(person.account_id, campaign_id).update(actions=[Campaign.sent_count.add(1)])
 

@@ -52,8 +52,24 @@ def monthly_email_cap(plan: Plan | str, subscriber_level: int | None) -> int | N
     return None
 
 
-def limits(plan: Plan | str, subscriber_level: int | None) -> dict:
-    return {
-        "subscribers": subscriber_limit(plan, subscriber_level),
-        "emails_per_month": monthly_email_cap(plan, subscriber_level),
-    }
+def credits_expire_at(purchased_at: datetime | None) -> datetime | None:
+    """R11: credits expire 12 months after the last purchase (None: none were bought)."""
+    return purchased_at + timedelta(days=CREDIT_VALIDITY_DAYS) if purchased_at is not None else None
+
+
+def limits(plan: Plan | str, subscriber_level: int | None, used: int, credits: int,
+           credits_purchased_at: datetime | None, now: datetime) -> dict:
+    """What the plan allows, each limit named for what it is: the trial's emails are in all (R8), the monthly
+    plan's per calendar month (R10), pay-as-you-go's are the credits (R11); the free plan caps subscribers only.
+    `used` is what the trial or this month has used so far."""
+    plan = Plan(plan)
+    shown: dict = {"subscribers": subscriber_limit(plan, subscriber_level)}
+    if plan is Plan.TRIAL:
+        shown.update(trial_emails=TRIAL_EMAILS, trial_emails_left=max(TRIAL_EMAILS - used, 0))
+    elif plan is Plan.MONTHLY:
+        cap = monthly_email_cap(plan, subscriber_level) or 0
+        shown.update(emails_per_month=cap, emails_left_this_month=max(cap - used, 0))
+    elif plan is Plan.PAYG:
+        expires = credits_expire_at(credits_purchased_at)
+        shown.update(credits=credits if expires is not None and now <= expires else 0, credits_expire_at=expires)
+    return shown

@@ -20,7 +20,7 @@ from chalicelib.models.base import Page, written
 from chalicelib.models.campaigns import EDITABLE, Campaign, CampaignStatus
 from chalicelib.models.lists import ContactList
 from chalicelib.services import addresses
-from chalicelib.services.accounts import accounts, auth, domains
+from chalicelib.services.accounts import accounts, allowance, auth, domains
 from chalicelib.services.accounts.plans import Plan
 from chalicelib.services.audience import segments, suppressions
 from chalicelib.services.campaigns import gate, quota, test_copies
@@ -262,7 +262,7 @@ def decide(campaign: Campaign, account: Account, now: datetime, approved: bool) 
     matches = _screen(campaign, details.from_email)
     facts = Facts(
         account_status=account.status, plan=account.plan, now=now, recipients=audience.recipients,
-        used=quota.used(account, now), trial_ends_at=account.trial_ends_at,
+        used=allowance.used(account, now), trial_ends_at=account.trial_ends_at,
         subscriber_level=int(account.subscriber_level) if account.subscriber_level is not None else None,
         subscriber_count=int(account.subscriber_count or 0), credits=int(account.credits or 0),
         credits_purchased_at=account.credits_purchased_at, from_domain=domains.domain_of(details.from_email),

@@ -11,6 +11,7 @@ from chalicelib.services.accounts.plans import (
     TRIAL_EMAILS,
     AccountStatus,
     Plan,
+    credits_expire_at,
     subscriber_limit,
 )
 from chalicelib.services.campaigns.screening import Match
@@ -160,7 +161,8 @@ def trial_expired() -> Decision:
 
 def credits_expired(purchased_at: datetime | None, now: datetime) -> bool:
     """R11: credits expire 12 months after the last purchase."""
-    return purchased_at is None or purchased_at + timedelta(days=CREDIT_VALIDITY_DAYS) < now
+    expires = credits_expire_at(purchased_at)
+    return expires is None or expires < now
 
 
 def credits_valid_after(now: datetime) -> datetime:

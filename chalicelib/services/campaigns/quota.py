@@ -28,22 +28,6 @@ class Source(str, Enum):
     CREDITS = "credits"
 
 
-def period_for(plan: Plan | str, now: datetime) -> str | None:
-    """The usage period a send on `plan` is counted in, if any."""
-    plan = Plan(plan)
-    if plan is Plan.TRIAL:
-        return store.TRIAL_PERIOD
-    if plan is Plan.MONTHLY:
-        return store.month_of(now)
-    return None
-
-
-def used(account: Account, now: datetime) -> int:
-    """Emails already counted against the account's current allowance (trial in all, or this month)."""
-    period = period_for(account.plan, now)
-    return store.used(account.account_id, period) if period else 0
-
-
 def charge_for(account: Account, amount: int, now: datetime) -> Charge:
     """What sending `amount` emails takes from the account, and the terms under which it may."""
     plan = Plan(account.plan)
