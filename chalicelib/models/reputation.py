@@ -5,9 +5,9 @@ One table, hash key `day`:
 - "YYYY-MM-DD" (UTC), one item per account that had reports that day (range key: the account id), moved
   by `credit` once per feedback batch and campaign, never per event. A day's service-wide figures are the
   sum of its partition (one Query), so no single item is written by every batch.
-- "hold": one item per account on hold (range key: the account id), with the figures that tripped it, so
-  staff list the holds with one Query. The account's own `reputation_hold` says the same for the send gate;
-  both are written and removed in one transaction.
+- "hold": one item per account on hold (range key: the account id), so staff list the holds with one Query;
+  the account's own `reputation_hold` carries the figures (the send gate reads it). Both are written and
+  removed in one transaction.
 
 A campaign's counters are credited to its account's day exactly once: the campaign carries what was
 credited so far (`credited_*`), and `credit` moves the difference onto the day item and those marks in one
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
@@ -42,7 +42,6 @@ class ReputationDay(BaseModel):
     hard_bounces = NumberAttribute(default=0)
     soft_bounces = NumberAttribute(default=0)
     complaints = NumberAttribute(default=0)
-    figures = MapAttribute(null=True)              # HOLD items: the hold as the account carries it
     updated_at = UTCDateTimeAttribute(null=True)
 
 
@@ -142,7 +141,7 @@ def hold(account_id: str, figures: dict) -> bool:
     def write(tx: TransactWrite) -> None:
         tx.update(Account(account_id), actions=[Account.reputation_hold.set(figures), Account.updated_at.set(now)],
                   condition=Account.account_id.exists() & Account.reputation_hold.does_not_exist())
-        tx.save(ReputationDay(HOLD, account_id, figures=figures, updated_at=now))
+        tx.save(ReputationDay(HOLD, account_id, updated_at=now))
 
     return not any(transact(write, 2))
 
@@ -168,9 +167,11 @@ def as_dict(value) -> dict:
     return value.as_dict() if hasattr(value, "as_dict") else dict(value)
 
 
-def holds() -> list[ReputationDay]:
-    """The accounts on hold, each with its figures."""
-    return list(ReputationDay.query(HOLD))
+def held_accounts() -> list[Account]:
+    """The accounts on hold (one Query for their ids, then a BatchGet of the accounts, which carry the figures)."""
+    ids = [item.account_id for item in ReputationDay.query(HOLD)]
+    found = Account.batch_get(ids) if ids else []
+    return [account for account in found if account.reputation_hold is not None]
 
 
 def note_hold(account: Account, actions: list, condition) -> bool:

@@ -197,7 +197,8 @@ def _tell_owner(account: Account, mailer: Mailer) -> None:
 
 def holds() -> list[dict]:
     """The accounts on hold, oldest hold first, each with the figures that tripped it."""
-    found = [{"account_id": item.account_id, **as_dict(item.figures)} for item in store.holds()]
+    found = [{"account_id": account.account_id, **as_dict(account.reputation_hold)}
+             for account in store.held_accounts()]
     return sorted(found, key=lambda hold: hold.get("at", ""))
 
 
