@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
@@ -84,6 +85,10 @@ def test_hard_bounces_reaching_4_percent_of_500_reported_put_the_account_on_hold
     sending = api_call(client, "POST", f"/v1/campaigns/{next_campaign}/send", {}, headers=person.headers)
     code, reason, message = refusal(sending)
     assert (code, reason) == (422, "reputation_hold") and sentence in message
+    next_month = clock.iso(clock.now() + timedelta(days=30))
+    later = api_call(client, "POST", f"/v1/campaigns/{next_campaign}/send", {"scheduled_at": next_month},
+                     headers=person.headers)
+    assert refusal(later)[:2] == (422, "reputation_hold")
     copies = api_call(client, "POST", f"/v1/campaigns/{next_campaign}/test", {"emails": [person.email]},
                       headers=person.headers)
     assert refusal(copies)[:2] == (422, "reputation_hold")

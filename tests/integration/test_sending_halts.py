@@ -122,7 +122,7 @@ def test_suspending_an_account_pauses_its_sending_campaigns_at_once(client, tena
 
 
 def test_a_reputation_hold_tripped_by_feedback_during_a_send_stops_it_within_one_chunk(
-        client, tenant, monkeypatch, atomic_moto):  # noqa: F811
+        client, tenant, staff, monkeypatch, atomic_moto):  # noqa: F811
     # Given an account whose last days reported 1,000 emails with 39 hard bounces (3.9%), and a campaign of 60
     # sending in chunks of 10 on the sender's thread, held mid-way through its third chunk
     person, campaign_id, pump = sending_in_chunks(client, tenant, monkeypatch)
@@ -145,6 +145,15 @@ def test_a_reputation_hold_tripped_by_feedback_during_a_send_stops_it_within_one
     shown = api_call(client, "GET", f"/v1/campaigns/{campaign_id}", headers=person.headers).json_body["campaign"]
     assert shown["status"] == "paused" and shown["paused_reason"] == "reputation_hold"
     assert "Hard bounces were 4.38% of 1,005 emails" in shown["status_reason"]
+
+    # And it cannot be resumed while the hold lasts (422), but can once staff release the account
+    refused = api_call(client, "POST", f"/v1/campaigns/{campaign_id}/resume", headers=person.headers)
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "reputation_hold"
+    assert "sending pauses at 4%" in refused.json_body["error"]["message"]
+    released = api_call(client, "POST", f"/v1/admin/accounts/{person.account_id}/release", headers=staff.headers)
+    assert released.status_code == 200, released.json_body
+    resumed = api_call(client, "POST", f"/v1/campaigns/{campaign_id}/resume", headers=person.headers)
+    assert resumed.status_code == 200 and resumed.json_body["campaign"]["status"] == "sending"
 
 
 def seed_history(account_id: str, delivered: int, hard_bounces: int = 0, complaints: int = 0,
