@@ -67,6 +67,23 @@ def send_on_another_thread(pump) -> threading.Thread:
     return thread
 
 
+def paused_within_one_chunk(client, person, campaign_id: str, sent_before: int, reason: str) -> dict:
+    """Asserts that at most a chunk left after the moment `sent_before` emails had gone to SES (the gate's held
+    email among them, which left after it), and that the campaign is paused for `reason`; the campaign shown."""
+    after = len(sent_messages()) - sent_before + 1
+    assert after <= CHUNK, f"{after} emails left after the account was stopped"
+    shown = api_call(client, "GET", f"/v1/campaigns/{campaign_id}", headers=person.headers).json_body["campaign"]
+    assert shown["status"] == "paused" and shown["paused_reason"] == reason
+    return shown
+
+
+def refused_resume(client, person, campaign_id: str, code: str) -> str:
+    """Asserts that resuming is refused with 422 `code`; the message."""
+    refused = api_call(client, "POST", f"/v1/campaigns/{campaign_id}/resume", headers=person.headers)
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == code
+    return refused.json_body["error"]["message"]
+
+
 def test_a_suspension_during_a_send_stops_it_within_one_chunk_and_it_resumes_only_after_reinstatement(
         client, tenant, staff, monkeypatch, atomic_moto):  # noqa: F811
     # Given a campaign of 60 sending in chunks of 10 on the sender's thread, held mid-way through its second chunk
@@ -85,16 +102,11 @@ def test_a_suspension_during_a_send_stops_it_within_one_chunk_and_it_resumes_onl
     assert not sender_thread.is_alive()
 
     # Then at most the rest of the chunk in flight went out after it, and the campaign is paused for the suspension
-    after = len(sent_messages()) - at_suspension + 1   # the held email left after the suspension
-    assert after <= CHUNK, f"{after} emails left after the suspension"
-    assert len(sent_messages()) <= 20
-    shown = api_call(client, "GET", f"/v1/campaigns/{campaign_id}", headers=person.headers).json_body["campaign"]
-    assert shown["status"] == "paused" and shown["paused_reason"] == "account_suspended"
-    assert "suspended" in shown["status_reason"]
+    shown = paused_within_one_chunk(client, person, campaign_id, at_suspension, "account_suspended")
+    assert len(sent_messages()) <= 20 and "suspended" in shown["status_reason"]
 
     # And the customer cannot resume it while suspended (422), but can after reinstatement, and it finishes
-    refused = api_call(client, "POST", f"/v1/campaigns/{campaign_id}/resume", headers=person.headers)
-    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "account_suspended"
+    refused_resume(client, person, campaign_id, "account_suspended")
     reinstated = api_call(client, "POST", f"/v1/admin/accounts/{person.account_id}/reinstate", headers=staff.headers)
     assert reinstated.status_code == 200
     resumed = api_call(client, "POST", f"/v1/campaigns/{campaign_id}/resume", headers=person.headers)
@@ -140,16 +152,12 @@ def test_a_reputation_hold_tripped_by_feedback_during_a_send_stops_it_within_one
     assert not sender_thread.is_alive()
 
     # Then at most the rest of the chunk in flight went out, and the campaign is paused for the hold
-    assert len(sent_messages()) - at_hold + 1 <= CHUNK
+    shown = paused_within_one_chunk(client, person, campaign_id, at_hold, "reputation_hold")
     assert len(sent_messages()) <= 30
-    shown = api_call(client, "GET", f"/v1/campaigns/{campaign_id}", headers=person.headers).json_body["campaign"]
-    assert shown["status"] == "paused" and shown["paused_reason"] == "reputation_hold"
     assert "Hard bounces were 4.38% of 1,005 emails" in shown["status_reason"]
 
     # And it cannot be resumed while the hold lasts (422), but can once staff release the account
-    refused = api_call(client, "POST", f"/v1/campaigns/{campaign_id}/resume", headers=person.headers)
-    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "reputation_hold"
-    assert "sending pauses at 4%" in refused.json_body["error"]["message"]
+    assert "sending pauses at 4%" in refused_resume(client, person, campaign_id, "reputation_hold")
     released = api_call(client, "POST", f"/v1/admin/accounts/{person.account_id}/release", headers=staff.headers)
     assert released.status_code == 200, released.json_body
     resumed = api_call(client, "POST", f"/v1/campaigns/{campaign_id}/resume", headers=person.headers)
