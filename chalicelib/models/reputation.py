@@ -135,7 +135,7 @@ def window_days(now: datetime, days: int) -> list[str]:
 # --- holds -----------------------------------------------------------------------------------------------
 
 def hold(account_id: str, figures: dict) -> bool:
-    """Put the account on hold with `figures` (account and staff list alike); False if it already is."""
+    """Put the account on hold with `figures` (on the account) and list it among the holds; False if it already is."""
     now = clock.now()
 
     def write(tx: TransactWrite) -> None:
