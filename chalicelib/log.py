@@ -21,13 +21,16 @@ class _Logger:
 logger = _Logger()
 
 
-def publish_counts(source: str, counts: dict[str, int]) -> None:
-    """Publish counts as CloudWatch metrics, namespace "mailroom", dimension service=`source`: in Embedded
-    Metric Format on stdout, which Lambda's log stream carries to CloudWatch. Counts only, never an address."""
+def publish_counts(source: str, counts: dict[str, int], percents: dict[str, float] | None = None) -> None:
+    """Publish counts (and `percents`, unit Percent) as CloudWatch metrics, namespace "mailroom", dimension
+    service=`source`: in Embedded Metric Format on stdout, which Lambda's log stream carries to CloudWatch.
+    Figures only, never an address."""
     from aws_lambda_powertools import Metrics
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics = Metrics(namespace="mailroom", service=source)
     for name, value in counts.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    for name, share in (percents or {}).items():
+        metrics.add_metric(name=name, unit=MetricUnit.Percent, value=share)
     metrics.flush_metrics()

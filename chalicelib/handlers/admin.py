@@ -19,7 +19,9 @@ api = Api(__name__)
 
 def shape(account: Account) -> dict:
     registration = account.registration.as_dict() if account.registration is not None else None
-    return {**account_routes.shape(account), "owner_user_id": account.owner_user_id, "registration": registration}
+    hold = account.reputation_hold.as_dict() if account.reputation_hold is not None else None
+    return {**account_routes.shape(account), "owner_user_id": account.owner_user_id, "registration": registration,
+            "reputation_hold": hold}
 
 
 @api.route("/v1/admin/accounts", staff=True)
@@ -46,6 +48,12 @@ def suspend(call: Call, account_id: str):
 @api.route("/v1/admin/accounts/{account_id}/reinstate", methods=["POST"], staff=True)
 def reinstate(call: Call, account_id: str):
     return json_response({"account": shape(staff.reinstate(call.caller, account_id, origin(call)))})
+
+
+@api.route("/v1/admin/accounts/{account_id}/release", methods=["POST"], staff=True)
+def release(call: Call, account_id: str):
+    """Lift the account's reputation hold; audited like every staff change."""
+    return json_response({"account": shape(staff.release(call.caller, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/plan", methods=["PATCH"], staff=True)

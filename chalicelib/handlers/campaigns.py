@@ -31,6 +31,7 @@ def shape(item: Campaign) -> dict:
         "segment_id": item.segment_id,
         "status": item.status,
         "status_reason": item.status_reason,
+        "paused_reason": item.paused_reason if item.status == "paused" else None,
         "scheduled_at": clock.iso(item.scheduled_at),
         "created_at": clock.iso(item.created_at),
         "updated_at": clock.iso(item.updated_at),

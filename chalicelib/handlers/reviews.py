@@ -45,12 +45,30 @@ def flag_shape(item: Flag) -> dict:
     }
 
 
+def hold_shape(hold: dict) -> dict:
+    return {
+        "account_id": hold["account_id"],
+        "rate": hold.get("rate"),
+        "value": hold.get("value"),
+        "limit": hold.get("limit"),
+        "reported": hold.get("reported"),
+        "hard_bounces": hold.get("hard_bounces"),
+        "complaints": hold.get("complaints"),
+        "message": hold.get("sentence"),
+        "held_at": hold.get("at"),
+        "owner_notified_at": hold.get("notified_at"),
+    }
+
+
 @api.route("/v1/admin/reviews", staff=True)
 def list_reviews(call: Call):
-    """The held campaigns (paged: `items`), and the open flags of accounts (`flags`, oldest first)."""
+    """The held campaigns (paged: `items`), the open flags of accounts (`flags`, oldest first), and the accounts
+    whose sending is on reputation hold (`accounts_on_hold`, oldest hold first)."""
     held = reviews.page(call.caller, call.limit(), call.cursor(), origin(call))
     flags = one_time.open_flags(call.caller, origin(call))
-    return json_response({**page_body(held, shape), "flags": [flag_shape(flag) for flag in flags]})
+    on_hold = reviews.accounts_on_hold(call.caller, origin(call))
+    return json_response({**page_body(held, shape), "flags": [flag_shape(flag) for flag in flags],
+                          "accounts_on_hold": [hold_shape(hold) for hold in on_hold]})
 
 
 @api.route("/v1/admin/flags/{flag_id}/dismiss", methods=["POST"], staff=True)

@@ -32,6 +32,16 @@ def send_notice_digests(event) -> dict[str, int]:
     return counts
 
 
+@api.blueprint.schedule(Rate(5, unit=Rate.MINUTES))
+def publish_reputation(event) -> dict[str, float]:
+    """Publish today's service-wide hard-bounce and complaint rates (ServiceHardBounceRate, ServiceComplaintRate,
+    percent) and counts as metrics, for the alarms; and tell the owners of reputation holds not told yet."""
+    from chalicelib import ses
+    from chalicelib.services.feedback import reputation
+
+    return reputation.watch(ses.mailer())
+
+
 # --- retention (R8, R11, R13, R30): daily rules, hourly backstops; each resumes where it stopped ----------
 
 def _remaining_ms(event):

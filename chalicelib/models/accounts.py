@@ -45,12 +45,24 @@ class Account(BaseModel):
     purge_after = UTCDateTimeAttribute(null=True)
     inactivity_warned_at = UTCDateTimeAttribute(null=True)   # R30: the users were told of the coming purge
     trial_expired_at = UTCDateTimeAttribute(null=True)       # R8: the trial ended; its waiting campaigns went back
+    # The reputation guard (services/feedback/reputation.py, models/reputation.py): the hold that pauses its
+    # sending, with the figures that tripped it; and, after staff released one, where its counts start again.
+    reputation_hold = MapAttribute(null=True)   # {"rate", "value", "limit", "reported", "at", "notified_at"?, ...}
+    reputation_since = MapAttribute(null=True)  # {"at", "day", and that day's counts at the release}
 
     by_status = AccountsByStatus()
 
 
 def get(account_id: str) -> Account | None:
     return Account.find(account_id)
+
+
+def read_now(account_id: str) -> Account | None:
+    """The account as it is now (a consistent read: a hold or a suspension just written is seen)."""
+    try:
+        return Account.get(account_id, consistent_read=True)
+    except Account.DoesNotExist:
+        return None
 
 
 def change(account: Account, actions: list, condition=None) -> bool:

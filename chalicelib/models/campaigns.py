@@ -14,6 +14,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from chalicelib import clock
 from chalicelib.models.base import BaseModel, Page, take_page, written
 
 
@@ -29,6 +30,17 @@ class CampaignStatus(str, Enum):
 
 
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+
+
+class PauseReason(str, Enum):
+    """Why the service (not the campaign's owner) paused a sending campaign."""
+
+    ACCOUNT_SUSPENDED = "account_suspended"   # staff suspended the account (R34)
+    REPUTATION_HOLD = "reputation_hold"       # the account's bounce or complaint rate (services/feedback/reputation.py)
+
+
+SUSPENDED_SENTENCE = ("Paused: our staff suspended this account. The campaign can be resumed once the account is "
+                      "reinstated.")
 
 
 class CampaignsByQueue(GlobalSecondaryIndex):
@@ -63,6 +75,7 @@ class Campaign(BaseModel):
     due_at = UnicodeAttribute(null=True)
     review = MapAttribute(null=True)             # why it is held, and the screen's matches (R8, R21)
     status_reason = UnicodeAttribute(null=True)
+    paused_reason = UnicodeAttribute(null=True)  # PauseReason when the service paused it; None when its owner did
     reserved = NumberAttribute(default=0)        # emails reserved from the quota or credits at send
     recipients = NumberAttribute(default=0)      # counted at send
     fanout_done = BooleanAttribute(default=False)
@@ -107,6 +120,11 @@ class Campaign(BaseModel):
     baseline_delivered = NumberAttribute(null=True)
     baseline_soft_bounces = NumberAttribute(null=True)
     baseline_rejected = NumberAttribute(null=True)
+    # The feedback counters already added to the account's reputation days (models/reputation.py).
+    credited_delivered = NumberAttribute(null=True)
+    credited_hard_bounces = NumberAttribute(null=True)
+    credited_soft_bounces = NumberAttribute(null=True)
+    credited_complaints = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
@@ -200,3 +218,17 @@ def subscribed_count(account_id: str, list_id: str) -> int:
 def of_account_in(account_id: str, statuses: Iterable[CampaignStatus]) -> Iterator[Campaign]:
     """The account's campaigns in one of `statuses` (one query on the account's key, filtered)."""
     return Campaign.query(account_id, filter_condition=Campaign.status.is_in(*(s.value for s in statuses)))
+
+
+def pause_sending(campaign: Campaign, reason: PauseReason, sentence: str) -> bool:
+    """sending → paused for `reason`, if the campaign is still sending the generation read; True if paused now."""
+    return change(campaign, [
+        Campaign.status.set(CampaignStatus.PAUSED.value), Campaign.paused_reason.set(reason.value),
+        Campaign.status_reason.set(sentence), Campaign.updated_at.set(clock.now()),
+    ], (Campaign.status == CampaignStatus.SENDING.value) & (Campaign.generation == int(campaign.generation or 0)))
+
+
+def pause_all_sending(account_id: str, reason: PauseReason, sentence: str) -> list[str]:
+    """Pause every campaign of the account that is sending; the ids of those paused now."""
+    return [campaign.campaign_id for campaign in of_account_in(account_id, [CampaignStatus.SENDING])
+            if pause_sending(campaign, reason, sentence)]

@@ -21,6 +21,7 @@ STAFF_ROUTES = [
     ("POST", "/v1/admin/accounts/{id}/suspend", {}),
     ("POST", "/v1/admin/accounts/{id}/reinstate", None),
     ("PATCH", "/v1/admin/accounts/{id}/plan", {"plan": "payg", "credits": 10}),
+    ("POST", "/v1/admin/accounts/{id}/release", None),
 ]
 
 

@@ -124,3 +124,17 @@ def test_given_a_trial_with_matches_then_held_for_both_reasons():
 
 def test_given_a_refusal_and_a_hold_then_the_refusal_wins():
     assert decide(facts(account_status="suspended", matches=(MATCH,))).outcome is Outcome.REFUSE
+
+
+HOLD = "Hard bounces were 4.6% of 1,200 emails reported over the last 7 days; sending pauses at 4%."
+
+
+def test_an_account_on_reputation_hold_is_refused_with_the_rate_its_value_and_the_limit():
+    decision = decide(facts(hold=HOLD, approved=True))
+
+    assert refused_with(decision) == "reputation_hold"
+    assert HOLD in decision.message
+
+
+def test_a_suspension_is_named_before_a_reputation_hold():
+    assert refused_with(decide(facts(account_status="suspended", hold=HOLD))) == "account_suspended"

@@ -60,6 +60,19 @@ def inactivity_warning(to: str, account_id: str, purge_on: str) -> OutgoingEmail
                          html=html, tags={"kind": "account"})
 
 
+def _steps_email(to: str, subject: str, lead: str, steps: list[str]) -> OutgoingEmail:
+    """A notice: what happened, then numbered steps under "What to do"."""
+    text = f"{lead}\n\nWhat to do:\n" + "".join(f"{n}. {step}\n" for n, step in enumerate(steps, 1))
+    text += f"\n\u2014 {SERVICE_NAME}\n"
+    html = (
+        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">"
+        f"<p>{escape(lead)}</p><p>What to do:</p><ol>"
+        + "".join(f"<li>{escape(step)}</li>" for step in steps)
+        + f"</ol><p>\u2014 {SERVICE_NAME}</p></body></html>"
+    )
+    return OutgoingEmail(to=to, subject=subject, text=text, html=html, tags={"kind": "account"})
+
+
 RATE_NAMES = {"hard_bounce": "hard-bounce rate", "complaint": "complaint (abuse) rate",
               "unsubscribe": "unsubscribe rate"}
 
@@ -91,16 +104,25 @@ def campaign_stopped(to: str, campaign_name: str, campaign_id: str, rate: str, v
         (f"Then resume the campaign (POST /v1/campaigns/{campaign_id}/resume). From then on, its rates are "
          "counted again over what is sent after the resume."),
     ]
-    text = f"{lead}\n\nWhat to do:\n" + "".join(f"{n}. {step}\n" for n, step in enumerate(steps, 1))
-    text += f"\n\u2014 {SERVICE_NAME}\n"
-    html = (
-        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">"
-        f"<p>{escape(lead)}</p><p>What to do:</p><ol>"
-        + "".join(f"<li>{escape(step)}</li>" for step in steps)
-        + f"</ol><p>\u2014 {SERVICE_NAME}</p></body></html>"
-    )
-    return OutgoingEmail(to=to, subject=f"Your campaign \u201c{campaign_name}\u201d was stopped: {name} too high",
-                         text=text, html=html, tags={"kind": "account"})
+    return _steps_email(to, f"Your campaign \u201c{campaign_name}\u201d was stopped: {name} too high", lead, steps)
+
+
+def reputation_hold(to: str, account_id: str, figures: str) -> OutgoingEmail:
+    """Tells the account's owner that its sending is on hold for its bounce or complaint rate, and what to do."""
+    lead = (f"We paused all sending of your {SERVICE_NAME} account ({account_id}). {figures} Rates this high put "
+            "the delivery of every sender at risk, so campaigns that were sending are paused and new sends, "
+            "scheduled campaigns and test copies are refused until our staff release the account.")
+    steps = [
+        ("Clean your lists: remove the addresses that never engage; the bounced and complaining ones are already "
+         "suppressed for you."),
+        ("Check where the addresses came from: mail only people who asked for your email (no bought, rented or "
+         "old lists), and confirm new subscribers (double opt-in)."),
+        ("Reply to this email with what you changed. Once our staff release the account, resume the paused "
+         "campaigns (POST /v1/campaigns/{id}/resume); from then on only what is reported after the release "
+         "counts."),
+    ]
+    return _steps_email(to, f"Sending from your {SERVICE_NAME} account is paused: bounces or complaints too high",
+                        lead, steps)
 
 
 def export_ready(to: str, link: str, kept_until: str) -> OutgoingEmail:

@@ -8,9 +8,10 @@ from typing import Any, Callable
 from chalicelib import clock, errors, ids, security
 from chalicelib.log import logger
 from chalicelib.models import accounts as store
-from chalicelib.models import users
+from chalicelib.models import campaigns, reputation, users
 from chalicelib.models.accounts import Account
 from chalicelib.models.base import Page
+from chalicelib.models.campaigns import SUSPENDED_SENTENCE, PauseReason
 from chalicelib.models.users import Login, User
 from chalicelib.services import addresses
 from chalicelib.services.accounts import audit, auth
@@ -52,12 +53,16 @@ def approve(staff: Principal, account_id: str, origin: Origin) -> Account:
 
 
 def suspend(staff: Principal, account_id: str, reason: str | None, origin: Origin) -> Account:
-    """Suspend an account (R34): it keeps read access but sends nothing."""
-    return _transition(
+    """Suspend an account (R34): it keeps read access but sends nothing; its sending campaigns pause at once
+    (the sender checks the account before every chunk too, so one it reads in between pauses there)."""
+    account = _transition(
         staff, account_id, origin, "suspend",
         (AccountStatus.PENDING_REVIEW, AccountStatus.ACTIVE), AccountStatus.SUSPENDED,
         reason=(reason or "").strip() or None,
     )
+    paused = campaigns.pause_all_sending(account_id, PauseReason.ACCOUNT_SUSPENDED, SUSPENDED_SENTENCE)
+    logger.info("campaigns paused by suspension", extra={"account_id": account_id, "campaign_ids": paused})
+    return account
 
 
 def reinstate(staff: Principal, account_id: str, origin: Origin) -> Account:
@@ -91,6 +96,22 @@ def _transition(
 
 
 _PAST = {"approve": "approved", "suspend": "suspended", "reinstate": "reinstated"}
+
+
+def release(staff: Principal, account_id: str, origin: Origin) -> Account:
+    """Release an account's reputation hold (services/feedback/reputation.py): it may send again, and from now
+    on the guard judges only what is reported after the release. Its paused campaigns wait for their owner to
+    resume them."""
+    def apply(account: Account) -> dict[str, Any]:
+        hold = reputation.as_dict(account.reputation_hold)
+        now = clock.now()
+        day = reputation.day_of(now)
+        already = reputation.of_days(account_id, [day]).get(day, reputation.Counts())
+        if not hold or not reputation.release(account, {"at": clock.iso(now), "day": day, **already.as_dict()}):
+            raise errors.Conflict("This account's sending is not on hold.", code="not_on_hold")
+        return {"hold": {name: hold.get(name) for name in ("rate", "value", "limit", "reported", "at")}}
+
+    return _staff_change(staff, account_id, origin, "release", apply)
 
 
 def change_plan(staff: Principal, account_id: str, change: PlanChange, origin: Origin) -> Account:

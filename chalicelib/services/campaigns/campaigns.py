@@ -188,7 +188,7 @@ def send_test(account_id: str, campaign_id: str, emails: Iterable[str], mailer: 
                              code="invalid_test_recipients")
     campaign = get(account_id, campaign_id)
     account = accounts.get(account_id)
-    refusal = gate.account_refusal(account.status, allow_pending=True)
+    refusal = gate.account_refusal(account.status, allow_pending=True, hold=gate.hold_of(account))
     if refusal is not None:
         raise errors.Invalid(refusal.message, code=refusal.code)
     test_copies.check_recipients(account, recipients)
@@ -268,6 +268,7 @@ def decide(campaign: Campaign, account: Account, now: datetime, approved: bool) 
         credits_purchased_at=account.credits_purchased_at, from_domain=domains.domain_of(details.from_email),
         domain_verified=domains.verified_for(campaign.account_id, details.from_email),
         matches=tuple(matches), approved=approved, segment=audience.segment is not None,
+        hold=gate.hold_of(account),
     )
     return gate.decide(facts), audience
 
@@ -421,7 +422,7 @@ def resume(account_id: str, campaign_id: str) -> Campaign:
     campaign = get(account_id, campaign_id)
     _require(campaign, RESUMABLE, "resumed", "invalid_transition")
     account = accounts.get(account_id)
-    refusal = gate.account_refusal(account.status)
+    refusal = gate.account_refusal(account.status, hold=gate.hold_of(account))
     if refusal is None and account.plan == Plan.TRIAL.value and (
             account.trial_ends_at is None or account.trial_ends_at <= clock.now()):
         refusal = gate.trial_expired()   # R8: a trial's campaign paused before its end stays paused after it
@@ -432,7 +433,7 @@ def resume(account_id: str, campaign_id: str) -> Campaign:
     stopped = campaign.status == CampaignStatus.STOPPED.value
     baseline = store.baseline_actions() if stopped else []
     _move(campaign, [CampaignStatus.STOPPED] if stopped else list(RESUMABLE), CampaignStatus.SENDING,
-          [Campaign.generation.add(1), Campaign.status_reason.remove(), *baseline])
+          [Campaign.generation.add(1), Campaign.status_reason.remove(), Campaign.paused_reason.remove(), *baseline])
     try:
         queues.enqueue("fanout", {"account_id": account_id, "campaign_id": campaign_id, "generation": generation})
     except errors.UpstreamError:

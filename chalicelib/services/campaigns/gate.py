@@ -1,4 +1,5 @@
-"""The send gate (R5, R8, R10, R11, R21, R34): go, hold for staff, or refuse with a reason. Pure: no I/O."""
+"""The send gate (R5, R8, R10, R11, R21, R34, the reputation guard): go, hold for staff, or refuse with a
+reason. Pure: no I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class Facts:
     matches: tuple[Match, ...] = ()
     approved: bool = False                     # staff already approved this content
     segment: bool = False                      # the recipients are those of a segment of the list
+    hold: str | None = None                    # the account's reputation hold (its sentence), if on hold
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,20 @@ def decide(facts: Facts) -> Decision:
 
 
 def _account_refusal(facts: Facts) -> Decision | None:
-    return account_refusal(facts.account_status)
+    return account_refusal(facts.account_status, hold=facts.hold)
 
 
-def account_refusal(account_status: str, allow_pending: bool = False) -> Decision | None:
-    """Why an account in this state may not send (R5, R33, R34), or None; test copies `allow_pending`."""
+def hold_of(account) -> str | None:
+    """The sentence of the account's reputation hold (services/feedback/reputation.py), or None if not on hold."""
+    hold = account.reputation_hold
+    if hold is None:
+        return None
+    return str((hold.as_dict() if hasattr(hold, "as_dict") else dict(hold)).get("sentence") or "")
+
+
+def account_refusal(account_status: str, allow_pending: bool = False, hold: str | None = None) -> Decision | None:
+    """Why an account in this state, or on reputation `hold`, may not send (R5, R33, R34), or None; test copies
+    `allow_pending`."""
     status = AccountStatus(account_status)
     if status in (AccountStatus.CLOSED, AccountStatus.PURGING):
         return refuse("account_closed", "This account is closed; it can no longer send.")
@@ -98,6 +109,9 @@ def account_refusal(account_status: str, allow_pending: bool = False) -> Decisio
     if status is AccountStatus.PENDING_REVIEW and not allow_pending:
         return refuse("account_not_approved", "This account is still waiting for approval by our staff; "
                                               "campaigns can be sent once it is approved.")
+    if hold is not None:
+        return refuse("reputation_hold", f"Sending from this account is on hold. {hold} Our staff review the "
+                                         "account; nothing can be sent until they release it.")
     return None
 
 

@@ -12,6 +12,7 @@ from chalicelib.services.accounts import audit
 from chalicelib.services.accounts.audit import Action, Actor, Origin, Result
 from chalicelib.services.accounts.auth import Principal
 from chalicelib.services.campaigns import campaigns
+from chalicelib.services.feedback import reputation
 
 
 def page(staff: Principal, limit: int, start: dict | None, origin: Origin) -> Page[Campaign]:
@@ -20,6 +21,15 @@ def page(staff: Principal, limit: int, start: dict | None, origin: Origin) -> Pa
     for account_id in dict.fromkeys(item.account_id for item in found.items):
         audit_staff(staff, account_id, origin, "list_reviews", Result.OK,
                {"campaign_ids": [c.campaign_id for c in found.items if c.account_id == account_id]})
+    return found
+
+
+def accounts_on_hold(staff: Principal, origin: Origin) -> list[dict]:
+    """The accounts whose sending is on reputation hold, with their figures; the read is audited on each."""
+    found = reputation.holds()
+    for hold in found:
+        audit_staff(staff, hold["account_id"], origin, "list_holds", Result.OK,
+                    {"rate": hold.get("rate"), "value": hold.get("value"), "reported": hold.get("reported")})
     return found
 
 

@@ -27,13 +27,15 @@ from typing import Any, Callable, Protocol
 from chalicelib import clock, errors, outbound, ses
 from chalicelib.log import logger
 from chalicelib.models import accounts, deliveries, lists, subscribers, suppressions
-from chalicelib.models.campaigns import Campaign, CampaignStatus
+from chalicelib.models import campaigns as campaign_store
+from chalicelib.models.campaigns import SUSPENDED_SENTENCE, Campaign, CampaignStatus, PauseReason
 from chalicelib.models.deliveries import ChunkOutcome, DeliveryState
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.rendering.campaign import compile_campaign
 from chalicelib.rendering.compose import ComposedEmail, ListDetails, Recipient, SendContext, compose
 from chalicelib.services.campaigns.progress import CHUNK_SIZE, complete_if_done
-from chalicelib.services.feedback import autostop
+from chalicelib.services.accounts.plans import AccountStatus
+from chalicelib.services.feedback import autostop, reputation
 
 SAFETY_MARGIN_S = 5.0    # stop this long before the invocation's end, so the claim is given back in time
 MAX_CHUNK_S = 120.0      # never longer than this on one chunk, whatever time the invocation has
@@ -120,6 +122,9 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     deadline = started + min(MAX_CHUNK_S, left_s - SAFETY_MARGIN_S)
     key = deliveries.campaign_key(chunk.account_id, chunk.campaign_id)
     campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
+    account = accounts.read_now(chunk.account_id)
+    if _is_current(campaign, chunk.generation) and _account_halts(campaign, account):
+        campaign = None   # paused for its account: not current any more
     if _is_current(campaign, chunk.generation):
         campaign = _await_feedback(campaign, chunk, pacing, deadline)
     if not _is_current(campaign, chunk.generation) or autostop.check(
@@ -130,7 +135,6 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
         return ChunkReport(ChunkOutcomeKind.ALREADY_DONE)
 
     mailing_list = lists.get(chunk.account_id, campaign.list_id)
-    account = accounts.get(chunk.account_id)
     if mailing_list is None or account is None:
         raise errors.NotFound("list")   # a sending campaign's list cannot go; fail loudly, never drop silently
     compiled = compile_campaign(campaign.subject, campaign.html, campaign.text,
@@ -162,6 +166,22 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     if outcome is ChunkOutcome.COUNTED:
         report.completed = complete_if_done(chunk.account_id, chunk.campaign_id, chunk.generation)
     return report
+
+
+def _account_halts(campaign: Campaign, account) -> bool:
+    """Pause the campaign if its account may not send now: suspended by staff (R34), or on reputation hold
+    (services/feedback/reputation.py); True if it is paused. Checked before every chunk, so a suspension or a
+    hold stops a send within one chunk."""
+    if account is not None and account.status == AccountStatus.SUSPENDED.value:
+        reason, why = PauseReason.ACCOUNT_SUSPENDED, SUSPENDED_SENTENCE
+    elif account is not None and account.reputation_hold is not None:
+        reason, why = PauseReason.REPUTATION_HOLD, reputation.paused_sentence(account.reputation_hold)
+    else:
+        return False
+    if campaign_store.pause_sending(campaign, reason, why):
+        logger.warning("campaign paused for its account", extra={
+            "account_id": campaign.account_id, "campaign_id": campaign.campaign_id, "reason": reason.value})
+    return True
 
 
 def _await_feedback(campaign: Campaign, chunk: Chunk, pacing: Pacing, deadline: float) -> Campaign | None:

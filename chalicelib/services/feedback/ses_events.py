@@ -42,7 +42,7 @@ from chalicelib.rendering.tracking import is_test
 from chalicelib.services import addresses
 from chalicelib.services.audience import subscribers, suppressions
 from chalicelib.services.audience import activity
-from chalicelib.services.feedback import autostop
+from chalicelib.services.feedback import autostop, reputation
 
 SOFT_BOUNCES_IN_A_ROW = 3          # then the address is treated as a hard bounce
 HARD_TRANSIENT_STATUS = "5.4.4"    # "unable to route": a Transient bounce that will never deliver
@@ -360,10 +360,12 @@ class Batch:
                 self.touched.add((event.account_id or "", event.campaign_id or ""))
 
     def finish(self, mailer: Mailer) -> list[str]:
-        """Check the touched campaigns (R22) and log the batch; the ids of the campaigns stopped now."""
+        """Check the touched campaigns (R22), credit their reports to their accounts' day and guard the accounts'
+        reputation (reputation.py), and log the batch; the ids of the campaigns stopped now."""
         stopped = autostop.check(sorted(self.touched), mailer)
+        held = reputation.after_batch(sorted(self.touched), mailer)
         logger.info("feedback batch applied", extra={"outcomes": dict(self.outcomes), "campaigns": len(self.touched),
-                                                     "stopped": stopped})
+                                                     "stopped": stopped, "accounts_held": held})
         publish_counts("feedback", {**{kind.replace(":", "_"): n for kind, n in self.outcomes.items()},
                                     "campaigns_stopped": len(stopped)})
         return stopped
