@@ -78,6 +78,7 @@ GRANTS: dict[str, Grants] = {
     "ApplyFeedback": Grants(consumes="feedback", mails=True),
     "ExportAccount": Grants(consumes="exports", sends_to=("exports",), mails=True, buckets={"exports": "write"}),
     "ImportList": Grants(consumes="imports", sends_to=("imports",), buckets={"uploads": "write"}),
+    "PublishReputation": Grants(mails=True),   # today's service-wide rates; owners of holds not yet told
     "SendResetLinks": Grants(consumes="password-resets", mails=True),
     "SendNoticeDigests": Grants(mails=True),
     "PurgeClosedAccounts": Grants(**_PURGES),

@@ -90,6 +90,7 @@ ALLOWED = {
     "ApplyFeedback": grants(consumes="feedback", mails=True),
     "ExportAccount": grants(consumes="exports", sends_to=["exports"], mails=True, buckets={"exports": "write"}),
     "ImportList": grants(consumes="imports", sends_to=["imports"], buckets={"uploads": "write"}),
+    "PublishReputation": grants(mails=True),
     "SendResetLinks": grants(consumes="password-resets", mails=True),
     "SendNoticeDigests": grants(mails=True),
     "PurgeClosedAccounts": grants(**PURGE),

@@ -16,6 +16,7 @@ from chalicelib.models import usage as store
 from chalicelib.models.accounts import Account
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.models.usage import Charge
+from chalicelib.services.accounts import allowance
 from chalicelib.services.accounts.plans import AccountStatus, Plan, monthly_email_cap, subscriber_limit
 from chalicelib.services.campaigns import gate
 
@@ -54,7 +55,7 @@ def take(account: Account, amount: int, now: datetime) -> Charge:
         return charge
     fresh = account_store.get(account.account_id) or account
     refusal = gate.account_refusal(fresh.status, allow_pending=True) or gate.plan_refusal(gate.Facts(
-        account_status=fresh.status, plan=fresh.plan, now=now, recipients=amount, used=used(fresh, now),
+        account_status=fresh.status, plan=fresh.plan, now=now, recipients=amount, used=allowance.used(fresh, now),
         trial_ends_at=fresh.trial_ends_at,
         subscriber_level=int(fresh.subscriber_level) if fresh.subscriber_level is not None else None,
         subscriber_count=int(fresh.subscriber_count or 0), credits=int(fresh.credits or 0),
