@@ -210,8 +210,11 @@ class Api:
         auth_required: bool = True,
         staff: bool = False,
         content_types: list[str] | None = None,
+        answers: dict[int, Any] | None = None,
     ) -> Callable:
-        """Register `view(call, **path_params)` at `path`."""
+        """Register `view(call, **path_params)` at `path`. `answers` are its successful answers by status: a type
+        of `handlers/answers.py`, a media type there (HTML, GIF, REDIRECT), or None for an empty 204; the OpenAPI
+        document describes the route with them, with its body and query parameters as the view reads them."""
 
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
@@ -232,6 +235,8 @@ class Api:
                         status=500,
                     )
 
+            endpoint.openapi = {"auth": auth_required or staff, "staff": staff,   # type: ignore[attr-defined]
+                                "answers": answers or {}}
             self.blueprint.route(path, methods=list(methods), content_types=content_types or [JSON])(endpoint)
             return view
 

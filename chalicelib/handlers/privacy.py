@@ -8,6 +8,7 @@ from chalice import Response
 
 from chalicelib import ses
 from chalicelib.handlers import pages
+from chalicelib.handlers import answers
 from chalicelib.handlers.http import FORM_TYPES, Api, Call, bodies, json_response
 from chalicelib.handlers.lazy import lazy_module
 
@@ -38,7 +39,7 @@ DONE_PAGES = {
 }
 
 
-@api.route("/privacy/requests", methods=["POST"], auth_required=False)
+@api.route("/privacy/requests", methods=["POST"], auth_required=False, answers={202: answers.RequestAccepted})
 def make_request(call: Call):
     body = call.body(bodies.PrivacyRequest)
     rights.request(body.email, rights.RequestKind(body.type), call.ip, ses.mailer())
@@ -55,7 +56,7 @@ CONFIRM_PAGES = {
 }
 
 
-@api.route("/privacy/requests/{token}", auth_required=False)
+@api.route("/privacy/requests/{token}", auth_required=False, answers=answers.PAGE)
 def confirm_page(call: Call, token: str):
     def view() -> Response:
         title, text, button = CONFIRM_PAGES[rights.kind_of(token).value]
@@ -64,7 +65,8 @@ def confirm_page(call: Call, token: str):
     return pages.shown(view)
 
 
-@api.route("/privacy/requests/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES)
+@api.route("/privacy/requests/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES,
+           answers=answers.PAGE)
 def carry_out(call: Call, token: str):
     def view() -> Response:
         return pages.message(*DONE_PAGES[rights.carry_out(token, ses.mailer())])
