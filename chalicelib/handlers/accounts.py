@@ -80,7 +80,7 @@ def verify_email(call: Call, token: str):
     return pages.message("Email address confirmed", "Thank you: your email address is confirmed.")
 
 
-@api.route("/v1/account/verification-email", methods=["POST"], answers={202: answers.Sent})
+@api.route("/v1/account/verification-email", methods=["POST"], answers={202: answers.VerificationSent})
 def resend_verification(call: Call):
     sent = signup.resend_verification(call.caller, ses.mailer())
     return json_response({"sent": sent}, status=202)

@@ -110,7 +110,15 @@ class Session(TypedDict):
 
 
 class Sent(TypedDict):
+    """How many test copies went out."""
+
     sent: int
+
+
+class VerificationSent(TypedDict):
+    """Whether a new verification link went out (false: the address is verified already)."""
+
+    sent: bool
 
 
 class Accepted(TypedDict):
