@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 
 from chalicelib.handlers import accounts as account_routes
 from chalicelib.handlers.context import origin
-from chalicelib.handlers import answers
 from chalicelib.handlers.http import Api, Call, bodies, json_response, page_response
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.accounts import Account
@@ -23,37 +22,37 @@ def shape(account: Account) -> dict:
     return {**account_routes.shape(account), "owner_user_id": account.owner_user_id, "registration": registration}
 
 
-@api.route("/v1/admin/accounts", staff=True, answers={200: answers.Page[answers.StaffAccountView]})
+@api.route("/v1/admin/accounts", staff=True, answers={200: "Page[StaffAccountView]"})
 def list_accounts(call: Call):
     return page_response(staff.page_for_staff(call.query("status"), call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/admin/accounts/{account_id}", staff=True, answers={200: answers.OneStaffAccount})
+@api.route("/v1/admin/accounts/{account_id}", staff=True, answers={200: "OneStaffAccount"})
 def get_account(call: Call, account_id: str):
     return json_response({"account": shape(staff.view_for_staff(call.caller, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/approve", methods=["POST"], staff=True,
-           answers={200: answers.OneStaffAccount})
+           answers={200: "OneStaffAccount"})
 def approve(call: Call, account_id: str):
     return json_response({"account": shape(staff.approve(call.caller, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/suspend", methods=["POST"], staff=True,
-           answers={200: answers.OneStaffAccount})
+           answers={200: "OneStaffAccount"})
 def suspend(call: Call, account_id: str):
     reason = call.body(bodies.Suspension).reason
     return json_response({"account": shape(staff.suspend(call.caller, account_id, reason, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/reinstate", methods=["POST"], staff=True,
-           answers={200: answers.OneStaffAccount})
+           answers={200: "OneStaffAccount"})
 def reinstate(call: Call, account_id: str):
     return json_response({"account": shape(staff.reinstate(call.caller, account_id, origin(call)))})
 
 
 @api.route("/v1/admin/accounts/{account_id}/plan", methods=["PATCH"], staff=True,
-           answers={200: answers.OneStaffAccount})
+           answers={200: "OneStaffAccount"})
 def change_plan(call: Call, account_id: str):
     change = staff.PlanChange(**call.body(bodies.PlanBody).model_dump())
     return json_response({"account": shape(staff.change_plan(call.caller, account_id, change, origin(call)))})

@@ -15,19 +15,15 @@ from typing_extensions import NotRequired, TypedDict
 from chalicelib.models.campaigns import CampaignStatus
 from chalicelib.models.domains import DomainStatus
 from chalicelib.models.exports import ExportStatus
+from chalicelib.models.imports import ImportStatus
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.services.accounts.plans import AccountStatus, Plan
+from chalicelib.services.audience.segments import Match
 
 T = TypeVar("T")
 
 Time = str   # ISO 8601, UTC
 
-# Answers that are not JSON, by media type.
-HTML = "text/html"          # a page for people (public routes)
-GIF = "image/gif"           # the open pixel
-REDIRECT = "redirect"       # 302 with a Location header
-# A public page's answers: the page, the page saying a link is not valid, the page asking to try again later.
-PAGE = {200: HTML, 404: HTML, 503: HTML}
 
 
 class Page(TypedDict, Generic[T]):
@@ -212,6 +208,7 @@ class OneListExport(TypedDict):
 
 
 AccountDocument = dict[str, Any]   # the whole account's data (R28): its profile, lists, members, campaigns, …
+OpenAPIDocument = dict[str, Any]   # this description of the API
 
 
 # --- lists, subscribers, segments, imports, suppressions ---------------------------------------
@@ -342,12 +339,6 @@ class SegmentView(SegmentCount):
 class OneSegment(TypedDict):
     segment: SegmentView
 
-
-
-# The values of models.imports.ImportStatus and services.audience.segments.Match, which load with their first
-# request, not at the cold start (tests/integration/test_openapi.py keeps them the same).
-ImportStatus = Literal["awaiting_upload", "queued", "running", "done", "failed", "cancelled"]
-Match = Literal["all", "any"]
 
 
 class Skipped(TypedDict):

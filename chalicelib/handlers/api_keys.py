@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 
 from chalicelib import clock
 from chalicelib.handlers.context import origin
-from chalicelib.handlers import answers
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.credentials import Credential
@@ -27,13 +26,13 @@ def shape(item: Credential) -> dict:
     }
 
 
-@api.route("/v1/api-keys", methods=["POST"], answers={201: answers.NewApiKey})
+@api.route("/v1/api-keys", methods=["POST"], answers={201: "NewApiKey"})
 def create_key(call: Call):
     created = api_keys.create(call.caller, call.body(bodies.NewKey).name, origin(call))
     return json_response({**shape(created.credential), "key": created.key}, status=201)
 
 
-@api.route("/v1/api-keys", answers={200: answers.Page[answers.ApiKey]})
+@api.route("/v1/api-keys", answers={200: "Page[ApiKey]"})
 def list_keys(call: Call):
     return page_response(api_keys.page(call.account_id, call.limit(), call.cursor()), shape)
 

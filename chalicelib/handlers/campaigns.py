@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib import clock
-from chalicelib.handlers import answers
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.campaigns import Campaign
@@ -43,24 +42,24 @@ def shape(item: Campaign) -> dict:
     }
 
 
-@api.route("/v1/campaigns", methods=["POST"], answers={201: answers.OneCampaign})
+@api.route("/v1/campaigns", methods=["POST"], answers={201: "OneCampaign"})
 def create_campaign(call: Call):
     body = call.body(bodies.NewCampaign)
     item = campaigns.create(call.account_id, campaigns.CampaignInput(**body.model_dump()))
     return json_response({"campaign": shape(item)}, status=201)
 
 
-@api.route("/v1/campaigns", answers={200: answers.Page[answers.CampaignView]})
+@api.route("/v1/campaigns", answers={200: "Page[CampaignView]"})
 def list_campaigns(call: Call):
     return page_response(campaigns.page(call.account_id, call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/campaigns/{campaign_id}", answers={200: answers.OneCampaign})
+@api.route("/v1/campaigns/{campaign_id}", answers={200: "OneCampaign"})
 def get_campaign(call: Call, campaign_id: str):
     return json_response({"campaign": shape(campaigns.get(call.account_id, campaign_id))})
 
 
-@api.route("/v1/campaigns/{campaign_id}", methods=["PATCH"], answers={200: answers.OneCampaign})
+@api.route("/v1/campaigns/{campaign_id}", methods=["PATCH"], answers={200: "OneCampaign"})
 def update_campaign(call: Call, campaign_id: str):
     changes = call.body(bodies.CampaignChanges).model_dump(exclude_unset=True)
     return json_response({"campaign": shape(campaigns.update(call.account_id, campaign_id, changes))})
@@ -72,7 +71,7 @@ def delete_campaign(call: Call, campaign_id: str):
     return no_content()
 
 
-@api.route("/v1/campaigns/{campaign_id}/test", methods=["POST"], answers={202: answers.Sent})
+@api.route("/v1/campaigns/{campaign_id}/test", methods=["POST"], answers={202: "Sent"})
 def send_test(call: Call, campaign_id: str):
     from chalicelib.ses import CampaignMailer
 
@@ -81,22 +80,22 @@ def send_test(call: Call, campaign_id: str):
     return json_response({"sent": sent}, status=202)
 
 
-@api.route("/v1/campaigns/{campaign_id}/send", methods=["POST"], answers={202: answers.OneCampaign})
+@api.route("/v1/campaigns/{campaign_id}/send", methods=["POST"], answers={202: "OneCampaign"})
 def send_campaign(call: Call, campaign_id: str):
     when = campaigns.parse_time(call.body(bodies.SendOrder).scheduled_at)
     return json_response({"campaign": shape(campaigns.send(call.account_id, campaign_id, when))}, status=202)
 
 
-@api.route("/v1/campaigns/{campaign_id}/pause", methods=["POST"], answers={200: answers.OneCampaign})
+@api.route("/v1/campaigns/{campaign_id}/pause", methods=["POST"], answers={200: "OneCampaign"})
 def pause_campaign(call: Call, campaign_id: str):
     return json_response({"campaign": shape(campaigns.pause(call.account_id, campaign_id))})
 
 
-@api.route("/v1/campaigns/{campaign_id}/resume", methods=["POST"], answers={200: answers.OneCampaign})
+@api.route("/v1/campaigns/{campaign_id}/resume", methods=["POST"], answers={200: "OneCampaign"})
 def resume_campaign(call: Call, campaign_id: str):
     return json_response({"campaign": shape(campaigns.resume(call.account_id, campaign_id))})
 
 
-@api.route("/v1/campaigns/{campaign_id}/cancel", methods=["POST"], answers={200: answers.OneCampaign})
+@api.route("/v1/campaigns/{campaign_id}/cancel", methods=["POST"], answers={200: "OneCampaign"})
 def cancel_campaign(call: Call, campaign_id: str):
     return json_response({"campaign": shape(campaigns.cancel(call.account_id, campaign_id))})

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib import clock
-from chalicelib.handlers import answers
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.domains import Domain
@@ -27,13 +26,13 @@ def shape(item: Domain) -> dict:
     }
 
 
-@api.route("/v1/domains", methods=["POST"], answers={201: answers.OneDomain})
+@api.route("/v1/domains", methods=["POST"], answers={201: "OneDomain"})
 def add_domain(call: Call):
     domain = call.body(bodies.NewDomain).domain
     return json_response({"domain": shape(domains.register(call.account_id, domain))}, status=201)
 
 
-@api.route("/v1/domains", answers={200: answers.Page[answers.DomainView]})
+@api.route("/v1/domains", answers={200: "Page[DomainView]"})
 def list_domains(call: Call):
     return page_response(domains.page(call.account_id, call.limit(), call.cursor()), shape)
 

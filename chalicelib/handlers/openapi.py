@@ -15,8 +15,7 @@ import inspect
 import re
 from typing import TYPE_CHECKING, Any, Iterator
 
-from chalicelib.handlers import answers
-from chalicelib.handlers.http import JSON, STATUS, Api, Call, bodies, json_response
+from chalicelib.handlers.http import GIF, HTML, JSON, REDIRECT, STATUS, Api, Call, bodies, json_response
 
 if TYPE_CHECKING:
     from chalice import Chalice
@@ -50,7 +49,7 @@ PAGING = {
 }
 
 
-@api.route("/v1/openapi.json", auth_required=False, answers={200: dict[str, Any]})
+@api.route("/v1/openapi.json", auth_required=False, answers={200: "OpenAPIDocument"})
 def openapi_document(call: Call):
     return json_response(document(api.blueprint.current_app))
 
@@ -75,7 +74,7 @@ def _build(app: Chalice) -> dict:
             types[_key(operation["body"])] = ("validation", operation["body"])
         for answer in operation["answers"].values():
             if _is_schema(answer):
-                types[_key(answer)] = ("serialization", answer)
+                types[answer] = ("serialization", _answer_type(answer))
     keys = list(types)
     adapters = [(key, mode, TypeAdapter(kind)) for key, (mode, kind) in types.items()]
     refs, definitions = TypeAdapter.json_schemas(adapters, ref_template=REF)
@@ -178,14 +177,14 @@ def _responses(operation: dict, schema_of: dict[str, dict]) -> dict:
     responses: dict[str, dict] = {}
     for status, answer in sorted(operation["answers"].items()):
         described: dict[str, Any] = {"description": REASONS[status]}
-        if answer == answers.REDIRECT:
+        if answer == REDIRECT:
             described["headers"] = {"Location": {"required": True, "schema": {"type": "string"}}}
-        elif answer == answers.HTML:
-            described["content"] = {"text/html": {"schema": {"type": "string"}}}
-        elif answer == answers.GIF:
-            described["content"] = {answers.GIF: {"schema": {"type": "string", "format": "binary"}}}
+        elif answer == HTML:
+            described["content"] = {HTML: {"schema": {"type": "string"}}}
+        elif answer == GIF:
+            described["content"] = {GIF: {"schema": {"type": "string", "format": "binary"}}}
         elif answer is not None:
-            described["content"] = {JSON: {"schema": schema_of[_key(answer)]}}
+            described["content"] = {JSON: {"schema": schema_of[answer]}}
         responses[str(status)] = described
     errors = ERROR_STATUSES + ([415] if operation["body"] is not None or operation["form"] else [])
     for status in errors:
@@ -197,11 +196,20 @@ def _responses(operation: dict, schema_of: dict[str, dict]) -> dict:
 
 
 def _is_schema(answer: Any) -> bool:
-    return answer is not None and not isinstance(answer, str)
+    return answer not in (None, HTML, GIF, REDIRECT)
 
 
-def _key(kind: Any) -> str:
-    return repr(kind)
+def _answer_type(name: str) -> Any:
+    """The type of handlers/answers.py a route names: "OneList", or a page of one, "Page[ListView]"."""
+    from chalicelib.handlers import answers
+
+    paged = re.fullmatch(r"Page\[(\w+)\]", name)
+    page: Any = answers.Page
+    return page[getattr(answers, paged.group(1))] if paged else getattr(answers, name)
+
+
+def _key(body: type) -> str:
+    return f"body {body.__name__}"   # apart from the answers' names
 
 
 def _closed(schema: dict) -> dict:

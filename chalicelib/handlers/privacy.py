@@ -8,8 +8,7 @@ from chalice import Response
 
 from chalicelib import ses
 from chalicelib.handlers import pages
-from chalicelib.handlers import answers
-from chalicelib.handlers.http import FORM_TYPES, Api, Call, bodies, json_response
+from chalicelib.handlers.http import FORM_TYPES, PAGE_ANSWERS, Api, Call, bodies, json_response
 from chalicelib.handlers.lazy import lazy_module
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
@@ -39,7 +38,7 @@ DONE_PAGES = {
 }
 
 
-@api.route("/privacy/requests", methods=["POST"], auth_required=False, answers={202: answers.RequestAccepted})
+@api.route("/privacy/requests", methods=["POST"], auth_required=False, answers={202: "RequestAccepted"})
 def make_request(call: Call):
     body = call.body(bodies.PrivacyRequest)
     rights.request(body.email, rights.RequestKind(body.type), call.ip, ses.mailer())
@@ -56,7 +55,7 @@ CONFIRM_PAGES = {
 }
 
 
-@api.route("/privacy/requests/{token}", auth_required=False, answers=answers.PAGE)
+@api.route("/privacy/requests/{token}", auth_required=False, answers=PAGE_ANSWERS)
 def confirm_page(call: Call, token: str):
     def view() -> Response:
         title, text, button = CONFIRM_PAGES[rights.kind_of(token).value]
@@ -66,7 +65,7 @@ def confirm_page(call: Call, token: str):
 
 
 @api.route("/privacy/requests/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES,
-           answers=answers.PAGE)
+           answers=PAGE_ANSWERS)
 def carry_out(call: Call, token: str):
     def view() -> Response:
         return pages.message(*DONE_PAGES[rights.carry_out(token, ses.mailer())])

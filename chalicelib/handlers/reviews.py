@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from chalicelib import clock
 from chalicelib.handlers import campaigns as campaign_routes
 from chalicelib.handlers.context import origin
-from chalicelib.handlers import answers
 from chalicelib.handlers.http import Api, Call, bodies, json_response, page_body
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.campaigns import Campaign
@@ -46,7 +45,7 @@ def flag_shape(item: Flag) -> dict:
     }
 
 
-@api.route("/v1/admin/reviews", staff=True, answers={200: answers.Reviews})
+@api.route("/v1/admin/reviews", staff=True, answers={200: "Reviews"})
 def list_reviews(call: Call):
     """The held campaigns (paged: `items`), and the open flags of accounts (`flags`, oldest first)."""
     held = reviews.page(call.caller, call.limit(), call.cursor(), origin(call))
@@ -54,20 +53,20 @@ def list_reviews(call: Call):
     return json_response({**page_body(held, shape), "flags": [flag_shape(flag) for flag in flags]})
 
 
-@api.route("/v1/admin/flags/{flag_id}/dismiss", methods=["POST"], staff=True, answers={200: answers.OneFlag})
+@api.route("/v1/admin/flags/{flag_id}/dismiss", methods=["POST"], staff=True, answers={200: "OneFlag"})
 def dismiss_flag(call: Call, flag_id: str):
     note = call.body(bodies.FlagDismissal).note
     return json_response({"flag": flag_shape(one_time.dismiss(call.caller, flag_id, note, origin(call)))})
 
 
 @api.route("/v1/admin/campaigns/{campaign_id}/approve", methods=["POST"], staff=True,
-           answers={200: answers.OneCampaign})
+           answers={200: "OneCampaign"})
 def approve(call: Call, campaign_id: str):
     return json_response({"campaign": campaign_routes.shape(reviews.approve(call.caller, campaign_id,
                                                                             origin(call)))})
 
 
-@api.route("/v1/admin/campaigns/{campaign_id}/reject", methods=["POST"], staff=True, answers={200: answers.OneCampaign})
+@api.route("/v1/admin/campaigns/{campaign_id}/reject", methods=["POST"], staff=True, answers={200: "OneCampaign"})
 def reject(call: Call, campaign_id: str):
     reason = call.body(bodies.Rejection).reason
     return json_response({"campaign": campaign_routes.shape(reviews.reject(call.caller, campaign_id, reason,

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from chalicelib import clock
 from chalicelib.handlers.context import origin
-from chalicelib.handlers import answers
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content
 from chalicelib.services.accounts import auth
 
 api = Api(__name__)
 
 
-@api.route("/v1/sessions", methods=["POST"], auth_required=False, answers={201: answers.Session})
+@api.route("/v1/sessions", methods=["POST"], auth_required=False, answers={201: "Session"})
 def create_session(call: Call):
     body = call.body(bodies.Credentials)
     session = auth.log_in(body.email, body.password, origin(call))

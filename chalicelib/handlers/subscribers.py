@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 
 from chalicelib import clock, errors, ses
 from chalicelib.handlers.context import actor, origin
-from chalicelib.handlers import answers
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_body, page_response
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.base import Page
@@ -84,7 +83,7 @@ def campaign_email_shape(item: lookups.CampaignEmail) -> dict:
     }
 
 
-@api.route("/v1/lists/{list_id}/subscribers", methods=["POST"], answers={201: answers.OneSubscriber})
+@api.route("/v1/lists/{list_id}/subscribers", methods=["POST"], answers={201: "OneSubscriber"})
 def add_subscriber(call: Call, list_id: str):
     body = call.body(bodies.NewSubscriber)
     consent = subscribers.Consent(**body.consent.model_dump())
@@ -92,7 +91,7 @@ def add_subscriber(call: Call, list_id: str):
     return json_response({"subscriber": shape(item)}, status=201)
 
 
-@api.route("/v1/lists/{list_id}/subscribers", answers={200: answers.Page[answers.SubscriberView]})
+@api.route("/v1/lists/{list_id}/subscribers", answers={200: "Page[SubscriberView]"})
 def list_subscribers(call: Call, list_id: str):
     raw_status = call.query("status")
     status = subscribers.parse_status(raw_status) if raw_status is not None else None
@@ -104,12 +103,12 @@ def list_subscribers(call: Call, list_id: str):
     return page_response(subscribers.page(call.account_id, list_id, status, call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", answers={200: answers.OneSubscriber})
+@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", answers={200: "OneSubscriber"})
 def get_subscriber(call: Call, list_id: str, subscriber_id: str):
     return json_response({"subscriber": shape(subscribers.get(call.account_id, list_id, subscriber_id))})
 
 
-@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}/activity", answers={200: answers.SubscriberActivity})
+@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}/activity", answers={200: "SubscriberActivity"})
 def subscriber_activity(call: Call, list_id: str, subscriber_id: str):
     """Support look-up (R27): the subscriber's standing and every campaign email sent to them, newest first."""
     found = lookups.look_up(call.account_id, list_id, subscriber_id, call.limit(), call.cursor())
@@ -117,7 +116,7 @@ def subscriber_activity(call: Call, list_id: str, subscriber_id: str):
                           **page_body(found.emails, campaign_email_shape)})
 
 
-@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["PATCH"], answers={200: answers.OneSubscriber})
+@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["PATCH"], answers={200: "OneSubscriber"})
 def update_subscriber(call: Call, list_id: str, subscriber_id: str):
     changes = call.body(bodies.SubscriberChanges).model_dump(exclude_unset=True)
     item = subscribers.update(call.account_id, list_id, subscriber_id, changes, actor=actor(call), origin=origin(call))
@@ -137,7 +136,7 @@ def delete_subscriber(call: Call, list_id: str, subscriber_id: str):
 
 
 @api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}/unsubscribe", methods=["POST"],
-           answers={200: answers.OneSubscriber})
+           answers={200: "OneSubscriber"})
 def unsubscribe_subscriber(call: Call, list_id: str, subscriber_id: str):
     item = subscribers.unsubscribe(call.account_id, list_id, subscriber_id, actor=actor(call), origin=origin(call))
     return json_response({"subscriber": shape(item)})

@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from chalicelib import clock
-from chalicelib.handlers import answers
 from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.suppressions import Suppression
@@ -28,12 +27,12 @@ def shape(item: Suppression) -> dict:
     }
 
 
-@api.route("/v1/suppressions", answers={200: answers.Page[answers.SuppressionView]})
+@api.route("/v1/suppressions", answers={200: "Page[SuppressionView]"})
 def list_suppressions(call: Call):
     return page_response(suppressions.page(call.account_id, call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/suppressions", methods=["POST"], answers={201: answers.OneSuppression})
+@api.route("/v1/suppressions", methods=["POST"], answers={201: "OneSuppression"})
 def add_suppression(call: Call):
     item = suppressions.add_manual(call.account_id, call.body(bodies.NewSuppression).email)
     return json_response({"suppression": shape(item)}, status=201)

@@ -2,8 +2,6 @@
 OpenAPI 3.1 document, with the bearer token on exactly the routes that require one."""
 from __future__ import annotations
 
-import typing
-
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from tests.integration.test_every_route import all_routes, is_public
@@ -80,11 +78,12 @@ def test_a_body_route_describes_the_body_its_view_validates(client):
     assert listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("Page_ListView_")
 
 
-def test_statuses_named_in_the_answers_are_the_models_own():
-    # The import status and segment match load with their first request, so answers.py spells them out
-    from chalicelib.handlers import answers
-    from chalicelib.models.imports import ImportStatus
-    from chalicelib.services.audience.segments import Match
+def test_the_committed_api_reference_is_the_one_the_code_describes(client):
+    # Given the document the API serves
+    from tools import api_reference
 
-    assert set(typing.get_args(answers.ImportStatus)) == {status.value for status in ImportStatus}
-    assert set(typing.get_args(answers.Match)) == {match.value for match in Match}
+    # When the reference is rendered from it
+    expected = api_reference.render(served_document(client))
+
+    # Then docs/api.md is exactly that (else: .venv/bin/python -m tools.api_reference)
+    assert api_reference.TARGET.read_text() == expected, "docs/api.md is out of date: run python -m tools.api_reference"
