@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings, strategies
 from schemathesis import checks
 
-from local.api_server import build_server
-from local.launcher import free_ports
 from tests.integration.campaigning import add_domain, draft
 from tests.integration.conftest import api_call, sign_in
 from tests.integration.listing import make_list, path_of, subscribe
+from tests.integration.local_api import local_api_server
 
 EXAMPLES = int(os.environ.get("MAILROOM_FUZZ_EXAMPLES", "5"))
 ONE_WAY = {"/v1/campaigns/{campaign_id}/send", "/v1/campaigns/{campaign_id}/cancel"}   # own campaign each
@@ -31,14 +29,8 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.cont
 @pytest.fixture
 def local_api(client):
     """The local runtime's API server on a free loopback port, over the test's emulated AWS."""
-    (port,) = free_ports(1)
-    server = build_server("127.0.0.1", port, "local")
-    serving = threading.Thread(target=server.server.serve_forever, daemon=True)
-    serving.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    server.server.server_close()
-    serving.join(5)
+    with local_api_server() as url:
+        yield url
 
 
 class World:
