@@ -1,7 +1,6 @@
 """A path no route matches is 404 in the API's error shape, and whatever the caller sent is never echoed."""
 from __future__ import annotations
 
-
 import httpx
 import pytest
 
