@@ -155,7 +155,7 @@ def get_account(call: Call):
 
 @api.route("/v1/account", methods=["PATCH"], answers={200: "OneAccount"})
 def update_account(call: Call):
-    changes = call.body(bodies.ProfileChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.ProfileChanges).changes()
     return json_response({"account": shape(accounts.update_profile(call.caller, changes, origin(call)))})
 
 

@@ -8,8 +8,9 @@ document's promise, and `make test` fuzzes every operation and checks every answ
 """
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from pydantic import WithJsonSchema
 from typing_extensions import NotRequired, TypedDict
 
 from chalicelib.models.campaigns import CampaignStatus
@@ -22,8 +23,7 @@ from chalicelib.services.audience.segments import Match
 
 T = TypeVar("T")
 
-Time = str   # ISO 8601, UTC
-
+Time = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]   # ISO 8601, UTC
 
 
 class Page(TypedDict, Generic[T]):

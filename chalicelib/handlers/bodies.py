@@ -18,6 +18,12 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
+    def changes(self) -> dict[str, Any]:
+        """A PATCH's changes: the fields the client sent, each whole (an object or list of objects in it keeps
+        the defaults of what it left out, e.g. a list field's `type`), and nothing it left out."""
+        whole = self.model_dump()
+        return {name: whole[name] for name in self.model_fields_set}
+
 
 def example(**values: Any) -> ConfigDict:
     """A body's example, shown in the OpenAPI document and the API reference (and tried first by the fuzzer)."""

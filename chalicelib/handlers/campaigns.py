@@ -61,7 +61,7 @@ def get_campaign(call: Call, campaign_id: str):
 
 @api.route("/v1/campaigns/{campaign_id}", methods=["PATCH"], answers={200: "OneCampaign"})
 def update_campaign(call: Call, campaign_id: str):
-    changes = call.body(bodies.CampaignChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.CampaignChanges).changes()
     return json_response({"campaign": shape(campaigns.update(call.account_id, campaign_id, changes))})
 
 

@@ -39,7 +39,7 @@ def get_list(call: Call, list_id: str):
 
 @api.route("/v1/lists/{list_id}", methods=["PATCH"], answers={200: "OneList"})
 def update_list(call: Call, list_id: str):
-    changes = call.body(bodies.ListChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.ListChanges).changes()
     return json_response({"list": shape(lists.update(call.account_id, list_id, changes))})
 
 

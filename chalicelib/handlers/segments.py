@@ -38,7 +38,7 @@ def get_segment(call: Call, list_id: str, segment_id: str):
 
 @api.route("/v1/lists/{list_id}/segments/{segment_id}", methods=["PATCH"], answers={200: "OneSegment"})
 def update_segment(call: Call, list_id: str, segment_id: str):
-    changes = call.body(bodies.SegmentChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.SegmentChanges).changes()
     return json_response({"segment": shape(segments.update(call.account_id, list_id, segment_id, changes))})
 
 

@@ -118,7 +118,7 @@ def subscriber_activity(call: Call, list_id: str, subscriber_id: str):
 
 @api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["PATCH"], answers={200: "OneSubscriber"})
 def update_subscriber(call: Call, list_id: str, subscriber_id: str):
-    changes = call.body(bodies.SubscriberChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.SubscriberChanges).changes()
     item = subscribers.update(call.account_id, list_id, subscriber_id, changes, actor=actor(call), origin=origin(call))
     return json_response({"subscriber": shape(item)})
 
