@@ -26,6 +26,11 @@ def test_given_the_app_when_its_document_is_fetched_without_credentials_then_it_
     described = {(path, method) for path, operations in document["paths"].items() for method in operations}
     assert routes - described == set(), "routes missing from the document"
     assert described - routes == set(), "the document describes routes the app does not have"
+    # and each with its successful answers (a route registered without `answers=` has none)
+    unanswered = {(path, method) for path, operations in document["paths"].items()
+                  for method, operation in operations.items() if not any(
+                      status < "400" for status in operation["responses"])}
+    assert unanswered == set(), "name the answers of these routes: Api.route(..., answers={status: ...})"
 
 
 def test_the_document_is_valid_openapi_3_1(client):
