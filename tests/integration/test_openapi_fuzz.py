@@ -21,7 +21,9 @@ from tests.integration.listing import make_list, path_of, subscribe
 from tests.integration.local_api import local_api_server
 
 EXAMPLES = int(os.environ.get("MAILROOM_FUZZ_EXAMPLES", "5"))
-ONE_WAY = {"/v1/campaigns/{campaign_id}/send", "/v1/campaigns/{campaign_id}/cancel"}   # own campaign each
+# Besides DELETEs, operations that would leave the world's resource unfit for the rest: each example gets its own.
+ONE_WAY = {("POST", "/v1/campaigns/{campaign_id}/send"), ("POST", "/v1/campaigns/{campaign_id}/cancel"),
+           ("PATCH", "/v1/lists/{list_id}")}
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance, checks.response_headers_conformance]
 
@@ -79,8 +81,8 @@ class World:
         return draft(self.client, self.owner, self.list["id"])["id"]
 
     def fresh_segment(self) -> str:
-        condition = {"field": "first_name", "op": "eq", "value": "Ilze"}
-        return self.post(f"/v1/lists/{self.list['id']}/segments", {"name": "Ilzes", "conditions": [condition]},
+        condition = {"field": "email", "op": "ends_with", "value": "@readers.example"}
+        return self.post(f"/v1/lists/{self.list['id']}/segments", {"name": "Readers", "conditions": [condition]},
                          201)["segment"]["id"]
 
     def fresh_key(self) -> str:
@@ -121,7 +123,7 @@ class World:
                 params[name] = self.ids["list_export_id" if path.startswith("/v1/lists/") else "account_export_id"]
             elif name in self.ids and not path.startswith("/o/"):
                 params[name] = self.fresh(name) if name == names[-1] and (
-                    method == "DELETE" or path in ONE_WAY) else self.ids[name]
+                    method == "DELETE" or (method, path) in ONE_WAY) else self.ids[name]
         if isinstance(case.body, dict):   # a body's own ids: the world's
             for name in ("list_id", "segment_id"):
                 if isinstance(case.body.get(name), str):
@@ -135,7 +137,8 @@ class World:
         return {"Authorization": f"Bearer {self.owner.token}"}
 
 
-def test_every_operation_answers_as_the_document_says_when_fuzzed(client, tenant, staff, monkeypatch, local_api):
+def test_every_operation_answers_as_the_document_says_when_fuzzed(client, tenant, staff, monkeypatch, local_api,
+                                                                  quick_answers):
     # Given the served document, and an account with one of everything behind the local API
     document = api_call(client, "GET", "/v1/openapi.json").json_body
     world = World(client, tenant, staff, monkeypatch)
