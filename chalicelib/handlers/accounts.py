@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 from chalicelib import clock, errors, ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.context import origin
-from chalicelib.handlers.http import Api, Call, bodies, json_response, no_content, page_response
+from chalicelib.handlers.http import HTML, Api, Call, bodies, json_response, no_content, page_response
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.accounts import Account
 from chalicelib.services.accounts import auth
@@ -52,7 +52,7 @@ def shape(account: Account) -> dict:
 
 # --- signup and verification -------------------------------------------------------------------
 
-@api.route("/v1/signup", methods=["POST"], auth_required=False)
+@api.route("/v1/signup", methods=["POST"], auth_required=False, answers={201: "SignedUp"})
 def sign_up(call: Call):
     body = call.body(bodies.Signup).model_dump(exclude_unset=True)
     data = signup.SignupInput(
@@ -69,7 +69,7 @@ def sign_up(call: Call):
     )
 
 
-@api.route("/v1/verify-email/{token}", auth_required=False)
+@api.route("/v1/verify-email/{token}", auth_required=False, answers={200: HTML, 404: HTML})
 def verify_email(call: Call, token: str):
     try:
         signup.verify_email(token, origin(call))
@@ -79,7 +79,7 @@ def verify_email(call: Call, token: str):
     return pages.message("Email address confirmed", "Thank you: your email address is confirmed.")
 
 
-@api.route("/v1/account/verification-email", methods=["POST"])
+@api.route("/v1/account/verification-email", methods=["POST"], answers={202: "VerificationSent"})
 def resend_verification(call: Call):
     sent = signup.resend_verification(call.caller, ses.mailer())
     return json_response({"sent": sent}, status=202)
@@ -87,27 +87,28 @@ def resend_verification(call: Call):
 
 # --- password resets ---------------------------------------------------------------------------
 
-@api.route("/v1/password-resets", methods=["POST"], auth_required=False)
+@api.route("/v1/password-resets", methods=["POST"], auth_required=False, answers={202: "Accepted"})
 def request_reset(call: Call):
     auth.request_password_reset(call.body(bodies.ResetRequest).email, origin(call))
     return json_response({"message": "If an account uses this address, a reset link is on its way."}, status=202)
 
 
-@api.route("/v1/password-resets/confirm", methods=["POST"], auth_required=False)
+@api.route("/v1/password-resets/confirm", methods=["POST"], auth_required=False, answers={204: None})
 def confirm_reset(call: Call):
     body = call.body(bodies.ResetConfirmation)
     auth.confirm_password_reset(body.token, body.password, origin(call))
     return no_content()
 
 
-@api.route("/reset-password/{token}", auth_required=False)
+@api.route("/reset-password/{token}", auth_required=False, answers={200: HTML, 404: HTML})
 def reset_form(call: Call, token: str):
     if not auth.reset_link_is_live(token):
         return _expired_reset_page()
     return _reset_form()
 
 
-@api.route("/reset-password/{token}", methods=["POST"], auth_required=False, content_types=[FORM])
+@api.route("/reset-password/{token}", methods=["POST"], auth_required=False, content_types=[FORM],
+           answers={200: HTML, 404: HTML, 422: HTML})
 def reset_form_submitted(call: Call, token: str):
     fields = parse_qs(call.raw_body().decode("utf-8", errors="replace"), max_num_fields=10)
     password = (fields.get("password") or [""])[0]
@@ -147,22 +148,22 @@ def _expired_reset_page():
 
 # --- the account -------------------------------------------------------------------------------
 
-@api.route("/v1/account")
+@api.route("/v1/account", answers={200: "OneAccount"})
 def get_account(call: Call):
     return json_response({"account": shape(accounts.get(call.account_id))})
 
 
-@api.route("/v1/account", methods=["PATCH"])
+@api.route("/v1/account", methods=["PATCH"], answers={200: "OneAccount"})
 def update_account(call: Call):
-    changes = call.body(bodies.ProfileChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.ProfileChanges).changes()
     return json_response({"account": shape(accounts.update_profile(call.caller, changes, origin(call)))})
 
 
-@api.route("/v1/account/close", methods=["POST"])
+@api.route("/v1/account/close", methods=["POST"], answers={202: "OneAccount"})
 def close_account(call: Call):
     return json_response({"account": shape(closing.close(call.caller, origin(call), ses.mailer()))}, status=202)
 
 
-@api.route("/v1/account/audit")
+@api.route("/v1/account/audit", answers={200: "Page[AuditRecord]"})
 def account_audit(call: Call):
     return page_response(accounts.audit_page(call.account_id, call.limit(), call.cursor()), audit.view)

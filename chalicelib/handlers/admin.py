@@ -24,39 +24,44 @@ def shape(account: Account) -> dict:
             "reputation_hold": hold}
 
 
-@api.route("/v1/admin/accounts", staff=True)
+@api.route("/v1/admin/accounts", staff=True, answers={200: "Page[StaffAccountView]"})
 def list_accounts(call: Call):
     return page_response(staff.page_for_staff(call.query("status"), call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/admin/accounts/{account_id}", staff=True)
+@api.route("/v1/admin/accounts/{account_id}", staff=True, answers={200: "OneStaffAccount"})
 def get_account(call: Call, account_id: str):
     return json_response({"account": shape(staff.view_for_staff(call.caller, account_id, origin(call)))})
 
 
-@api.route("/v1/admin/accounts/{account_id}/approve", methods=["POST"], staff=True)
+@api.route("/v1/admin/accounts/{account_id}/approve", methods=["POST"], staff=True,
+           answers={200: "OneStaffAccount"})
 def approve(call: Call, account_id: str):
     return json_response({"account": shape(staff.approve(call.caller, account_id, origin(call)))})
 
 
-@api.route("/v1/admin/accounts/{account_id}/suspend", methods=["POST"], staff=True)
+@api.route("/v1/admin/accounts/{account_id}/suspend", methods=["POST"], staff=True,
+           answers={200: "OneStaffAccount"})
 def suspend(call: Call, account_id: str):
     reason = call.body(bodies.Suspension).reason
     return json_response({"account": shape(staff.suspend(call.caller, account_id, reason, origin(call)))})
 
 
-@api.route("/v1/admin/accounts/{account_id}/reinstate", methods=["POST"], staff=True)
+@api.route("/v1/admin/accounts/{account_id}/reinstate", methods=["POST"], staff=True,
+           answers={200: "OneStaffAccount"})
 def reinstate(call: Call, account_id: str):
     return json_response({"account": shape(staff.reinstate(call.caller, account_id, origin(call)))})
 
 
-@api.route("/v1/admin/accounts/{account_id}/release", methods=["POST"], staff=True)
+@api.route("/v1/admin/accounts/{account_id}/release", methods=["POST"], staff=True,
+           answers={200: "OneStaffAccount"})
 def release(call: Call, account_id: str):
     """Lift the account's reputation hold; audited like every staff change."""
     return json_response({"account": shape(staff.release(call.caller, account_id, origin(call)))})
 
 
-@api.route("/v1/admin/accounts/{account_id}/plan", methods=["PATCH"], staff=True)
+@api.route("/v1/admin/accounts/{account_id}/plan", methods=["PATCH"], staff=True,
+           answers={200: "OneStaffAccount"})
 def change_plan(call: Call, account_id: str):
     change = staff.PlanChange(**call.body(bodies.PlanBody).model_dump())
     return json_response({"account": shape(staff.change_plan(call.caller, account_id, change, origin(call)))})

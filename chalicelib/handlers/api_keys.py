@@ -26,18 +26,18 @@ def shape(item: Credential) -> dict:
     }
 
 
-@api.route("/v1/api-keys", methods=["POST"])
+@api.route("/v1/api-keys", methods=["POST"], answers={201: "NewApiKey"})
 def create_key(call: Call):
     created = api_keys.create(call.caller, call.body(bodies.NewKey).name, origin(call))
     return json_response({**shape(created.credential), "key": created.key}, status=201)
 
 
-@api.route("/v1/api-keys")
+@api.route("/v1/api-keys", answers={200: "Page[ApiKey]"})
 def list_keys(call: Call):
     return page_response(api_keys.page(call.account_id, call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/api-keys/{key_id}", methods=["DELETE"])
+@api.route("/v1/api-keys/{key_id}", methods=["DELETE"], answers={204: None})
 def delete_key(call: Call, key_id: str):
     api_keys.delete(call.caller, key_id, origin(call))
     return no_content()

@@ -18,10 +18,23 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
+    def changes(self) -> dict[str, Any]:
+        """A PATCH's changes: the fields the client sent, each whole (an object or list of objects in it keeps
+        the defaults of what it left out, e.g. a list field's `type`), and nothing it left out."""
+        whole = self.model_dump()
+        return {name: whole[name] for name in self.model_fields_set}
+
+
+def example(**values: Any) -> ConfigDict:
+    """A body's example, shown in the OpenAPI document and the API reference (and tried first by the fuzzer)."""
+    return ConfigDict(json_schema_extra={"examples": [values]})
+
 
 # --- sessions ----------------------------------------------------------------------------------
 
 class Credentials(Body):
+    model_config = example(email="ana@example.com", password="correct horse battery")
+
     email: str = Field(max_length=320)
     password: str = Field(max_length=auth.MAX_PASSWORD)
 
@@ -41,6 +54,9 @@ class ProfileFields(Body):
 
 
 class Signup(ProfileFields):
+    model_config = example(email="ana@example.com", password="correct horse battery", company="Ana Ltd",
+                           first_name="Ana", last_name="Berzina", country="LV", accept_terms=True)
+
     email: str = Field(max_length=320)
     password: str = Field(max_length=auth.MAX_PASSWORD)
     company: str = Field(min_length=1, max_length=200)
@@ -69,6 +85,8 @@ class ResetConfirmation(Body):
 # --- api_keys ----------------------------------------------------------------------------------
 
 class NewKey(Body):
+    model_config = example(name="CRM sync")
+
     name: str = Field(min_length=1, max_length=100)
 
 
@@ -79,6 +97,8 @@ class Suspension(Body):
 
 
 class PlanBody(Body):
+    model_config = example(plan="monthly", subscriber_level=1000)
+
     plan: Literal["trial", "free", "monthly", "payg"]
     subscriber_level: int | None = Field(default=None, gt=0, le=100_000_000)
     credits: int | None = Field(default=None, gt=0, le=100_000_000)
@@ -114,6 +134,10 @@ class NotifyBody(Body):
 
 
 class NewList(Body):
+    model_config = example(name="News", from_name="Ana Ltd", from_email="news@example.com",
+                           company_address="Brivibas iela 1, Riga, Latvia", double_opt_in=False,
+                           fields=[{"key": "first_name", "label": "First name", "type": "text", "editable": True}])
+
     name: Text
     from_name: Text
     from_email: str = Field(max_length=254)
@@ -148,6 +172,9 @@ class ConsentBody(Body):
 
 
 class NewSubscriber(Body):
+    model_config = example(email="janis@example.org", fields={"first_name": "Janis"},
+                           consent={"source": "shop checkout"})
+
     email: str
     fields: dict[str, Any] = Field(default_factory=dict, max_length=MAX_FIELDS)
     consent: ConsentBody
@@ -168,6 +195,9 @@ class ConditionBody(Body):
 
 
 class NewSegment(Body):
+    model_config = example(name="Gmail readers", match="all",
+                           conditions=[{"field": "email", "op": "ends_with", "value": "@gmail.com"}])
+
     name: Text
     match: str = Field(default="all", max_length=10)
     conditions: list[ConditionBody] = Field(max_length=100)   # the service sets the real limit, and says it
@@ -185,6 +215,9 @@ class ImportConsent(Body):
 
 
 class NewImport(Body):
+    model_config = example(consent={"source": "shop customers 2025", "permission": True},
+                           csv="email,first_name\nlaura@example.org,Laura\n")
+
     consent: ImportConsent
     mapping: dict[str, str] | None = Field(default=None, max_length=MAX_FIELDS + 1)
     update_existing: bool = False
@@ -194,12 +227,16 @@ class NewImport(Body):
 # --- suppressions ------------------------------------------------------------------------------
 
 class NewSuppression(Body):
+    model_config = example(email="no-more@example.org")
+
     email: str
 
 
 # --- privacy requests (R28) --------------------------------------------------------------------
 
 class PrivacyRequest(Body):
+    model_config = example(email="janis@example.org", type="access")
+
     email: str = Field(max_length=320)
     type: Literal["erasure", "access"]
 
@@ -207,6 +244,10 @@ class PrivacyRequest(Body):
 # --- campaigns, domains, reviews ---------------------------------------------------------------
 
 class NewCampaign(Body):
+    model_config = example(list_id="lst_01m8y65pznnwsvv256mrd68twz", name="Spring news",
+                           subject="Spring news for {{ first_name | default(\"you\") }}",
+                           html="<p>Hello {{ first_name | default(\"there\") }}</p>")
+
     list_id: str = Field(min_length=1, max_length=64)
     name: Text
     subject: Subject
@@ -231,10 +272,14 @@ class CampaignChanges(Body):
 
 
 class TestCopies(Body):
+    model_config = example(emails=["ana@example.com"])
+
     emails: list[str] = Field(min_length=1, max_length=5)
 
 
 class SendOrder(Body):
+    model_config = example()   # now; or {"scheduled_at": "2030-05-01T09:00:00Z"}
+
     scheduled_at: str | None = Field(default=None, max_length=40)
 
 
@@ -243,12 +288,16 @@ class Rejection(Body):
 
 
 class NewDomain(Body):
+    model_config = example(domain="example.com")
+
     domain: str = Field(min_length=1, max_length=300)
 
 
 # --- list exports ------------------------------------------------------------------------------
 
 class NewListExport(Body):
+    model_config = example(format="csv", status=["subscribed"])
+
     format: str = Field(max_length=10)
     status: list[str] | None = Field(default=None, max_length=10)
     segment_id: str | None = Field(default=None, max_length=100)

@@ -43,36 +43,36 @@ def shape(item: Campaign) -> dict:
     }
 
 
-@api.route("/v1/campaigns", methods=["POST"])
+@api.route("/v1/campaigns", methods=["POST"], answers={201: "OneCampaign"})
 def create_campaign(call: Call):
     body = call.body(bodies.NewCampaign)
     item = campaigns.create(call.account_id, campaigns.CampaignInput(**body.model_dump()))
     return json_response({"campaign": shape(item)}, status=201)
 
 
-@api.route("/v1/campaigns")
+@api.route("/v1/campaigns", answers={200: "Page[CampaignView]"})
 def list_campaigns(call: Call):
     return page_response(campaigns.page(call.account_id, call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/campaigns/{campaign_id}")
+@api.route("/v1/campaigns/{campaign_id}", answers={200: "OneCampaign"})
 def get_campaign(call: Call, campaign_id: str):
     return json_response({"campaign": shape(campaigns.get(call.account_id, campaign_id))})
 
 
-@api.route("/v1/campaigns/{campaign_id}", methods=["PATCH"])
+@api.route("/v1/campaigns/{campaign_id}", methods=["PATCH"], answers={200: "OneCampaign"})
 def update_campaign(call: Call, campaign_id: str):
-    changes = call.body(bodies.CampaignChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.CampaignChanges).changes()
     return json_response({"campaign": shape(campaigns.update(call.account_id, campaign_id, changes))})
 
 
-@api.route("/v1/campaigns/{campaign_id}", methods=["DELETE"])
+@api.route("/v1/campaigns/{campaign_id}", methods=["DELETE"], answers={204: None})
 def delete_campaign(call: Call, campaign_id: str):
     campaigns.delete(call.account_id, campaign_id)
     return no_content()
 
 
-@api.route("/v1/campaigns/{campaign_id}/test", methods=["POST"])
+@api.route("/v1/campaigns/{campaign_id}/test", methods=["POST"], answers={202: "Sent"})
 def send_test(call: Call, campaign_id: str):
     from chalicelib.ses import CampaignMailer
 
@@ -81,22 +81,22 @@ def send_test(call: Call, campaign_id: str):
     return json_response({"sent": sent}, status=202)
 
 
-@api.route("/v1/campaigns/{campaign_id}/send", methods=["POST"])
+@api.route("/v1/campaigns/{campaign_id}/send", methods=["POST"], answers={202: "OneCampaign"})
 def send_campaign(call: Call, campaign_id: str):
     when = campaigns.parse_time(call.body(bodies.SendOrder).scheduled_at)
     return json_response({"campaign": shape(campaigns.send(call.account_id, campaign_id, when))}, status=202)
 
 
-@api.route("/v1/campaigns/{campaign_id}/pause", methods=["POST"])
+@api.route("/v1/campaigns/{campaign_id}/pause", methods=["POST"], answers={200: "OneCampaign"})
 def pause_campaign(call: Call, campaign_id: str):
     return json_response({"campaign": shape(campaigns.pause(call.account_id, campaign_id))})
 
 
-@api.route("/v1/campaigns/{campaign_id}/resume", methods=["POST"])
+@api.route("/v1/campaigns/{campaign_id}/resume", methods=["POST"], answers={200: "OneCampaign"})
 def resume_campaign(call: Call, campaign_id: str):
     return json_response({"campaign": shape(campaigns.resume(call.account_id, campaign_id))})
 
 
-@api.route("/v1/campaigns/{campaign_id}/cancel", methods=["POST"])
+@api.route("/v1/campaigns/{campaign_id}/cancel", methods=["POST"], answers={200: "OneCampaign"})
 def cancel_campaign(call: Call, campaign_id: str):
     return json_response({"campaign": shape(campaigns.cancel(call.account_id, campaign_id))})

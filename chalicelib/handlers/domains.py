@@ -26,18 +26,18 @@ def shape(item: Domain) -> dict:
     }
 
 
-@api.route("/v1/domains", methods=["POST"])
+@api.route("/v1/domains", methods=["POST"], answers={201: "OneDomain"})
 def add_domain(call: Call):
     domain = call.body(bodies.NewDomain).domain
     return json_response({"domain": shape(domains.register(call.account_id, domain))}, status=201)
 
 
-@api.route("/v1/domains")
+@api.route("/v1/domains", answers={200: "Page[DomainView]"})
 def list_domains(call: Call):
     return page_response(domains.page(call.account_id, call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/domains/{name}", methods=["DELETE"])
+@api.route("/v1/domains/{name}", methods=["DELETE"], answers={204: None})
 def delete_domain(call: Call, name: str):
     domains.delete(call.account_id, name)
     return no_content()

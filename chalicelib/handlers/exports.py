@@ -35,7 +35,7 @@ def shape(export: Export, view: ExportView | None = None) -> dict:
     }
 
 
-@api.route("/v1/account/export")
+@api.route("/v1/account/export", answers={200: "AccountDocument", 202: "OneExport"})
 def export_account(call: Call):
     requested = account_export.request(call.caller, origin(call))
     if requested.export is not None:
@@ -43,7 +43,7 @@ def export_account(call: Call):
     return Response(body=requested.document, status_code=200, headers={"Content-Type": JSON})
 
 
-@api.route("/v1/account/exports/{export_id}")
+@api.route("/v1/account/exports/{export_id}", answers={200: "OneExport"})
 def get_export(call: Call, export_id: str):
     from chalicelib.storage import ExportFiles
 
@@ -62,19 +62,19 @@ def list_export_shape(export: Export, view: ExportView | None = None) -> dict:
     }
 
 
-@api.route("/v1/lists/{list_id}/exports", methods=["POST"])
+@api.route("/v1/lists/{list_id}/exports", methods=["POST"], answers={202: "OneListExport"})
 def export_list(call: Call, list_id: str):
     body = call.body(bodies.NewListExport)
     export = list_export.request(call.caller, list_id, body.format, body.status, body.segment_id, origin(call))
     return json_response({"export": list_export_shape(export)}, status=202)
 
 
-@api.route("/v1/lists/{list_id}/exports")
+@api.route("/v1/lists/{list_id}/exports", answers={200: "Page[ListExportView]"})
 def list_exports(call: Call, list_id: str):
     return page_response(list_export.page(call.account_id, list_id, call.limit(), call.cursor()), list_export_shape)
 
 
-@api.route("/v1/lists/{list_id}/exports/{export_id}")
+@api.route("/v1/lists/{list_id}/exports/{export_id}", answers={200: "OneListExport"})
 def get_list_export(call: Call, list_id: str, export_id: str):
     from chalicelib.storage import ExportFiles
 

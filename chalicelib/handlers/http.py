@@ -25,6 +25,10 @@ MAX_LIMIT = 1000
 JSON = "application/json"
 PAGING_PARAMS = ("cursor", "limit")
 FORM_TYPES = [JSON, "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
+# A route's answers that are not JSON (Api.route answers=): a page for people, the open pixel, a redirect; and a
+# public page's usual ones: the page, the page saying a link is not valid, the page asking to try again later.
+HTML, GIF, REDIRECT = "text/html", "image/gif", "redirect"
+PAGE_ANSWERS = {200: HTML, 404: HTML, 503: HTML}
 
 if TYPE_CHECKING:   # the request bodies (pydantic) load on first use, not at the cold start
     from pydantic import ValidationError
@@ -210,8 +214,12 @@ class Api:
         auth_required: bool = True,
         staff: bool = False,
         content_types: list[str] | None = None,
+        answers: dict[int, Any] | None = None,
     ) -> Callable:
-        """Register `view(call, **path_params)` at `path`."""
+        """Register `view(call, **path_params)` at `path`. `answers` are its answers by status: the name of a type
+        in `handlers/answers.py` (loaded only to describe the API), HTML, GIF, REDIRECT, or None for an empty 204;
+        the OpenAPI document (`handlers/openapi.py`) describes the route with them, and with its body and query
+        parameters as the view reads them."""
 
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
@@ -232,6 +240,8 @@ class Api:
                         status=500,
                     )
 
+            endpoint.openapi = {"auth": auth_required or staff, "staff": staff,   # type: ignore[attr-defined]
+                                "answers": answers or {}}
             self.blueprint.route(path, methods=list(methods), content_types=content_types or [JSON])(endpoint)
             return view
 

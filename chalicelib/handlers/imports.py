@@ -47,7 +47,7 @@ def _files():
     return UploadFiles()
 
 
-@api.route("/v1/lists/{list_id}/imports", methods=["POST"])
+@api.route("/v1/lists/{list_id}/imports", methods=["POST"], answers={201: "OneImport"})
 def create_import(call: Call, list_id: str):
     body = call.body(bodies.NewImport, max_bytes=MAX_IMPORT_BODY)
     request = imports.Request(body.consent.source, body.consent.permission, body.mapping, body.update_existing,
@@ -56,24 +56,24 @@ def create_import(call: Call, list_id: str):
     return json_response({"import": shape(view)}, status=201)
 
 
-@api.route("/v1/lists/{list_id}/imports")
+@api.route("/v1/lists/{list_id}/imports", answers={200: "Page[ImportView]"})
 def list_imports(call: Call, list_id: str):
     files = _files()
     found = imports.page(call.account_id, list_id, call.limit(), call.cursor())
     return page_response(found, lambda item: shape(imports.view(item, files)))
 
 
-@api.route("/v1/lists/{list_id}/imports/{import_id}")
+@api.route("/v1/lists/{list_id}/imports/{import_id}", answers={200: "OneImport"})
 def get_import(call: Call, list_id: str, import_id: str):
     return json_response({"import": shape(imports.get(call.account_id, list_id, import_id, _files()))})
 
 
-@api.route("/v1/lists/{list_id}/imports/{import_id}/start", methods=["POST"])
+@api.route("/v1/lists/{list_id}/imports/{import_id}/start", methods=["POST"], answers={200: "OneImport"})
 def start_import(call: Call, list_id: str, import_id: str):
     view = imports.start(call.account_id, list_id, import_id, _files(), queues.enqueue)
     return json_response({"import": shape(view)})
 
 
-@api.route("/v1/lists/{list_id}/imports/{import_id}/cancel", methods=["POST"])
+@api.route("/v1/lists/{list_id}/imports/{import_id}/cancel", methods=["POST"], answers={200: "OneImport"})
 def cancel_import(call: Call, list_id: str, import_id: str):
     return json_response({"import": shape(imports.cancel(call.account_id, list_id, import_id, _files()))})

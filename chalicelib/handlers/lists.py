@@ -20,30 +20,30 @@ def shape(item: ContactList) -> dict:
     return lists.view(item)   # a function, so that the service loads with the first request, not at the cold start
 
 
-@api.route("/v1/lists", methods=["POST"])
+@api.route("/v1/lists", methods=["POST"], answers={201: "OneList"})
 def create_list(call: Call):
     body = call.body(bodies.NewList)
     item = lists.create(call.account_id, lists.ListInput(**body.model_dump()))
     return json_response({"list": shape(item)}, status=201)
 
 
-@api.route("/v1/lists")
+@api.route("/v1/lists", answers={200: "Page[ListView]"})
 def list_lists(call: Call):
     return page_response(lists.page(call.account_id, call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/lists/{list_id}")
+@api.route("/v1/lists/{list_id}", answers={200: "OneList"})
 def get_list(call: Call, list_id: str):
     return json_response({"list": shape(lists.get(call.account_id, list_id))})
 
 
-@api.route("/v1/lists/{list_id}", methods=["PATCH"])
+@api.route("/v1/lists/{list_id}", methods=["PATCH"], answers={200: "OneList"})
 def update_list(call: Call, list_id: str):
-    changes = call.body(bodies.ListChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.ListChanges).changes()
     return json_response({"list": shape(lists.update(call.account_id, list_id, changes))})
 
 
-@api.route("/v1/lists/{list_id}", methods=["DELETE"])
+@api.route("/v1/lists/{list_id}", methods=["DELETE"], answers={204: None})
 def delete_list(call: Call, list_id: str):
     from chalicelib.storage import ExportFiles
 

@@ -8,7 +8,7 @@ from chalice import Response
 
 from chalicelib import ses
 from chalicelib.handlers import pages
-from chalicelib.handlers.http import FORM_TYPES, Api, Call, bodies, json_response
+from chalicelib.handlers.http import FORM_TYPES, PAGE_ANSWERS, Api, Call, bodies, json_response
 from chalicelib.handlers.lazy import lazy_module
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
@@ -38,7 +38,7 @@ DONE_PAGES = {
 }
 
 
-@api.route("/privacy/requests", methods=["POST"], auth_required=False)
+@api.route("/privacy/requests", methods=["POST"], auth_required=False, answers={202: "RequestAccepted"})
 def make_request(call: Call):
     body = call.body(bodies.PrivacyRequest)
     rights.request(body.email, rights.RequestKind(body.type), call.ip, ses.mailer())
@@ -55,7 +55,7 @@ CONFIRM_PAGES = {
 }
 
 
-@api.route("/privacy/requests/{token}", auth_required=False)
+@api.route("/privacy/requests/{token}", auth_required=False, answers=PAGE_ANSWERS)
 def confirm_page(call: Call, token: str):
     def view() -> Response:
         title, text, button = CONFIRM_PAGES[rights.kind_of(token).value]
@@ -64,7 +64,8 @@ def confirm_page(call: Call, token: str):
     return pages.shown(view)
 
 
-@api.route("/privacy/requests/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES)
+@api.route("/privacy/requests/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES,
+           answers=PAGE_ANSWERS)
 def carry_out(call: Call, token: str):
     def view() -> Response:
         return pages.message(*DONE_PAGES[rights.carry_out(token, ses.mailer())])

@@ -10,7 +10,7 @@ from chalice import Response
 from chalicelib import errors, ses
 from chalicelib.handlers import pages, preference_page
 from chalicelib.handlers.forms import form_fields
-from chalicelib.handlers.http import FORM_TYPES, Api, Call
+from chalicelib.handlers.http import FORM_TYPES, HTML, PAGE_ANSWERS, Api, Call
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.lists import ContactList
 
@@ -32,7 +32,7 @@ def _page(view: Callable[[], Response]) -> Response:
     return pages.shown(view)
 
 
-@api.route("/confirm/{token}", auth_required=False)
+@api.route("/confirm/{token}", auth_required=False, answers=PAGE_ANSWERS)
 def confirm(call: Call, token: str):
     def view() -> Response:
         contact_list = optin.confirm(token, call.ip)
@@ -42,7 +42,7 @@ def confirm(call: Call, token: str):
     return _page(view)
 
 
-@api.route("/unsubscribe/{token}", auth_required=False)
+@api.route("/unsubscribe/{token}", auth_required=False, answers=PAGE_ANSWERS)
 def unsubscribe_page(call: Call, token: str):
     def view() -> Response:
         sender = _sender(optin.unsubscribe_target(token))
@@ -54,7 +54,8 @@ def unsubscribe_page(call: Call, token: str):
     return _page(view)
 
 
-@api.route("/unsubscribe/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES)
+@api.route("/unsubscribe/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES,
+           answers=PAGE_ANSWERS)
 def unsubscribe(call: Call, token: str):
     def view() -> Response:
         sender = _sender(optin.unsubscribe(token))
@@ -62,7 +63,7 @@ def unsubscribe(call: Call, token: str):
     return _page(view)
 
 
-@api.route("/f/{token}", auth_required=False)
+@api.route("/f/{token}", auth_required=False, answers={**PAGE_ANSWERS, 403: HTML, 429: HTML})
 def signup_form(call: Call, token: str):
     def view() -> Response:
         contact_list = optin.form_list(token)
@@ -70,7 +71,8 @@ def signup_form(call: Call, token: str):
     return _form_page(view)
 
 
-@api.route("/f/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES)
+@api.route("/f/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES,
+           answers={**PAGE_ANSWERS, 403: HTML, 422: HTML, 429: HTML})
 def signup(call: Call, token: str):
     def view() -> Response:
         form = form_fields(call)
@@ -110,12 +112,13 @@ def _form(contact_list: ContactList, stamp: str, values: dict[str, str] | None =
     return pages.page(f"Subscribe to {contact_list.name}", body, status)
 
 
-@api.route("/preferences/{token}", auth_required=False)
+@api.route("/preferences/{token}", auth_required=False, answers=PAGE_ANSWERS)
 def preference_centre(call: Call, token: str):
     return _page(lambda: preference_page.centre_page(preferences.open_centre(token)))
 
 
-@api.route("/preferences/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES)
+@api.route("/preferences/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES,
+           answers={**PAGE_ANSWERS, 422: HTML})
 def save_preferences(call: Call, token: str):
     def view() -> Response:
         form = form_fields(call, preference_page.MAX_FIELDS)

@@ -60,7 +60,7 @@ def hold_shape(hold: dict) -> dict:
     }
 
 
-@api.route("/v1/admin/reviews", staff=True)
+@api.route("/v1/admin/reviews", staff=True, answers={200: "Reviews"})
 def list_reviews(call: Call):
     """The held campaigns (paged: `items`), the open flags of accounts (`flags`, oldest first), and the accounts
     whose sending is on reputation hold (`accounts_on_hold`, oldest hold first)."""
@@ -71,19 +71,20 @@ def list_reviews(call: Call):
                           "accounts_on_hold": [hold_shape(hold) for hold in on_hold]})
 
 
-@api.route("/v1/admin/flags/{flag_id}/dismiss", methods=["POST"], staff=True)
+@api.route("/v1/admin/flags/{flag_id}/dismiss", methods=["POST"], staff=True, answers={200: "OneFlag"})
 def dismiss_flag(call: Call, flag_id: str):
     note = call.body(bodies.FlagDismissal).note
     return json_response({"flag": flag_shape(one_time.dismiss(call.caller, flag_id, note, origin(call)))})
 
 
-@api.route("/v1/admin/campaigns/{campaign_id}/approve", methods=["POST"], staff=True)
+@api.route("/v1/admin/campaigns/{campaign_id}/approve", methods=["POST"], staff=True,
+           answers={200: "OneCampaign"})
 def approve(call: Call, campaign_id: str):
     return json_response({"campaign": campaign_routes.shape(reviews.approve(call.caller, campaign_id,
                                                                             origin(call)))})
 
 
-@api.route("/v1/admin/campaigns/{campaign_id}/reject", methods=["POST"], staff=True)
+@api.route("/v1/admin/campaigns/{campaign_id}/reject", methods=["POST"], staff=True, answers={200: "OneCampaign"})
 def reject(call: Call, campaign_id: str):
     reason = call.body(bodies.Rejection).reason
     return json_response({"campaign": campaign_routes.shape(reviews.reject(call.caller, campaign_id, reason,

@@ -83,7 +83,7 @@ def campaign_email_shape(item: lookups.CampaignEmail) -> dict:
     }
 
 
-@api.route("/v1/lists/{list_id}/subscribers", methods=["POST"])
+@api.route("/v1/lists/{list_id}/subscribers", methods=["POST"], answers={201: "OneSubscriber"})
 def add_subscriber(call: Call, list_id: str):
     body = call.body(bodies.NewSubscriber)
     consent = subscribers.Consent(**body.consent.model_dump())
@@ -91,7 +91,7 @@ def add_subscriber(call: Call, list_id: str):
     return json_response({"subscriber": shape(item)}, status=201)
 
 
-@api.route("/v1/lists/{list_id}/subscribers")
+@api.route("/v1/lists/{list_id}/subscribers", answers={200: "Page[SubscriberView]"})
 def list_subscribers(call: Call, list_id: str):
     raw_status = call.query("status")
     status = subscribers.parse_status(raw_status) if raw_status is not None else None
@@ -103,12 +103,12 @@ def list_subscribers(call: Call, list_id: str):
     return page_response(subscribers.page(call.account_id, list_id, status, call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}")
+@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", answers={200: "OneSubscriber"})
 def get_subscriber(call: Call, list_id: str, subscriber_id: str):
     return json_response({"subscriber": shape(subscribers.get(call.account_id, list_id, subscriber_id))})
 
 
-@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}/activity")
+@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}/activity", answers={200: "SubscriberActivity"})
 def subscriber_activity(call: Call, list_id: str, subscriber_id: str):
     """Support look-up (R27): the subscriber's standing and every campaign email sent to them, newest first."""
     found = lookups.look_up(call.account_id, list_id, subscriber_id, call.limit(), call.cursor())
@@ -116,14 +116,14 @@ def subscriber_activity(call: Call, list_id: str, subscriber_id: str):
                           **page_body(found.emails, campaign_email_shape)})
 
 
-@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["PATCH"])
+@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["PATCH"], answers={200: "OneSubscriber"})
 def update_subscriber(call: Call, list_id: str, subscriber_id: str):
-    changes = call.body(bodies.SubscriberChanges).model_dump(exclude_unset=True)
+    changes = call.body(bodies.SubscriberChanges).changes()
     item = subscribers.update(call.account_id, list_id, subscriber_id, changes, actor=actor(call), origin=origin(call))
     return json_response({"subscriber": shape(item)})
 
 
-@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["DELETE"])
+@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}", methods=["DELETE"], answers={204: None})
 def delete_subscriber(call: Call, list_id: str, subscriber_id: str):
     erase = call.query("erase", "false")
     if erase not in ("true", "false"):
@@ -135,7 +135,8 @@ def delete_subscriber(call: Call, list_id: str, subscriber_id: str):
     return no_content()
 
 
-@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}/unsubscribe", methods=["POST"])
+@api.route("/v1/lists/{list_id}/subscribers/{subscriber_id}/unsubscribe", methods=["POST"],
+           answers={200: "OneSubscriber"})
 def unsubscribe_subscriber(call: Call, list_id: str, subscriber_id: str):
     item = subscribers.unsubscribe(call.account_id, list_id, subscriber_id, actor=actor(call), origin=origin(call))
     return json_response({"subscriber": shape(item)})

@@ -27,18 +27,18 @@ def shape(item: Suppression) -> dict:
     }
 
 
-@api.route("/v1/suppressions")
+@api.route("/v1/suppressions", answers={200: "Page[SuppressionView]"})
 def list_suppressions(call: Call):
     return page_response(suppressions.page(call.account_id, call.limit(), call.cursor()), shape)
 
 
-@api.route("/v1/suppressions", methods=["POST"])
+@api.route("/v1/suppressions", methods=["POST"], answers={201: "OneSuppression"})
 def add_suppression(call: Call):
     item = suppressions.add_manual(call.account_id, call.body(bodies.NewSuppression).email)
     return json_response({"suppression": shape(item)}, status=201)
 
 
-@api.route("/v1/suppressions/{email}", methods=["DELETE"])
+@api.route("/v1/suppressions/{email}", methods=["DELETE"], answers={204: None})
 def remove_suppression(call: Call, email: str):
     suppressions.remove(call.account_id, unquote(email))
     return no_content()

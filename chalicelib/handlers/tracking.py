@@ -9,7 +9,7 @@ from chalice.app import CaseInsensitiveMapping
 
 from chalicelib import errors
 from chalicelib.handlers import pages
-from chalicelib.handlers.http import Api, Call, json_response
+from chalicelib.handlers.http import GIF, HTML, REDIRECT, Api, Call, json_response
 from chalicelib.handlers.lazy import lazy_module
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
@@ -37,13 +37,13 @@ def _visitor(call: Call) -> tracking.Visitor:
                             country=call.request.headers.get("cloudfront-viewer-country"))
 
 
-@api.route(PIXEL_ROUTE, auth_required=False)
+@api.route(PIXEL_ROUTE, auth_required=False, answers={200: GIF})
 def open_pixel(call: Call, name: str):
     tracking.open_pixel(name, _visitor(call))
     return Response(body=PIXEL, status_code=200, headers=dict(PIXEL_HEADERS))
 
 
-@api.route("/c/{token}", auth_required=False)
+@api.route("/c/{token}", auth_required=False, answers={302: REDIRECT, 404: HTML})
 def click(call: Call, token: str):
     try:
         url = tracking.follow_click(token, _visitor(call))
@@ -52,7 +52,7 @@ def click(call: Call, token: str):
     return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": NO_STORE})
 
 
-@api.route("/v1/campaigns/{campaign_id}/report")
+@api.route("/v1/campaigns/{campaign_id}/report", answers={200: "OneReport"})
 def campaign_report(call: Call, campaign_id: str):
     return json_response({"report": reports.campaign_report(call.account_id, campaign_id)})
 

@@ -16,6 +16,7 @@ from tests.integration.listing import make_list, subscribe
 PUBLIC_PREFIXES = ("/confirm/", "/unsubscribe/", "/f/", "/o/", "/c/", "/v1/verify-email/", "/reset-password/",
                    "/privacy/", "/preferences/")
 PUBLIC_ROUTES = {"/v1/signup", "/v1/sessions", "/v1/password-resets", "/v1/password-resets/confirm"}
+PUBLIC_ROUTES |= {"/v1/openapi.json"}
 MISSING = "zz_missing0000000000000000"
 
 

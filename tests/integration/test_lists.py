@@ -177,3 +177,20 @@ def test_given_no_credentials_when_using_lists_then_401(client):
         assert api_call(client, method, path, body).status_code == 401, (method, path)
         forged = api_call(client, method, path, body, headers={"Authorization": "Bearer forged"})
         assert forged.status_code == 401, (method, path)
+
+
+def test_given_fields_without_a_type_when_patched_then_they_are_text_fields_as_on_create(client, owner):
+    # Given a list (found by the OpenAPI fuzzer: a PATCH whose fields left out `type` answered 500)
+    created = make_list(client, owner)
+
+    # When its fields are replaced by ones that give no type or editable flag
+    answer = api_call(client, "PATCH", f"/v1/lists/{created['id']}",
+                      {"fields": [{"key": "city", "label": "City"}], "notify": {"subscribes": True}},
+                      headers=owner.headers)
+
+    # Then they take the defaults, as POST /v1/lists gives them, and the notify setting left out is kept
+    assert answer.status_code == 200, answer.json_body
+    assert answer.json_body["list"]["fields"] == [{"key": "city", "label": "City", "type": "text", "editable": False}]
+    assert answer.json_body["list"]["notify"] == {"subscribes": True, "unsubscribes": False}
+    read = api_call(client, "GET", f"/v1/lists/{created['id']}", headers=owner.headers).json_body["list"]
+    assert read["fields"] == answer.json_body["list"]["fields"]

@@ -1,13 +1,10 @@
 """A path no route matches is 404 in the API's error shape, and whatever the caller sent is never echoed."""
 from __future__ import annotations
 
-import threading
-
 import httpx
 import pytest
 
-from local.api_server import build_server
-from local.launcher import free_ports
+from tests.integration.local_api import local_api_server
 
 TOKEN = "mrs.acc_secretive.s3cr3t-session-token"
 
@@ -15,14 +12,8 @@ TOKEN = "mrs.acc_secretive.s3cr3t-session-token"
 @pytest.fixture(scope="module")
 def local_api():
     """The local runtime's API server (local/api_server.py) on a free loopback port, serving app.py."""
-    (port,) = free_ports(1)
-    server = build_server("127.0.0.1", port, "local")
-    serving = threading.Thread(target=server.server.serve_forever, daemon=True)
-    serving.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    server.server.server_close()
-    serving.join(5)
+    with local_api_server() as url:
+        yield url
 
 
 @pytest.mark.parametrize("method, path, headers", [
