@@ -16,7 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import backend_names, dynamodb_items, dynamodb_requests, item_size, query_pages, transactions
+from local import backend_names, dynamodb_items, dynamodb_requests, in_process, item_size, query_pages, transactions
 
 _SIGNED_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 # Requests to these may wait inside moto (SQS long polls); their backends guard their own queues.
@@ -83,10 +83,16 @@ class Emulator:
         self.middleware = list(middleware)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._in_process: in_process.InProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def answered_in_process(self) -> int:
+        """How many of this process's requests it answered without the socket."""
+        return self._in_process.answered if self._in_process is not None else 0
 
     def start(self) -> None:
         """Listen on host:port and serve from a background thread."""
@@ -109,11 +115,15 @@ class Emulator:
             raise PortInUse(f"{self.host}:{self.port} is in use; set MAILROOM_EMULATOR_PORT to another port.") from None
         self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)
         self._thread.start()
+        self._in_process = in_process.install(self.url, app)   # this process's own calls skip the socket
 
     def stop(self) -> None:
         """Stop serving and close the listening socket."""
         if self._server is None:
             return
+        if self._in_process is not None:
+            in_process.uninstall(self._in_process)
+            self._in_process = None
         server, self._server = self._server, None
         server.shutdown()
         server.server_close()
