@@ -16,7 +16,16 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import backend_names, dynamodb_items, dynamodb_requests, in_process, item_size, query_pages, transactions
+from local import (
+    backend_names,
+    dynamodb_items,
+    dynamodb_requests,
+    in_process,
+    item_size,
+    query_pages,
+    transactions,
+    update_expressions,
+)
 
 _SIGNED_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 # Requests to these may wait inside moto (SQS long polls); their backends guard their own queues.
@@ -103,6 +112,7 @@ class Emulator:
         dynamodb_requests.install()
         query_pages.install()
         backend_names.install()
+        update_expressions.install()
         # werkzeug logs every request line; the runtime's log stays about the runtime.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app: Any = DomainDispatcherApplication(create_backend_app)
