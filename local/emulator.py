@@ -1,7 +1,9 @@
 """The embedded AWS emulator: moto's server on loopback, inside the runtime's own process.
 
 Being in-process lets the runtime reach moto's backends directly (the outbox reads SES's sent
-messages as they happen) while every client, the API's included, talks to it over HTTP.
+messages as they happen). Other processes (the API server) talk to it over HTTP; the runtime's own
+clients (the pump's consumers, the SES simulator) hand their requests to the same WSGI application
+without a socket (local/in_process.py).
 """
 from __future__ import annotations
 
