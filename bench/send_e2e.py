@@ -7,7 +7,9 @@ verified domain and a single opt-in list over HTTP, loads the members (straight 
 with the service's own model, or with --via-api through POST /v1/lists/{id}/subscribers, 8 clients at
 once; loading is not part of the figure), sends one campaign and polls it until it is sent. The last SES
 call is the newest `sent_at` in the outbox. The local pump runs one consumer per queue (AWS runs many
-Lambdas at once), so this is the single-consumer floor, not AWS's throughput.
+Lambdas at once), so this is the single-consumer floor, not AWS's throughput. It also prints the CPU seconds
+the runtime's process (emulator, pump, sender) spent from the send to the end, read from /proc: on a busy
+machine the seconds on the clock grow with the other work, the CPU seconds much less.
 """
 from __future__ import annotations
 
@@ -52,6 +54,12 @@ def load_directly(emulator_url: str, account_id: str, list_id: str, count: int) 
             batch.save(member)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one process so far (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -75,8 +83,10 @@ def main() -> None:
                 loaded_s = time.monotonic() - loading
                 campaign_id = create_campaign(sender, "Bench news")
                 sent_at = datetime.now(timezone.utc)
+                cpu_before = cpu_seconds(runtime.process.pid)
                 started, campaign = send_and_wait(sender, campaign_id, timeout=3600)
                 status_s = time.monotonic() - started
+                cpu_s = cpu_seconds(runtime.process.pid) - cpu_before
                 outbox = httpx.get(f"{state['outbox']}/messages.json", timeout=120).json()
                 mine = [m for m in outbox if m["subject"].startswith("Bench news for")]
                 times = sorted(parse_time(m["sent_at"]) for m in mine)
@@ -89,6 +99,7 @@ def main() -> None:
     print(f"send -> first SES call: {first_s:.1f} s")
     print(f"send -> last SES call: {last_s:.1f} s  ({len(mine) / last_s:.0f} emails/s)")
     print(f"send -> campaign seen as sent: {status_s:.1f} s")
+    print(f"runtime process CPU from send to sent: {cpu_s:.1f} s ({cpu_s / count * 1000:.1f} ms per email)")
 
 
 if __name__ == "__main__":

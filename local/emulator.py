@@ -1,7 +1,9 @@
 """The embedded AWS emulator: moto's server on loopback, inside the runtime's own process.
 
 Being in-process lets the runtime reach moto's backends directly (the outbox reads SES's sent
-messages as they happen) while every client, the API's included, talks to it over HTTP.
+messages as they happen). Other processes (the API server) talk to it over HTTP; the runtime's own
+clients (the pump's consumers, the SES simulator) hand their requests to the same WSGI application
+without a socket (local/in_process.py).
 """
 from __future__ import annotations
 
@@ -16,8 +18,17 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local import backend_names, dynamodb_items, dynamodb_requests, item_size, query_pages, transactions
-from local import easy_dkim
+from local import (
+    backend_names,
+    dynamodb_items,
+    dynamodb_requests,
+    easy_dkim,
+    in_process,
+    item_size,
+    query_pages,
+    transactions,
+    update_expressions,
+)
 
 _SIGNED_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 # Requests to these may wait inside moto (SQS long polls); their backends guard their own queues.
@@ -84,10 +95,16 @@ class Emulator:
         self.middleware = list(middleware)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._in_process: in_process.InProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def answered_in_process(self) -> int:
+        """How many of this process's requests it answered without the socket."""
+        return self._in_process.answered if self._in_process is not None else 0
 
     def start(self) -> None:
         """Listen on host:port and serve from a background thread."""
@@ -99,6 +116,7 @@ class Emulator:
         query_pages.install()
         backend_names.install()
         easy_dkim.install()
+        update_expressions.install()
         # werkzeug logs every request line; the runtime's log stays about the runtime.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app: Any = DomainDispatcherApplication(create_backend_app)
@@ -111,11 +129,15 @@ class Emulator:
             raise PortInUse(f"{self.host}:{self.port} is in use; set MAILROOM_EMULATOR_PORT to another port.") from None
         self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)
         self._thread.start()
+        self._in_process = in_process.install(self.url, app)   # this process's own calls skip the socket
 
     def stop(self) -> None:
         """Stop serving and close the listening socket."""
         if self._server is None:
             return
+        if self._in_process is not None:
+            in_process.uninstall(self._in_process)
+            self._in_process = None
         server, self._server = self._server, None
         server.shutdown()
         server.server_close()

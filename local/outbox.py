@@ -9,7 +9,6 @@ page), each message as a person sees it, its raw MIME, and /messages.json.
 """
 from __future__ import annotations
 
-import email
 import io
 import json
 import logging
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage
+from email.parser import HeaderParser
 from email.utils import format_datetime, getaddresses, make_msgid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -70,7 +70,8 @@ def _destinations(destinations: Any) -> list[str]:
 def from_moto(message: Any, sent_at: datetime) -> SentEmail:
     """A SentEmail from one entry of moto's `sent_messages` (raw, simple or templated)."""
     if hasattr(message, "raw_data"):
-        parsed = email.message_from_string(message.raw_data, policy=policy.default)
+        # Headers only: the subject is all it reads, and parsing each MIME part took a tenth of a campaign's time.
+        parsed = HeaderParser(policy=policy.default).parsestr(message.raw_data)
         return SentEmail(message.id, str(message.source or parsed.get("From", "")),
                          _addresses(_destinations(message.destinations)), str(parsed.get("Subject", "")),
                          sent_at, message.raw_data)

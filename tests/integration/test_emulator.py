@@ -7,6 +7,7 @@ import threading
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from local.emulator import Emulator, PortInUse
 from local.launcher import free_ports
@@ -22,8 +23,10 @@ def emulator():
 
 
 def client(emulator: Emulator, service: str):
-    return boto3.client(service, endpoint_url=emulator.url, region_name="eu-west-1", aws_access_key_id="local",
-                        aws_secret_access_key="local", config=Config(retries={"max_attempts": 1}))
+    """A client of a session of its own, made now (so it calls a running emulator in this process)."""
+    return boto3.session.Session().client(service, endpoint_url=emulator.url, region_name="eu-west-1",
+                                          aws_access_key_id="local", aws_secret_access_key="local",
+                                          config=Config(retries={"max_attempts": 1}))
 
 
 def test_concurrent_dynamodb_transactions_all_succeed_without_retries(emulator):
@@ -65,6 +68,81 @@ def test_sqs_long_polls_do_not_hold_up_other_services(emulator):
         assert waiting.is_alive()
     finally:
         waiting.join()
+
+
+def _answer(call) -> tuple[str, object]:
+    """What a client call gave back, without what differs between any two calls (ids, dates)."""
+    try:
+        answer = call()
+    except ClientError as exc:
+        return "error", {key: value for key, value in exc.response.items() if key != "ResponseMetadata"}
+    answer.pop("ResponseMetadata")
+    return "answer", answer
+
+
+def test_the_processs_own_calls_get_the_answers_they_get_over_http_without_the_socket():
+    # Given clients made before the emulator started (they call it over HTTP) and after (in this process)
+    (port,) = free_ports(1)
+    emulator = Emulator("127.0.0.1", port)
+    url = f"http://127.0.0.1:{port}"
+    over_http = {service: boto3.client(service, endpoint_url=url, region_name="eu-west-1", aws_access_key_id="local",
+                                       aws_secret_access_key="local") for service in ("dynamodb", "sqs", "sesv2")}
+    emulator.start()
+    try:
+        in_process = {service: client(emulator, service) for service in over_http}
+        over_http["dynamodb"].create_table(
+            TableName="t", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])
+        queue = over_http["sqs"].create_queue(QueueName="q")["QueueUrl"]
+        raw = b"From: news@example.eu\r\nTo: reader@example.org\r\nSubject: Hello \xc3\xa9\r\n\r\nHi\r\n"
+        calls = {
+            "put": lambda c: c["dynamodb"].put_item(TableName="t", Item={"k": {"S": "a"}, "v": {"N": "1"}},
+                                                    ConditionExpression="attribute_not_exists(k)"),
+            "get": lambda c: c["dynamodb"].get_item(TableName="t", Key={"k": {"S": "a"}}),
+            "update": lambda c: c["dynamodb"].update_item(
+                TableName="t", Key={"k": {"S": "a"}}, UpdateExpression="ADD v :one",
+                ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_NEW"),
+            "cancelled": lambda c: c["dynamodb"].transact_write_items(TransactItems=[{"Put": {
+                "TableName": "t", "Item": {"k": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(k)"}}]),
+            "no table": lambda c: c["dynamodb"].get_item(TableName="missing", Key={"k": {"S": "a"}}),
+            "queue url": lambda c: c["sqs"].get_queue_url(QueueName="q"),
+            "send": lambda c: c["sqs"].send_message(QueueUrl=queue, MessageBody="ünïcode body"),
+            "unverified": lambda c: c["sesv2"].send_email(
+                FromEmailAddress="news@example.eu", Destination={"ToAddresses": ["reader@example.org"]},
+                Content={"Raw": {"Data": raw}}),
+            "sent": lambda c: c["sesv2"].send_email(
+                FromEmailAddress="news@mailroom.eu", Destination={"ToAddresses": ["reader@example.org"]},
+                Content={"Raw": {"Data": raw.replace(b"example.eu", b"mailroom.eu")}}),
+        }
+        over_http["sesv2"].create_email_identity(EmailIdentity="mailroom.eu")
+
+        # When the item is put in this process, and then each call is made both ways
+        assert _answer(lambda: calls["put"](in_process)) == ("answer", {})
+        answers = {name: (_answer(lambda: call(over_http)), _answer(lambda: call(in_process)))
+                   for name, call in calls.items()}
+
+        # Then both ways get the same answers and errors (the update adds one each time), and the emulator saw
+        # every call of each
+        for name, (http_answer, local_answer) in answers.items():
+            if name == "update":
+                assert http_answer[1]["Attributes"]["v"]["N"] == str(int(local_answer[1]["Attributes"]["v"]["N"]) - 1)
+            elif name == "send":
+                assert http_answer[1]["MD5OfMessageBody"] == local_answer[1]["MD5OfMessageBody"]
+            elif name == "sent":
+                assert set(http_answer[1]) == set(local_answer[1]) == {"MessageId"}
+            else:
+                assert http_answer == local_answer, name
+        assert over_http["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"]["ApproximateNumberOfMessages"] == "2"
+        assert emulator.answered_in_process == 1 + len(answers)
+        assert [m.raw_data for m in emulator.ses_backend("eu-west-1").sent_messages] == [
+            raw.replace(b"example.eu", b"mailroom.eu").decode()] * 2
+    finally:
+        emulator.stop()
+
+    # and once it stopped, this process's calls go to its closed port, not to the stopped emulator
+    with pytest.raises(EndpointConnectionError):
+        in_process["dynamodb"].list_tables()
 
 
 def test_a_taken_port_is_reported_and_a_stopped_emulator_frees_its_port():
