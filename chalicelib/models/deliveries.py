@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Iterable, Mapping, Sequence
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DeleteError, TransactWriteError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
@@ -90,48 +90,31 @@ def _recipient_key(key: str, subscriber_id: str) -> str:
     return subscriber_key(key.partition("#")[0], subscriber_id)
 
 
-def claim(key: str, subscriber_ids: Sequence[str], chunk_id: str) -> list[str]:
-    """Claim recipients before calling SES, each only if no delivery claimed it yet, in one transaction (up to
-    100); the ids claimed now, in order. Those already claimed are left out and the rest tried again (a
-    cancelled transaction writes nothing)."""
+def claim(key: str, subscriber_id: str, chunk_id: str) -> bool:
+    """Claim one recipient before calling SES; False when any delivery already claimed it."""
     now = clock.now()
-    pending = list(dict.fromkeys(subscriber_ids))
-    while pending:
-        items = [Delivery(key, subscriber_id, state=DeliveryState.CLAIMED.value, chunk=chunk_id, claimed_at=now,
-                          subscriber_key=_recipient_key(key, subscriber_id), expires_at=now + RETENTION)
-                 for subscriber_id in pending]
-
-        def write(tx: TransactWrite) -> None:
-            for item in items:
-                tx.save(item, condition=Delivery.delivery_key.does_not_exist())
-
-        taken = transact(write, len(items))
-        if not any(taken):
-            return pending
-        pending = [subscriber_id for subscriber_id, was_taken in zip(pending, taken) if not was_taken]
-    return []
+    item = Delivery(key, subscriber_id, state=DeliveryState.CLAIMED.value, chunk=chunk_id, claimed_at=now,
+                    subscriber_key=_recipient_key(key, subscriber_id), expires_at=now + RETENTION)
+    try:
+        item.save(condition=Delivery.delivery_key.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
-def record(key: str, outcomes: Mapping[str, tuple[DeliveryState, str | None]]) -> None:
-    """Write SES's answers (sent with its message id, failed or uncertain) onto their claims, in one transaction
-    (up to 100), as {subscriber id: (state, message id)}.
+def record(key: str, subscriber_id: str, state: DeliveryState, message_id: str | None) -> None:
+    """Write SES's answer (sent with its message id, or failed) onto a claim.
 
-    Updates, not puts: SES's feedback about an email may already be on its item. A claim whose outcome never got
-    written (the sender died first) stays claimed: it is not sent again."""
-    if not outcomes:
-        return
-    now = clock.now()
-
-    def write(tx: TransactWrite) -> None:
-        for subscriber_id, (state, message_id) in outcomes.items():
-            actions = [Delivery.state.set(state.value)]
-            if message_id:
-                actions.append(Delivery.message_id.set(message_id))
-            if state is DeliveryState.SENT:
-                actions.append(Delivery.sent_at.set(now))
-            tx.update(Delivery(key, subscriber_id), actions=actions)
-
-    transact(write, len(outcomes))
+    An update, not a put: SES's feedback about the email may already be on the item. A claim whose outcome
+    never got written (the sender died first) stays claimed: it is not sent again."""
+    actions = [Delivery.state.set(state.value)]
+    if message_id:
+        actions.append(Delivery.message_id.set(message_id))
+    if state is DeliveryState.SENT:
+        actions.append(Delivery.sent_at.set(clock.now()))
+    Delivery(key, subscriber_id).update(actions=actions)
 
 
 def release(key: str, subscriber_id: str) -> None:

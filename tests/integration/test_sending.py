@@ -5,12 +5,9 @@ import json
 
 import pytest
 
-from chalicelib import aws, queues, ses
-from chalicelib.models import deliveries
-from chalicelib.models import subscribers as subscriber_store
+from chalicelib import aws, queues
 from chalicelib.models.campaigns import CampaignStatus
-from chalicelib.models.deliveries import DeliveryState
-from chalicelib.services.campaigns import fanout, sender
+from chalicelib.services.campaigns import fanout
 from local.pump import sqs_record
 from tests.integration.campaign_sending import (
     audience,
@@ -119,36 +116,6 @@ def test_a_chunk_delivered_twice_sends_nothing_twice_and_counts_once(client, ten
     assert sorted(deliveries_by_address().values()) == [1] * 30
     done = campaign(person, campaign_id)
     assert (done.status, done.sent_count, done.chunks_done) == (CampaignStatus.SENT.value, 30, 1)
-
-
-def test_a_redelivered_chunk_sends_only_to_those_no_earlier_delivery_claimed_and_counts_what_it_did(client, tenant):
-    # Given a campaign's one chunk of 40, every other member of which an earlier delivery (since dead) claimed:
-    # SES took 15 of those (recorded), refused 1, and left 4 without a recorded answer
-    person = tenant()
-    people = audience(client, person, subscribed=40)
-    campaign_id = start_sending(person, people["list"]["id"], recipients=40)
-    pump = make_pump()
-    pump.poll(source(pump, "fanout_campaign"), wait_seconds=0)
-    message = aws.client("sqs").receive_message(QueueUrl=queues.url("send"))["Messages"][0]
-    chunk = sender.Chunk.from_body(json.loads(message["Body"]))
-    key = deliveries.campaign_key(person.account_id, campaign_id)
-    earlier = list(chunk.subscriber_ids[::2])
-    assert deliveries.claim(key, earlier, chunk.chunk_id) == earlier
-    deliveries.record(key, {**{i: (DeliveryState.SENT, f"earlier-{n}") for n, i in enumerate(earlier[:15])},
-                            earlier[15]: (DeliveryState.FAILED, None)})
-
-    # When the chunk is delivered again, its recipients worked by the sender's threads
-    report = sender.send_chunk(chunk, ses.RawSender(), lambda: 60_000)
-
-    # Then SES got one email for each of the 20 members nobody had claimed, and none for the others
-    fresh = [i for i in chunk.subscriber_ids if i not in earlier]
-    addresses = {subscriber_store.get(person.account_id, people["list"]["id"], i).email.lower() for i in fresh}
-    assert deliveries_by_address() == {address: 1 for address in addresses}
-    # and the campaign is sent, counting the earlier delivery's outcomes with its own
-    assert (report.sent, report.failed, report.uncertain) == (35, 1, 4)
-    done = campaign(person, campaign_id)
-    assert (done.status, done.sent_count, done.failed_count, done.uncertain_count) == (
-        CampaignStatus.SENT.value, 35, 1, 4)
 
 
 def test_pause_stops_sending_within_a_chunk_and_resume_finishes_with_each_member_once(client, tenant):

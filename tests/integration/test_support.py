@@ -323,10 +323,10 @@ def test_feedback_that_arrives_before_the_senders_own_record_is_kept(moto_env):
     # SES may report the delivery before the sender has written SES's answer onto the claim
     key = deliveries.campaign_key("acc_early", "cmp_early")
     delivered = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
-    assert deliveries.claim(key, ["sub_early"], "0#0#0") == ["sub_early"]
+    assert deliveries.claim(key, "sub_early", "0#0#0")
     assert deliveries.note_outcome("acc_early", "cmp_early", "sub_early", [Delivery.delivered_at.set(delivered)])
 
-    deliveries.record(key, {"sub_early": (DeliveryState.SENT, "ses-message-1")})
+    deliveries.record(key, "sub_early", DeliveryState.SENT, "ses-message-1")
 
     item = Delivery.get(key, "sub_early")
     assert (item.state, item.message_id, item.delivered_at) == ("sent", "ses-message-1", delivered)

@@ -226,10 +226,8 @@ def _just_started(campaign: Campaign) -> bool:
 
 
 class _Run:
-    """One delivery of a chunk: recipients worked in groups of as many as there are threads (SES calls are
-    I/O). A group is claimed in one write, its emails go to SES at once, and their outcomes land in one write
-    when the group's last SES answer is in; so no more claims than threads wait on SES at any moment, as when
-    each recipient was claimed alone."""
+    """One delivery of a chunk: recipients worked by a few threads (SES and DynamoDB calls are I/O), each
+    outcome written onto its claim as soon as SES answers."""
 
     def __init__(self, chunk: Chunk, key: str, compiled, context: SendContext, mailer: Mailer, pacing: Pacing,
                  deadline: float, last_send_at: float):
@@ -243,32 +241,29 @@ class _Run:
         self.stop = threading.Event()
 
     def send_all(self, members: list, workers: int) -> None:
-        """Send to every member (stopping after the group in which one fails); raises the first failure after
-        recording the group's outcomes."""
-        size = max(1, min(workers, len(members)))
-        with ThreadPoolExecutor(max_workers=size) as pool:
-            for start in range(0, len(members), size):
-                self._group(members[start:start + size], pool)
-                if self.problems:
-                    raise self.problems[0]
+        """Send to every member (stopping early once one fails); raises the first failure after recording."""
+        if workers <= 1 or len(members) <= 1:
+            for member in members:
+                self.one(member)
+        else:
+            with ThreadPoolExecutor(max_workers=min(workers, len(members))) as pool:
+                list(pool.map(self.one, members))
+        if self.problems:
+            raise self.problems[0]
 
-    def _group(self, members: list, pool: ThreadPoolExecutor) -> None:
-        composed: dict[str, ComposedEmail | None] = {m.subscriber_id: self._compose(m) for m in members}
-        if self.pacing.monotonic() > self.last_send_at:
-            self.problems.append(ChunkNotFinished(f"Chunk {self.chunk.chunk_id} ran out of time; it will be "
-                                                  "delivered again."))
+    def one(self, member) -> None:
+        if self.stop.is_set():
             return
-        claimed = deliveries.claim(self.key, list(composed), self.chunk.chunk_id)
-        fresh = set(claimed)
-        self.already.extend(i for i in composed if i not in fresh)
-        outcomes: dict[str, tuple[DeliveryState, str | None]] = {
-            i: (DeliveryState.FAILED, None) for i in claimed if composed[i] is None}
-        sending = [(i, composed[i]) for i in claimed if composed[i] is not None]
-        for subscriber_id, outcome in zip([i for i, _ in sending], pool.map(self._one, sending)):
-            if outcome is not None:
-                outcomes[subscriber_id] = outcome
-        deliveries.record(self.key, outcomes)
-        for state, _ in outcomes.values():
+        try:
+            self._send(member)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by send_all once the others are recorded
+            with self.lock:
+                self.problems.append(exc)
+            self.stop.set()
+
+    def _note(self, subscriber_id: str, state: DeliveryState, message_id: str | None = None) -> None:
+        deliveries.record(self.key, subscriber_id, state, message_id)
+        with self.lock:
             if state is DeliveryState.SENT:
                 self.report.sent += 1
             elif state is DeliveryState.UNCERTAIN:
@@ -276,32 +271,27 @@ class _Run:
             else:
                 self.report.failed += 1
 
-    def _compose(self, member) -> ComposedEmail | None:
-        """The member's email, or None (logged) when it cannot be composed: it counts as failed."""
+    def _send(self, member) -> None:
+        chunk, subscriber_id = self.chunk, member.subscriber_id
         try:
-            return compose(self.compiled, Recipient(member.subscriber_id, member.email, _fields(member)), self.context)
+            composed = compose(self.compiled, Recipient(subscriber_id, member.email, _fields(member)), self.context)
         except (errors.DomainError, ValueError) as exc:
             logger.warning("a recipient's email could not be composed", extra={
-                "account_id": self.chunk.account_id, "campaign_id": self.chunk.campaign_id,
-                "subscriber_id": member.subscriber_id, "error": type(exc).__name__})
-            return None
-
-    def _one(self, claimed: tuple[str, ComposedEmail]) -> tuple[DeliveryState, str | None] | None:
-        """SES's answer for one claimed email; None (the failure kept for send_all) when it has none."""
-        try:
-            return self._send(*claimed)
-        except BaseException as exc:  # noqa: BLE001 - re-raised by send_all once the group is recorded
+                "account_id": chunk.account_id, "campaign_id": chunk.campaign_id, "subscriber_id": subscriber_id,
+                "error": type(exc).__name__})
+            if deliveries.claim(self.key, subscriber_id, chunk.chunk_id):
+                self._note(subscriber_id, DeliveryState.FAILED)
+            return
+        if self.pacing.monotonic() > self.last_send_at:
+            raise ChunkNotFinished(f"Chunk {chunk.chunk_id} ran out of time; it will be delivered again.")
+        if not deliveries.claim(self.key, subscriber_id, chunk.chunk_id):
             with self.lock:
-                self.problems.append(exc)
-            self.stop.set()
-            return None
-
-    def _send(self, subscriber_id: str, composed: ComposedEmail) -> tuple[DeliveryState, str | None]:
-        chunk = self.chunk
+                self.already.append(subscriber_id)
+            return
         attempt = 0
         while True:
             try:
-                return DeliveryState.SENT, self.mailer.send(composed)
+                message_id = self.mailer.send(composed)
             except ses.SendThrottled as exc:
                 attempt += 1
                 with self.lock:
@@ -312,17 +302,22 @@ class _Run:
                     raise ChunkNotFinished(f"SES kept throttling chunk {chunk.chunk_id}; it will be delivered "
                                            "again.") from exc
                 self.pacing.sleep(pause)
+                continue
             except ses.SendUnavailable as exc:
                 deliveries.release(self.key, subscriber_id)
                 raise ChunkNotFinished(f"SES was unavailable for chunk {chunk.chunk_id}; it will be delivered "
                                        "again.") from exc
             except ses.SendRefused:
-                return DeliveryState.FAILED, None
+                self._note(subscriber_id, DeliveryState.FAILED)
+                return
             except ses.SendUncertain as exc:
                 logger.warning("ses may or may not have taken an email; it is not sent again", extra={
                     "account_id": chunk.account_id, "campaign_id": chunk.campaign_id,
                     "subscriber_id": subscriber_id, "error_code": str(exc)})
-                return DeliveryState.UNCERTAIN, None
+                self._note(subscriber_id, DeliveryState.UNCERTAIN)
+                return
+            self._note(subscriber_id, DeliveryState.SENT, message_id)
+            return
 
 
 def _count_earlier_attempts(chunk: Chunk, key: str, already: list[str], report: ChunkReport) -> None:
