@@ -6,6 +6,7 @@ from chalicelib.handlers import (
     accounts, admin, api_keys, campaigns, domains, exports, imports, lists, privacy, public, reviews, schedules,
     segments, sessions, subscribers, suppressions, tracking, workers,
 )
+from chalicelib.handlers import abuse_desk
 from chalicelib.handlers.http import edge_middleware
 
 config.check_at_start()
@@ -15,3 +16,4 @@ app.register_middleware(edge_middleware, "http")
 for module in (accounts, exports, sessions, api_keys, admin, lists, subscribers, suppressions, public, privacy,
                schedules, domains, campaigns, reviews, tracking, workers, segments, imports):
     app.register_blueprint(module.api.blueprint)
+app.register_blueprint(abuse_desk.api.blueprint)
