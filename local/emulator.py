@@ -17,6 +17,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import backend_names, dynamodb_items, dynamodb_requests, item_size, query_pages, transactions
+from local import sqs_retention
 
 _SIGNED_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 # Requests to these may wait inside moto (SQS long polls); their backends guard their own queues.
@@ -97,6 +98,7 @@ class Emulator:
         dynamodb_requests.install()
         query_pages.install()
         backend_names.install()
+        sqs_retention.install()
         # werkzeug logs every request line; the runtime's log stays about the runtime.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app: Any = DomainDispatcherApplication(create_backend_app)
