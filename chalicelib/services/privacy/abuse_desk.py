@@ -66,23 +66,7 @@ def look_up(staff: Principal, email: str, limit: int, start: dict | None, origin
     shown."""
     address = addresses.normalise(email or "")
     held = data_access.holdings(suppressions.email_key(address))
-    sources = sorted((account_id, subscriber_id) for account_id in held.account_ids for subscriber_id in
-                     data_access.recipient_ids(account_id, [m for m in held.memberships if m.account_id == account_id],
-                                               address))
-    place, after = _position(start)
-    found: list[tuple[str, Delivery]] = []
-    next_key: dict | None = None
-    for source in sources:
-        if place is not None and source < place:
-            continue
-        if len(found) >= limit:
-            next_key = {"source": list(source), "after": None}
-            break
-        page = delivery_store.of_subscriber(*source, limit - len(found), after if source == place else None)
-        found += [(source[0], item) for item in page.items if is_live(item.expires_at)]
-        if page.last_key:
-            next_key = {"source": list(source), "after": page.last_key}
-            break
+    found, next_key = _ledger_page(_sources(held, address), limit, start)
     erased = [(s.account_id, s.created_at) for s in held.suppressions if s.reason == SuppressionReason.ERASED.value]
     accounts = {account_id: account_store.get(account_id)
                 for account_id in dict.fromkeys([a for a, _ in found] + [a for a, _ in erased])}
@@ -92,6 +76,31 @@ def look_up(staff: Principal, email: str, limit: int, start: dict | None, origin
                                              "emails": len(mailings), "more": next_key is not None})
     return Findings(Page(mailings, next_key),
                     [Erased(accounts[account_id], account_id, since) for account_id, since in erased])
+
+
+def _sources(held: data_access.Holdings, address: str) -> list[tuple[str, str]]:
+    """Every (account, subscriber id) the address has or had in an account that holds it, in a stable order."""
+    return sorted((account_id, subscriber_id) for account_id in held.account_ids for subscriber_id in
+                  data_access.recipient_ids(account_id, [m for m in held.memberships if m.account_id == account_id],
+                                            address))
+
+
+def _ledger_page(sources: list[tuple[str, str]], limit: int,
+                 start: dict | None) -> tuple[list[tuple[str, Delivery]], dict | None]:
+    """Up to `limit` live ledger items of the sources, from where `start` left off; and where the next page
+    starts (None after the last)."""
+    place, after = _position(start)
+    found: list[tuple[str, Delivery]] = []
+    for source in sources:
+        if place is not None and source < place:
+            continue
+        if len(found) >= limit:
+            return found, {"source": list(source), "after": None}
+        page = delivery_store.of_subscriber(*source, limit - len(found), after if source == place else None)
+        found += [(source[0], item) for item in page.items if is_live(item.expires_at)]
+        if page.last_key:
+            return found, {"source": list(source), "after": page.last_key}
+    return found, None
 
 
 def _position(start: dict | None) -> tuple[tuple[str, str] | None, dict | None]:
