@@ -6,7 +6,7 @@ from chalicelib.handlers import (
     accounts, admin, api_keys, campaigns, domains, exports, imports, lists, privacy, public, reviews, schedules,
     segments, sessions, subscribers, suppressions, tracking, workers,
 )
-from chalicelib.handlers import openapi
+from chalicelib.handlers import abuse_desk, openapi
 from chalicelib.handlers.http import edge_middleware
 
 config.check_at_start()
@@ -14,5 +14,5 @@ app = Chalice(app_name="mailroom", configure_logs=False)
 app.register_middleware(edge_middleware, "http")
 
 for module in (accounts, exports, sessions, api_keys, admin, lists, subscribers, suppressions, public, privacy,
-               schedules, domains, campaigns, reviews, tracking, workers, segments, imports, openapi):
+               schedules, domains, campaigns, reviews, tracking, workers, segments, imports, openapi, abuse_desk):
     app.register_blueprint(module.api.blueprint)

@@ -26,6 +26,7 @@ from local import (
     in_process,
     item_size,
     query_pages,
+    sqs_retention,
     transactions,
     update_expressions,
 )
@@ -117,6 +118,7 @@ class Emulator:
         backend_names.install()
         easy_dkim.install()
         update_expressions.install()
+        sqs_retention.install()
         # werkzeug logs every request line; the runtime's log stays about the runtime.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app: Any = DomainDispatcherApplication(create_backend_app)

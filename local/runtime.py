@@ -8,13 +8,13 @@ in it, serves the HTTP API with Chalice's local gateway (a child process), runs 
 random password. When the API answers it writes .mailroom/local.json and prints where everything
 is. Ctrl-C or SIGTERM stops all of it and removes local.json. It never reads stdin.
 
-Mail to SES's mailbox simulator (success@, bounce@, ooto@, complaint@, suppressionlist@
-simulator.amazonses.com) produces the events SES publishes, through the configuration set's SNS topic to
-the feedback queue (local/ses_simulator.py).
+Every email produces the events SES publishes, through the configuration set's SNS topic to the feedback
+queue (local/ses_simulator.py): a Delivery for an ordinary recipient, and the scenario of SES's mailbox
+simulator (success@, bounce@, ooto@, complaint@, suppressionlist@ simulator.amazonses.com) for its addresses.
 
 Ports and places come from MAILROOM_API_PORT (8000), MAILROOM_OUTBOX_PORT (8025),
 MAILROOM_EMULATOR_PORT (4566) and MAILROOM_STATE_DIR (./.mailroom); MAILROOM_SES_EVENT_DELAY (seconds,
-default 0) holds the simulator's events back, as SES takes a moment to deliver. Being a launcher, this
+default 0) holds SES's events back, as SES takes a moment to deliver. Being a launcher, this
 module (and no service code) sets the environment the service reads, for itself and its child.
 """
 from __future__ import annotations

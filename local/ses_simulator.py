@@ -1,22 +1,24 @@
-"""SES's mailbox simulator on the local runtime: the events AWS publishes for mail to simulator.amazonses.com.
+"""SES's event publishing on the local runtime: the events AWS publishes for mail sent with a configuration set,
+as a real inbox would answer it, and as SES's mailbox simulator (simulator.amazonses.com) answers.
 
-`SimulatorEvents` is an outbox observer. For each message sent with a configuration set to a mailbox
-simulator address (`success@`, `bounce@`, `ooto@`, `complaint@`, `suppressionlist@`, each also with a
-`+label`), it publishes to the SNS topic of every enabled event destination of that configuration set
-whose matching event types cover the event, what SES's event publishing puts there: `eventType`, the
-`mail` object (the SES message id, source, destination, headers, common headers and the message's tags
-plus SES's own `ses:*` tags) and the event's own object, as documented in "Examples of event data that
-Amazon SES publishes to Amazon SNS". What each address produces follows "Using the mailbox simulator":
+`SimulatorEvents` is an outbox observer. For each message sent with a configuration set, it publishes to the
+SNS topic of every enabled event destination of that configuration set whose matching event types cover the
+event, what SES's event publishing puts there: `eventType`, the `mail` object (the SES message id, source,
+destination, headers, common headers and the message's tags plus SES's own `ses:*` tags) and the event's own
+object, as documented in "Examples of event data that Amazon SES publishes to Amazon SNS". What each
+recipient produces follows "Using the mailbox simulator":
 
-    success@          Delivery
-    ooto@             Delivery (the auto-reply goes to the sender's mailbox; SES publishes no event for it)
-    complaint@        Delivery, then Complaint (feedback type "abuse")
-    bounce@           Bounce Permanent/General, 550 5.1.1 user unknown
-    suppressionlist@  Bounce Permanent/Suppressed, as if on SES's global suppression list
+    any other address  Delivery, as a receiving server that accepts the message answers
+    success@           Delivery
+    ooto@              Delivery (the auto-reply goes to the sender's mailbox; SES publishes no event for it)
+    complaint@         Delivery, then Complaint (feedback type "abuse")
+    bounce@            Bounce Permanent/General, 550 5.1.1 user unknown
+    suppressionlist@   Bounce Permanent/Suppressed, as if on SES's global suppression list
 
-Several bounced recipients of one send share one Bounce event, as SES combines them. Other recipients,
-and sends without a configuration set, get nothing (the service never sends without one). Publishing
-happens on a worker thread after an optional delay, never on the SES request's thread.
+(each simulator address also with a `+label`). The delivered recipients of one send share one Delivery event
+and its bounced ones one Bounce event, as SES combines them. Sends without a configuration set get nothing
+(the service never sends without one). Publishing happens on a worker thread after an optional delay, in SNS
+batches of ten, never on the SES request's thread, so that a 10,000-recipient campaign is not slowed by it.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import policy
+from email.parser import HeaderParser
 from email.utils import parseaddr
 from enum import Enum
 from typing import Any
@@ -143,10 +146,10 @@ def _common_headers(message: email.message.EmailMessage, message_id: str) -> dic
     return common
 
 
-def mail_object(sent: SentEmail, *, account_id: str, region: str, outgoing: bool) -> dict[str, Any]:
-    """The `mail` object of every event about `sent`; `outgoing` adds the ses:outgoing-ip tag (deliveries)."""
+def mail_object(sent: SentEmail, *, account_id: str, region: str) -> dict[str, Any]:
+    """The `mail` object of every event about `sent` (a delivery's also has the ses:outgoing-ip tag)."""
     domain = parseaddr(sent.source)[1].rpartition("@")[2].lower()
-    headers, truncated = _headers(email.message_from_string(sent.raw, policy=policy.compat32))
+    headers, truncated = _headers(_HEADERS_ONLY.parsestr(sent.raw))
     tags = {name: [value] for name, value in sent.tags.items()}
     tags.update({
         "ses:configuration-set": [sent.configuration_set or ""],
@@ -154,8 +157,6 @@ def mail_object(sent: SentEmail, *, account_id: str, region: str, outgoing: bool
         "ses:from-domain": [domain],
         "ses:caller-identity": ["local"],
     })
-    if outgoing:
-        tags["ses:outgoing-ip"] = [LOCAL_IP]
     return {
         "timestamp": _iso(sent.sent_at),
         "source": sent.source,
@@ -165,25 +166,30 @@ def mail_object(sent: SentEmail, *, account_id: str, region: str, outgoing: bool
         "destination": list(sent.to),
         "headersTruncated": truncated,
         "headers": headers,
-        "commonHeaders": _common_headers(email.message_from_string(sent.raw, policy=policy.default), sent.id),
+        "commonHeaders": _common_headers(_COMMON_HEADERS.parsestr(sent.raw), sent.id),
         "tags": tags,
     }
 
 
+# Only the headers are read (the events carry no body): a campaign email's body is most of its parsing time.
+_HEADERS_ONLY = HeaderParser(policy=policy.compat32)
+_COMMON_HEADERS = HeaderParser(policy=policy.default)
+DELIVERED = (None, Scenario.SUCCESS, Scenario.OOTO, Scenario.COMPLAINT)   # None: any address but the simulator's
+
+
 def simulated_events(sent: SentEmail, *, account_id: str, region: str,
                      now: datetime) -> list[tuple[EventType, dict[str, Any]]]:
-    """The event records SES publishes for `sent`'s simulator recipients, in the order it publishes them."""
-    by_scenario: dict[Scenario, list[str]] = {}
+    """The event records SES publishes for `sent`'s recipients, in the order it publishes them."""
+    by_scenario: dict[Scenario | None, list[str]] = {}
     for address in sent.to:
-        found = scenario(address)
-        if found is not None:
-            by_scenario.setdefault(found, []).append(address)
-    if not by_scenario:
-        return []
+        by_scenario.setdefault(scenario(address), []).append(address)
+    mail = mail_object(sent, account_id=account_id, region=region)
 
     def record(event_type: EventType, body: dict[str, Any]) -> tuple[EventType, dict[str, Any]]:
-        mail = mail_object(sent, account_id=account_id, region=region, outgoing=event_type is EventType.DELIVERY)
-        return event_type, {"eventType": event_type.value, "mail": mail, event_type.value.lower(): body}
+        shown = mail
+        if event_type is EventType.DELIVERY:
+            shown = {**mail, "tags": {**mail["tags"], "ses:outgoing-ip": [LOCAL_IP]}}
+        return event_type, {"eventType": event_type.value, "mail": shown, event_type.value.lower(): body}
 
     events = []
     suppressed = by_scenario.get(Scenario.SUPPRESSION_LIST, [])
@@ -195,7 +201,7 @@ def simulated_events(sent: SentEmail, *, account_id: str, region: str,
             "timestamp": _iso(now), "feedbackId": _feedback_id(now), "reportingMTA": "dns; amazonses.com",
         }))
     delivered_at = now + timedelta(milliseconds=250)
-    delivered = [a for s in (Scenario.SUCCESS, Scenario.OOTO, Scenario.COMPLAINT) for a in by_scenario.get(s, [])]
+    delivered = [a for a in sent.to if scenario(a) in DELIVERED]   # in the order of the send
     if delivered:
         events.append(record(EventType.DELIVERY, {
             "timestamp": _iso(delivered_at),
@@ -260,8 +266,8 @@ class SimulatorEvents:
         self._destinations: dict[str, tuple[float, list[Destination]]] = {}
 
     def __call__(self, sent: SentEmail) -> None:
-        """Called in the emulator's SES request thread: keep only what concerns the simulator, hand it on."""
-        if sent.configuration_set and any(scenario(address) for address in sent.to):
+        """Called in the emulator's SES request thread: hand on what SES would publish events about."""
+        if sent.configuration_set:
             self._pending.put(_Pending(sent, time.monotonic() + self.delay))
 
     def start(self) -> None:

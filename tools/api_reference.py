@@ -34,6 +34,7 @@ SECTIONS = [
     ("privacy", "Privacy requests of the people on lists"),
     ("admin", "Staff: accounts"),
     ("reviews", "Staff: reviews and flags"),
+    ("abuse_desk", "Staff: the abuse desk"),
     ("openapi", "This description"),
 ]
 

@@ -14,6 +14,7 @@ from pydantic import WithJsonSchema
 from typing_extensions import NotRequired, TypedDict
 
 from chalicelib.models.campaigns import CampaignStatus, PauseReason
+from chalicelib.models.deliveries import DeliveryState
 from chalicelib.models.domains import DomainStatus
 from chalicelib.models.exports import ExportStatus
 from chalicelib.models.imports import ImportStatus
@@ -548,3 +549,37 @@ class Reviews(TypedDict):
 class RequestAccepted(TypedDict):
     status: Literal["accepted"]
     message: str
+
+
+# --- staff: the abuse desk ------------------------------------------------------------------------
+
+class AbuseMailing(TypedDict):
+    """One campaign email an account sent the address, from the delivery ledger."""
+
+    account_id: str
+    account_company: str | None
+    account_status: AccountStatus | None
+    campaign_id: str
+    campaign_name: str | None
+    subject: str | None
+    list_id: str | None
+    state: DeliveryState
+    message_id: str | None
+    claimed_at: Time | None
+    sent_at: Time | None
+    delivered_at: Time | None
+    bounce: str | None
+
+
+class AbuseErasure(TypedDict):
+    account_id: str
+    account_company: str | None
+    erased_at: Time | None
+
+
+class AbuseLookup(TypedDict):
+    """The campaign emails each account sent the address (paged: `items`), and the accounts that erased it."""
+
+    items: list[AbuseMailing]
+    next_cursor: str | None
+    erased_in: list[AbuseErasure]

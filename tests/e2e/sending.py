@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -109,3 +111,13 @@ def send_and_wait(sender: Sender, campaign_id: str, timeout: float) -> tuple[flo
                 return started, campaign
             time.sleep(0.5)
     raise AssertionError(f"the campaign was not sent within {timeout:.0f} s")
+
+
+def eventually(read: Callable[[], Any], check: Callable[[Any], bool], timeout: float = 20.0) -> Any:
+    """`read()` until `check` holds (feedback is still arriving), or its last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not check(value) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        value = read()
+    return value

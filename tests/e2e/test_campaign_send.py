@@ -10,7 +10,7 @@ from email import policy
 import httpx
 import pytest
 
-from tests.e2e.sending import add_members, create_campaign, customer, send_and_wait
+from tests.e2e.sending import add_members, create_campaign, customer, eventually, send_and_wait
 
 # The longest test: alone on one worker, while the other worker takes everything else.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("campaign_send")]
@@ -45,6 +45,11 @@ def test_a_2000_subscriber_campaign_reaches_each_subscribed_address_exactly_once
         report = http.get(f"/v1/campaigns/{campaign_id}/report")
     assert report.status_code == 200, report.text
     assert report.json()["report"]["sent"] == SUBSCRIBED
+    # and, as the readers' inboxes accept them, 2,000 delivered
+    with sender.client() as http:
+        final = eventually(lambda: http.get(f"/v1/campaigns/{campaign_id}/report").json()["report"],
+                           lambda r: r["delivered"]["count"] == SUBSCRIBED, timeout=120)
+    assert final["delivered"]["count"] == SUBSCRIBED, final["delivered"]
 
     # and the outbox holds exactly one email for each subscribed address and none for anyone else
     outbox = httpx.get(f"{local_runtime['outbox']}/messages.json", timeout=60).json()

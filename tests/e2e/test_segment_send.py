@@ -1,5 +1,6 @@
 """A list imported from a CSV file and a campaign sent to a segment of it, on the running local runtime: the
-outbox holds exactly the segment's subscribed members, one email each, and nobody else's."""
+outbox holds exactly the segment's subscribed members, one email each, and nobody else's; the report counts
+them delivered."""
 from __future__ import annotations
 
 import uuid
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.importing import start_and_wait, upload_file
-from tests.e2e.sending import create_campaign, customer, send_and_wait
+from tests.e2e.sending import create_campaign, customer, eventually, send_and_wait
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +54,10 @@ def test_a_campaign_to_a_segment_reaches_exactly_the_segments_members(local_runt
     expected = {a.lower() for a in inside} - {gone["email"]}
     assert set(per_address) == expected and set(per_address.values()) == {1}
     assert not {a.lower() for a in outside} & set(per_address)
+
+    # and its report counts all 19 delivered, as their inboxes accepted them
+    with sender.client() as http:
+        report = eventually(lambda: http.get(f"/v1/campaigns/{campaign_id}/report").json()["report"],
+                            lambda r: r["delivered"]["count"] == 19)
+    assert report["sent"] == 19 and report["delivered"]["count"] == 19, report
+    assert (report["bounces"]["hard"], report["bounces"]["soft"]) == (0, 0)

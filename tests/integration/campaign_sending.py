@@ -72,6 +72,17 @@ def start_sending(person, list_id: str, recipients: int, html: str = HTML) -> st
     return campaign.campaign_id
 
 
+def send_campaign(person, list_id: str, name: str, recipients: int) -> str:
+    """A campaign sent to the list through fan-out and the sender, as the campaigns service starts one."""
+    from chalicelib.rendering.campaign import extract_links
+
+    campaign_id = start_sending(person, list_id, recipients=recipients)
+    Campaign(person.account_id, campaign_id).update(actions=[Campaign.name.set(name),
+                                                             Campaign.links.set(extract_links(HTML))])
+    drain(make_pump())
+    return campaign_id
+
+
 def campaign(person, campaign_id: str) -> Campaign:
     return Campaign.get(person.account_id, campaign_id, consistent_read=True)
 

@@ -137,3 +137,18 @@ def test_customers_get_403_on_staff_routes_and_strangers_401_on_private_routes(c
             answer = api_call(client, method, concrete, body)
             assert answer.status_code == 401, (method, path)
             assert answer.json_body["error"]["code"] in ("unauthorized", "invalid_credentials")
+
+
+def test_staff_routes_answer_bad_query_parameters_with_a_4xx_in_the_error_shape(client, staff):
+    # Given every staff route that reads, called by staff with query parameters no client should send
+    bad_queries = ["?limit=0", "?limit=abc", "?cursor=not-a-cursor", "?email=not-an-address", "?status=nonsense",
+                   "?email=%00@example.org&cursor=" + "x" * 2000]
+    for path, method in all_routes():
+        if not path.startswith("/v1/admin/") or method != "GET":
+            continue
+        for query in bad_queries:
+            answer = api_call(client, method, fill(path, {}, default=MISSING) + query, headers=staff.headers)
+            # Then each is refused, or answered, but never with a 500, and every refusal has the error shape
+            assert answer.status_code < 500, (path, query, answer.json_body)
+            if answer.status_code >= 400:
+                assert re.fullmatch(r"[a-z_]+", answer.json_body["error"]["code"]), (path, query)

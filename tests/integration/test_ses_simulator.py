@@ -41,6 +41,7 @@ class Simulated:
         self.topic_arn = f"arn:aws:sns:{REGION}:{DEFAULT_ACCOUNT_ID}:{definition.name(STAGE, definition.EVENTS_TOPIC)}"
         self._provision = provision
         self.feedback_url = ""
+        self.url = emulator.url
 
     def ready(self) -> None:
         """The stage's resources are there and the feedback queue is empty."""
@@ -192,25 +193,49 @@ def test_suppression_list_is_a_permanent_bounce_from_ses_itself(ses):
     assert bounce["reportingMTA"] == "dns; amazonses.com"
 
 
-def test_bounces_of_one_send_share_one_event_and_ordinary_recipients_get_nothing(ses):
-    # Given one send to two bounce labels, a success and an ordinary address
+def test_bounces_of_one_send_share_one_event_and_its_deliveries_another(ses):
+    # Given one send to two bounce labels, an ordinary address and a success
     message_id = ses.send("bounce+1@simulator.amazonses.com", "reader@example.eu", "bounce+2@simulator.amazonses.com",
                           "success@simulator.amazonses.com")
 
     events = events_of(ses.feedback(expected=2))
 
-    # Then one delivery for the success address and one bounce for both labels; nothing names the reader
+    # Then one bounce for both labels, and one delivery for the reader and the success address, in send order
     assert sorted(e["eventType"] for e in events) == ["Bounce", "Delivery"]
     by_type = {e["eventType"]: e for e in events}
     assert [r["emailAddress"] for r in by_type["Bounce"]["bounce"]["bouncedRecipients"]] == [
         "bounce+1@simulator.amazonses.com", "bounce+2@simulator.amazonses.com"]
-    assert by_type["Delivery"]["delivery"]["recipients"] == ["success@simulator.amazonses.com"]
+    assert by_type["Delivery"]["delivery"]["recipients"] == ["reader@example.eu", "success@simulator.amazonses.com"]
     assert all(e["mail"]["messageId"] == message_id for e in events)
 
 
-def test_nothing_for_ordinary_addresses_or_without_a_configuration_set(ses):
-    # Given sends SES publishes no events for: an ordinary address, and the simulator without a configuration set
-    ses.send("reader@example.eu")
+def test_an_ordinary_address_is_delivered_as_a_real_inbox_accepts_it(ses):
+    # When a tagged message goes to an ordinary address with the configuration set
+    message_id = ses.send("reader@example.org")
+
+    # Then SES's Delivery event about that very message reaches the feedback queue, as for success@
+    (event,) = events_of(ses.feedback(expected=1))
+    assert event["eventType"] == "Delivery"
+    assert event["mail"]["messageId"] == message_id and event["mail"]["destination"] == ["reader@example.org"]
+    assert {name: event["mail"]["tags"][name] for name in TAGS} == {name: [value] for name, value in TAGS.items()}
+    assert event["mail"]["tags"]["ses:outgoing-ip"] == ["127.0.0.1"]
+    assert event["delivery"]["recipients"] == ["reader@example.org"]
+    assert event["delivery"]["smtpResponse"].startswith("250 ")
+
+
+def test_every_message_of_a_campaign_sized_burst_is_delivered_once_in_send_order(ses):
+    # When 120 messages to ordinary addresses leave at once (the simulator publishes them in SNS batches)
+    sent = [ses.send(f"reader-{n}@example.org") for n in range(120)]
+
+    # Then each has exactly one Delivery event, for its own recipient, in the order they were sent
+    events = events_of(ses.feedback(expected=len(sent), timeout=60))
+    assert [e["mail"]["messageId"] for e in events] == sent
+    assert [e["delivery"]["recipients"] for e in events] == [[f"reader-{n}@example.org"] for n in range(120)]
+
+
+def test_nothing_without_a_configuration_set(ses):
+    # Given sends SES publishes no events for: an ordinary address and the simulator, without a configuration set
+    ses.send("reader@example.eu", configuration_set=None)
     ses.send("bounce@simulator.amazonses.com", configuration_set=None)
     # and, after them, one it does (events are published in the order of the sends)
     last = ses.send("success+last@simulator.amazonses.com")
@@ -219,6 +244,29 @@ def test_nothing_for_ordinary_addresses_or_without_a_configuration_set(ses):
 
     # Then only the last send's event arrives
     assert [(e["eventType"], e["mail"]["messageId"]) for e in events] == [("Delivery", last)]
+
+
+def test_events_are_held_back_by_the_configured_delay(ses):
+    # Given an observer that holds events back 1.5 s, as MAILROOM_SES_EVENT_DELAY=1.5 does
+    session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+    delayed = SimulatorEvents(ses.ses, session.client("sns", endpoint_url=ses.url), account_id=DEFAULT_ACCOUNT_ID,
+                              region=REGION, delay=1.5)
+    delayed.start()
+    try:
+        # When it sees a message to an ordinary address
+        handed_at = time.monotonic()
+        delayed(SentEmail("msg-delayed", SENDER, ["reader@example.org"], "Later", datetime.now(UTC),
+                          "Subject: Later\r\n\r\nHello.\r\n", CONFIGURATION_SET, {}))
+
+        # Then nothing arrives within the first second
+        early = ses.sqs.receive_message(QueueUrl=ses.feedback_url, MaxNumberOfMessages=10,
+                                        WaitTimeSeconds=1).get("Messages", [])
+        assert not early and time.monotonic() - handed_at < 1.5
+        # and its Delivery after the delay
+        (event,) = events_of(ses.feedback(expected=1, timeout=30))
+        assert event["mail"]["messageId"] == "msg-delayed" and event["eventType"] == "Delivery"
+    finally:
+        delayed.stop()
 
 
 def test_only_the_event_types_a_destination_takes_are_published(ses):

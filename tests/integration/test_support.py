@@ -15,20 +15,15 @@ import pytest
 from chalicelib import clock
 from chalicelib.models import deliveries
 from chalicelib.models import subscribers as subscriber_store
-from chalicelib.models.campaigns import Campaign
 from chalicelib.models.deliveries import Delivery, DeliveryState
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.rendering.campaign import extract_links
 from chalicelib.services.audience import suppressions
 from chalicelib.services.audience import activity
 from tests.integration.campaign_sending import (
-    HTML,
     audience,
     deliveries_by_address,
-    drain,
-    make_pump,
-    start_sending,
+    send_campaign,
 )
 from tests.integration.conftest import api_call, sign_in
 from tests.integration.listing import make_list, subscribe
@@ -58,15 +53,6 @@ def travel(monkeypatch):
 def signed_in_again(client, person) -> None:
     """After travelling past the session's lifetime, the customer signs in again."""
     person.token = sign_in(client, person.email, person.password)
-
-
-def send_campaign(person, list_id: str, name: str, recipients: int) -> str:
-    """A campaign sent to the list through fan-out and the sender, as the campaigns service starts one."""
-    campaign_id = start_sending(person, list_id, recipients=recipients)
-    Campaign(person.account_id, campaign_id).update(actions=[Campaign.name.set(name),
-                                                             Campaign.links.set(extract_links(HTML))])
-    drain(make_pump())
-    return campaign_id
 
 
 def pixel_and_links(address: str, nth: int = 0) -> tuple[str, list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from chalicelib import clock
 from chalicelib.log import logger
@@ -22,6 +22,7 @@ from chalicelib.models.events import EventKind
 from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.suppressions import Suppression, SuppressionReason
 from chalicelib.outbound import Mailer
+from chalicelib.services.audience import subscribers
 from chalicelib.services.privacy import privacy_mail
 
 REPORT_FILE = "your-data.json"
@@ -59,6 +60,17 @@ def holdings(email_key: str) -> Holdings:
                     list(suppression_store.of_address(email_key)))
 
 
+def recipient_ids(account_id: str, memberships: Iterable[Subscriber], address: str | None) -> set[str]:
+    """The subscriber ids the address has or had in the account, as its campaigns' ledger names recipients: its
+    memberships', and (ids are derived from the address) those it had on the list of any campaign, which also
+    finds the sends to memberships deleted since."""
+    found = {m.subscriber_id for m in memberships}
+    if address:
+        found |= {subscribers.subscriber_id_for(account_id, list_id, address)
+                  for list_id in {c.list_id for c in campaign_store.outlines(account_id)}}
+    return found
+
+
 def send_report(email_key: str, mailer: Mailer) -> bool:
     """Email the address a JSON copy of everything held about it, across accounts; False if nothing is held."""
     held = holdings(email_key)
@@ -82,7 +94,7 @@ def build_report(held: Holdings) -> dict[str, Any]:
         suppression = next((s for s in held.suppressions if s.account_id == account_id), None)
         campaigns = list(campaign_store.outlines(account_id)) if memberships else []
         organisations.append({
-            "company": _company(account),
+            "company": company(account),
             "lists": [_membership(m, [c for c in campaigns if c.list_id == m.list_id]) for m in memberships],
             "suppressed": _suppression(suppression),
         })
@@ -140,7 +152,8 @@ def _suppression(item: Suppression | None) -> dict[str, Any] | None:
     return {"reason": item.reason, "since": clock.iso(item.created_at)}
 
 
-def _company(account) -> str | None:
+def company(account) -> str | None:
+    """The company an account names in its profile, if any."""
     if account is None or account.profile is None:
         return None
     return _plain(account.profile).get("company")

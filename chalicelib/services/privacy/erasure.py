@@ -15,7 +15,6 @@ from enum import Enum
 from chalicelib import clock, errors
 from chalicelib.log import logger
 from chalicelib.models import accounts as account_store
-from chalicelib.models import campaigns as campaign_store
 from chalicelib.models import deliveries as delivery_store
 from chalicelib.models import events as event_store
 from chalicelib.models import exports as export_store
@@ -90,13 +89,8 @@ def erase_in_account(account_id: str, email_key: str, address: str | None) -> Ac
     suppression_store.mark_erased(account_id, email_key, clock.now())
     memberships = list(subscriber_store.all_for_address(account_id, email_key))
     result = AccountErasure(account_id, list_ids=sorted({m.list_id for m in memberships}))
-    # The address's subscriber ids: its memberships', and (ids are derived from the address) those it had on
-    # the list of any campaign; then only the campaigns the ledger says mailed one of them.
-    recipient_ids = {m.subscriber_id for m in memberships}
-    if address:
-        recipient_ids |= {subscribers.subscriber_id_for(account_id, list_id, address)
-                          for list_id in {c.list_id for c in campaign_store.outlines(account_id)}}
-    for subscriber_id in sorted(recipient_ids):
+    # Only the campaigns the ledger says mailed one of the address's subscriber ids.
+    for subscriber_id in sorted(data_access.recipient_ids(account_id, memberships, address)):
         for campaign_id in sorted(delivery_store.campaigns_of_recipient(account_id, subscriber_id)):
             result.events += event_store.forget_subscriber(account_id, campaign_id, subscriber_id)
             result.ledger_items += delivery_store.forget_recipient(account_id, campaign_id, subscriber_id)
