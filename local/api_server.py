@@ -69,9 +69,11 @@ def build_server(host: str, port: int, stage: str, project_dir: Path = PROJECT_D
     factory = CLIFactory(project_dir=str(project_dir))
     config = factory.create_config_obj(chalice_stage_name=stage)
     app = config.chalice_app
-    # What chalice.local.create_local_server does, with our handler and server classes.
-    chalice_local.CustomLocalChalice.__bases__ = (chalice_local.LocalChalice, app.__class__)
-    app.__class__ = chalice_local.CustomLocalChalice
+    # What chalice.local.create_local_server does, with our handler and server classes; once per process (the
+    # app module is loaded once, so a second server in the same process, as in the tests, finds it done).
+    if not isinstance(app, chalice_local.CustomLocalChalice):
+        chalice_local.CustomLocalChalice.__bases__ = (chalice_local.LocalChalice, app.__class__)
+        app.__class__ = chalice_local.CustomLocalChalice
     return chalice_local.LocalDevServer(app, config, host, port, handler_cls=QuietRequestHandler,
                                         server_cls=LoadServer)
 

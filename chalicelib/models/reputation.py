@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
@@ -30,6 +30,7 @@ from chalicelib.models.base import BaseModel, transact, written
 from chalicelib.models.campaigns import Campaign
 
 HOLD = "hold"
+KEEP_DAYS = 35   # a day's counts outlive the guard's 7-day window by weeks (for staff's questions), then expire
 
 
 class ReputationDay(BaseModel):
@@ -43,6 +44,7 @@ class ReputationDay(BaseModel):
     soft_bounces = NumberAttribute(default=0)
     complaints = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)           # a day's item only: KEEP_DAYS after its day; a hold never expires
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ def credit(campaign: Campaign, day: str) -> bool:
 
     def write(tx: TransactWrite) -> None:
         tx.update(Campaign(campaign.account_id, campaign.campaign_id), actions=marks, condition=condition)
-        tx.update(ReputationDay(day, campaign.account_id), actions=[*adds, ReputationDay.updated_at.set(now)])
+        tx.update(ReputationDay(day, campaign.account_id), actions=[
+            *adds, ReputationDay.updated_at.set(now), ReputationDay.expires_at.set(expiry_of(day))])
 
     return not any(transact(write, 2))
 
@@ -178,3 +181,19 @@ def note_hold(account: Account, actions: list, condition) -> bool:
     """Update the account's hold map (its notice's claim and sending), if `condition` holds."""
     return written(lambda: account.update(
         actions=actions, condition=Account.reputation_hold["at"].exists() & condition))
+
+
+def expiry_of(day: str) -> datetime:
+    """When a day's item may go: KEEP_DAYS after the day."""
+    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc) + timedelta(days=KEEP_DAYS)
+
+
+def forget(account_id: str, created: datetime, now: datetime) -> int:
+    """Delete the account's hold and its items of every day since it was created (an account purge, R30: those past
+    their TTL too, which DynamoDB may not have deleted yet); how many. Batched: a hundred days a request."""
+    days = [HOLD] + [(now - timedelta(days=n)).date().isoformat() for n in range((now - created).days + 2)]
+    found = list(ReputationDay.batch_get([(day, account_id) for day in days]))
+    with ReputationDay.batch_write() as batch:
+        for item in found:
+            batch.delete(item)
+    return len(found)

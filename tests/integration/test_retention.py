@@ -17,6 +17,8 @@ from chalicelib.models.deliveries import Delivery, DeliveryState
 from chalicelib.models.deliveries import campaign_key as ledger_key
 from chalicelib.models.events import Event, EventKind
 from chalicelib.models.events import campaign_key as events_key
+from chalicelib.models import reputation
+from chalicelib.models.reputation import ReputationDay
 from chalicelib.models.usage import Usage
 from chalicelib.services.accounts.plans import AccountStatus
 from chalicelib.services.retention import account_purge, catch_up, expiries, inactivity
@@ -72,6 +74,10 @@ def seed(client, person, domain: str) -> dict:
     Event(events_key(person.account_id, campaign["id"]), f"{clock.iso(now)}#1", kind=EventKind.OPEN.value,
           subscriber_id=member["id"], at=now, expires_at=now + 396 * DAY).save()
     Usage(person.account_id, "trial", emails=2, updated_at=now).save()
+    # What the reputation guard keeps: the day's SES report counts, and a hold.
+    today = now.date().isoformat()
+    ReputationDay(today, person.account_id, delivered=1, updated_at=now, expires_at=reputation.expiry_of(today)).save()
+    ReputationDay(reputation.HOLD, person.account_id, updated_at=now).save()
     storage.ExportFiles().upload(f"{person.account_id}/export-1.json", io.BytesIO(b'{"account": "..."}'))
     return {"list_id": contact_list["id"], "campaign_id": campaign["id"], "domain": domain}
 

@@ -122,11 +122,12 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     deadline = started + min(MAX_CHUNK_S, left_s - SAFETY_MARGIN_S)
     key = deliveries.campaign_key(chunk.account_id, chunk.campaign_id)
     campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
+    if _is_current(campaign, chunk.generation):
+        campaign = _await_feedback(campaign, chunk, pacing, deadline)
+    # After the wait: the reports it waited for may have put the account on hold
     account = accounts.read_now(chunk.account_id)
     if _is_current(campaign, chunk.generation) and _account_halts(campaign, account):
         campaign = None   # paused for its account: not current any more
-    if _is_current(campaign, chunk.generation):
-        campaign = _await_feedback(campaign, chunk, pacing, deadline)
     if not _is_current(campaign, chunk.generation) or autostop.check(
             [(chunk.account_id, chunk.campaign_id)], notices or ses.mailer()):
         _count_dropped(chunk, key)

@@ -16,6 +16,7 @@ from chalicelib import clock
 from chalicelib.log import logger
 from chalicelib.models import accounts as account_store
 from chalicelib.models import domains as domain_store
+from chalicelib.models import reputation as reputation_store
 from chalicelib.models import retention as store
 from chalicelib.models import users as user_store
 from chalicelib.models.accounts import Account
@@ -39,6 +40,8 @@ CAMPAIGN_KEYED = "campaign_key"    # "<account_id>#<campaign_id>": one per campa
 REACHED_THROUGH = {
     "logins": "an email address -> its user: found through the account's users",
     "domain_claims": "a domain -> the account that owns it: found through the account's domains",
+    "reputation": "a day -> each account's SES report counts that day, and the holds: found by the account's "
+                  "id under each day since it was created, and under the holds",
 }
 NOT_ACCOUNT_DATA = {
     "throttles": "keyed by a keyed hash of an address or IP, never by an account; expires by TTL within hours",
@@ -95,7 +98,7 @@ def purge(account_id: str, budget: Budget, elsewhere: Outside, outcome: Outcome,
     if account.status != AccountStatus.PURGING.value:
         account_store.change(account, mark_purging(reason))
     counts: Counter = Counter()
-    done = _delete_account_data(account_id, budget, elsewhere, counts)
+    done = _delete_account_data(account, budget, elsewhere, counts)
     if done:
         done = store.delete_if(Account(account_id), Account.status == AccountStatus.PURGING.value)
         counts["accounts"] += int(done)
@@ -111,8 +114,9 @@ def mark_purging(reason: str) -> list:
             Account.updated_at.set(clock.now())]
 
 
-def _delete_account_data(account_id: str, budget: Budget, elsewhere: Outside, counts: Counter) -> bool:
+def _delete_account_data(account: Account, budget: Budget, elsewhere: Outside, counts: Counter) -> bool:
     """Every step until one runs out of time; the order keeps each item reachable until its step is done."""
+    account_id = account.account_id
     account_tables = [m for m in _keyed(ACCOUNT_KEYED) if m.Meta.logical_name not in ("accounts", "audit")]
     steps: list[Callable[[], bool]] = [
         lambda: _delete_under(Credential, account_id, budget, counts),   # first: no one gets in any more
@@ -122,6 +126,7 @@ def _delete_account_data(account_id: str, budget: Budget, elsewhere: Outside, co
         lambda: _delete_children(ContactList, LIST_KEYED, account_id, budget, counts),
         lambda: _delete_children(Campaign, CAMPAIGN_KEYED, account_id, budget, counts),
         *[lambda model=model: _delete_under(model, account_id, budget, counts) for model in account_tables],
+        lambda: _delete_reputation(account, counts),
         # R4: the audit trail is kept until the account's data is deleted.
         lambda: _delete_under(_model("audit"), account_id, budget, counts),
     ]
@@ -155,6 +160,12 @@ def _delete_logins(account_id: str, budget: Budget, counts: Counter) -> bool:
         if not budget.left():
             return False
         counts["logins"] += store.delete_if(Login(user.email), Login.account_id == account_id)
+    return True
+
+
+def _delete_reputation(account: Account, counts: Counter) -> bool:
+    created = datetime.fromisoformat(account.created_at.replace("Z", "+00:00"))
+    counts["reputation"] += reputation_store.forget(account.account_id, created, clock.now())
     return True
 
 
