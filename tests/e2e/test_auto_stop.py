@@ -20,7 +20,7 @@ from tests.e2e.sending import (
     send_and_wait,
 )
 
-# Not in the "campaign_send" group: that worker is busy with the 2,000-subscriber campaign.
+# Not in the "campaign_send" group: that worker is busy with the 1,000-subscriber campaign.
 pytestmark = pytest.mark.e2e
 
 MEMBERS = 300

@@ -6,6 +6,8 @@ refused with the figures, the owner is told once, staff see and release it, and 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -38,12 +40,13 @@ def hold_crossed_at(recipients: list[str]) -> int | None:
     return None
 
 
-def staff_client(state: dict) -> httpx.Client:
-    http = httpx.Client(base_url=state["api"], timeout=60)
-    session = http.post("/v1/sessions", json=state["staff"])
-    assert session.status_code == 201, session.text
-    http.headers["Authorization"] = f"Bearer {session.json()['token']}"
-    return http
+@contextmanager
+def staff_client(state: dict) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=state["api"], timeout=60) as http:
+        session = http.post("/v1/sessions", json=state["staff"])
+        assert session.status_code == 201, session.text
+        http.headers["Authorization"] = f"Bearer {session.json()['token']}"
+        yield http
 
 
 def owner_subjects(state: dict, sender: Sender) -> list[str]:

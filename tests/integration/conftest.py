@@ -225,3 +225,24 @@ def travel(monkeypatch, client, staff):
         staff.token = sign_in(client, staff.email, staff.password)
 
     return to
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory):
+    """`python -m infra.package build` for the dev stage, as `make package` runs it: once per session."""
+    import subprocess
+    import sys
+
+    from infra.package import PROJECT_DIR
+
+    out = tmp_path_factory.mktemp("package")
+    result = subprocess.run([sys.executable, "-m", "infra.package", "build", "--stage", "dev", "--out", str(out)],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def template(packaged) -> dict:
+    """The packaged CloudFormation template."""
+    return json.loads((packaged / "template.json").read_text())

@@ -27,19 +27,9 @@ def cfn_lint(template: Path) -> subprocess.CompletedProcess:
 
 
 # --- the deployable template ---------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory) -> Path:
-    """`python -m infra.package build` for the dev stage, as `make package` runs it."""
-    out = tmp_path_factory.mktemp("package")
-    result = subprocess.run([sys.executable, "-m", "infra.package", "build", "--stage", "dev", "--out", str(out)],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
-
-
-@pytest.fixture(scope="module")
-def template(packaged) -> dict[str, Any]:
-    return json.loads((packaged / "template.json").read_text())
+# The package is built once per session (tests/integration/conftest.py: `packaged`, `template`); this module and
+# tests/integration/test_template_operations.py run on one worker, so it is built once in all.
+pytestmark = pytest.mark.xdist_group("package")
 
 
 def test_cfn_lint_finds_no_error_or_warning_in_the_packaged_template(packaged):

@@ -7,10 +7,13 @@ import re
 import zipfile
 from typing import Any
 
+import pytest
+
 from chalicelib.services.feedback import ses_events
 from infra import definition, operations
 from infra.package import PROJECT_DIR
-from tests.integration.test_infra import packaged, template  # noqa: F401  (the module's packaged template)
+
+pytestmark = pytest.mark.xdist_group("package")   # the session's one package (conftest.py: `packaged`)
 
 
 def resources_of(template: dict, kind: str) -> dict[str, dict]:

@@ -84,7 +84,7 @@ def test_patched_query_pages_are_moto_pages(key_type, monkeypatch):
             for name in ("moto", "patched"):
                 client.put_item(TableName=name, Item=made)
         seen = {"pages": 0, "size cuts": 0}
-        for case in range(120):
+        for case in range(40):
             condition, values = key_condition(rng, key_type)
             query: dict = {"KeyConditionExpression": condition, "ExpressionAttributeValues": values,
                            "ScanIndexForward": rng.random() < 0.5}
@@ -117,7 +117,7 @@ def test_patched_query_pages_are_moto_pages(key_type, monkeypatch):
             assert answered == expected, (case, query)
             seen["pages"] += len(expected)
             seen["size cuts"] += sum(1 for page in expected if "LastEvaluatedKey" in page and page["ScannedCount"] < query.get("Limit", 10**6))
-        assert seen["pages"] > 300 and seen["size cuts"] > 5
+        assert seen["pages"] > 80 and seen["size cuts"] > 5   # the cases reach many pages, and pages cut by size
 
 
 def test_all_items_keeps_moto_order(monkeypatch):
