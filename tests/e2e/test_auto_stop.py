@@ -57,13 +57,14 @@ def settled_recipients(state: dict, tag: str, quiet: float = 2.0) -> list[str]:
         recipients = again
 
 
-def threshold_crossed_at(recipients: list[str]) -> int | None:
-    """How many emails had left when hard bounces first reached 8% of at least 100 sent (feedback taken as
-    instant); None if they never did."""
+def threshold_crossed_at(recipients: list[str], at_least: int = MIN_SAMPLE,
+                         limit: float = HARD_BOUNCE_LIMIT) -> int | None:
+    """How many emails had left when hard bounces first reached `limit` (R22: 8%) of at least `at_least` (100) sent
+    (feedback taken as instant); None if they never did."""
     bounces = 0
     for sent, address in enumerate(recipients, start=1):
         bounces += is_bounce(address)
-        if sent >= MIN_SAMPLE and bounces >= HARD_BOUNCE_LIMIT * sent:
+        if sent >= at_least and bounces >= limit * sent:
             return sent
     return None
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.sending import Sender, add_addresses, create_campaign, customer, eventually, send_and_wait
-from tests.e2e.test_auto_stop import is_bounce, settled_recipients
+from tests.e2e.test_auto_stop import settled_recipients, threshold_crossed_at
 
 pytestmark = pytest.mark.e2e
 
@@ -28,16 +28,6 @@ SIMULATOR = "simulator.amazonses.com"
 def member_addresses(tag: str) -> list[str]:
     return [f"bounce+{tag}-{n}@{SIMULATOR}" if n % BOUNCE_EVERY == BOUNCE_EVERY - 1 else f"reader+{tag}-{n}@example.org"
             for n in range(MEMBERS)]
-
-
-def hold_crossed_at(recipients: list[str]) -> int | None:
-    """How many emails had left when hard bounces first reached 4% of at least 500 (feedback taken as instant)."""
-    bounces = 0
-    for sent, address in enumerate(recipients, start=1):
-        bounces += is_bounce(address)
-        if sent >= MIN_REPORTED and bounces >= HARD_BOUNCE_LIMIT * sent:
-            return sent
-    return None
 
 
 @contextmanager
@@ -69,7 +59,7 @@ def test_an_account_bouncing_five_percent_is_held_paused_refused_told_once_and_r
     assert campaign["status"] == "paused" and campaign["paused_reason"] == "reputation_hold", campaign
     recipients = settled_recipients(local_runtime, tag)
     assert len(recipients) == len(set(recipients)), "someone got the campaign twice"
-    crossed = hold_crossed_at(recipients)
+    crossed = threshold_crossed_at(recipients, MIN_REPORTED, HARD_BOUNCE_LIMIT)
     assert crossed is not None, f"the guard's limit was never crossed in {len(recipients)} emails"
     # and little left after the limit was crossed: the chunk under way, and one that began before the hold landed
     assert len(recipients) - crossed <= 2 * CHUNK, (len(recipients), crossed)
