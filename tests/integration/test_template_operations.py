@@ -52,7 +52,7 @@ TABLE_ACTIONS = {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:C
 SEND = {"sqs:GetQueueUrl", "sqs:SendMessage"}
 CONSUME = {"sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"}
 MAIL = {"ses:SendEmail", "ses:SendRawEmail"}
-TTL_TABLES = ["credentials", "throttles", "events", "deliveries", "exports", "notices"]
+TTL_TABLES = ["credentials", "throttles", "events", "deliveries", "exports", "notices", "reputation"]
 
 
 def grants(*, scans=(), sends_to=(), consumes=None, mails=False, as_customers=False, domains=None, buckets=None):
