@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,9 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from bench.send_e2e import load_directly  # noqa: E402
-from local.launcher import launch  # noqa: E402
-from tests.e2e.sending import customer  # noqa: E402
+from bench.send_e2e import runtime_with_members  # noqa: E402
 
 
 def writing_alone(count: int) -> float:
@@ -49,29 +46,20 @@ def writing_alone(count: int) -> float:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    with tempfile.TemporaryDirectory(prefix="mailroom-bench-") as directory:
-        with open(Path(directory) / "runtime.log", "w+") as output:
-            runtime = launch(Path(directory) / "state", output)
-            try:
-                state = runtime.wait_until_ready()
-                sender = customer(state, credits=1000)
-                loading = time.monotonic()
-                load_directly(f"http://127.0.0.1:{runtime.ports['emulator']}", sender.account_id, sender.list_id,
-                              count)
-                loaded_s = time.monotonic() - loading
-                with sender.client() as http:
-                    started = time.monotonic()
-                    asked = http.post(f"/v1/lists/{sender.list_id}/exports", json={"format": "csv"})
-                    assert asked.status_code == 202, asked.text
-                    path = f"/v1/lists/{sender.list_id}/exports/{asked.json()['export']['id']}"
-                    while (export := http.get(path).json()["export"])["status"] == "preparing":
-                        assert time.monotonic() - started < 600, "no export after 10 minutes"
-                        time.sleep(0.2)
-                    ready_s = time.monotonic() - started
-                assert export["status"] == "ready", export
-                content = httpx.get(export["download_url"], timeout=120).content
-            finally:
-                runtime.stop()
+    with runtime_with_members(count, credits=1000) as loaded:
+        sender = loaded.sender
+        with sender.client() as http:
+            started = time.monotonic()
+            asked = http.post(f"/v1/lists/{sender.list_id}/exports", json={"format": "csv"})
+            assert asked.status_code == 202, asked.text
+            path = f"/v1/lists/{sender.list_id}/exports/{asked.json()['export']['id']}"
+            while (export := http.get(path).json()["export"])["status"] == "preparing":
+                assert time.monotonic() - started < 600, "no export after 10 minutes"
+                time.sleep(0.2)
+            ready_s = time.monotonic() - started
+        assert export["status"] == "ready", export
+        content = httpx.get(export["download_url"], timeout=120).content
+    loaded_s = loaded.loaded_s
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))[1:]
     assert len(rows) == len({row[0] for row in rows}) == count, (len(rows), count)
     print(f"members: {count} (loaded directly in {loaded_s:.1f} s)")

@@ -12,7 +12,6 @@ waits until it is sent. The emulator is far slower per read than DynamoDB: the f
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,9 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from bench.send_e2e import load_directly  # noqa: E402
-from local.launcher import launch  # noqa: E402
-from tests.e2e.sending import create_campaign, customer  # noqa: E402
+from bench.send_e2e import runtime_with_members  # noqa: E402
+from tests.e2e.sending import create_campaign  # noqa: E402
 
 
 def wait_until_sent(sender, campaign_id: str, timeout: float = 3600) -> dict:
@@ -39,37 +37,29 @@ def wait_until_sent(sender, campaign_id: str, timeout: float = 3600) -> dict:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    with tempfile.TemporaryDirectory(prefix="mailroom-bench-") as directory:
-        with open(Path(directory) / "runtime.log", "w+") as output:
-            runtime = launch(Path(directory) / "state", output)
-            try:
-                state = runtime.wait_until_ready()
-                sender = customer(state, credits=count + 1000)
-                load_directly(f"http://127.0.0.1:{runtime.ports['emulator']}", sender.account_id, sender.list_id,
-                              count)
-                with sender.client() as http:
-                    made = http.post(f"/v1/lists/{sender.list_id}/segments", json={
-                        "name": "Sevens", "conditions": [{"field": "first_name", "op": "ends_with", "value": "7"}]})
-                    assert made.status_code == 201, made.text
-                    segment_id = made.json()["segment"]["id"]
-                    counting = time.monotonic()
-                    counted = http.get(f"/v1/lists/{sender.list_id}/segments/{segment_id}/count")
-                    count_s = time.monotonic() - counting
-                    assert counted.status_code == 200, counted.text
-                campaign_id = create_campaign(sender, "Sevens news")
-                with sender.client() as http:
-                    assert http.patch(f"/v1/campaigns/{campaign_id}", json={"segment_id": segment_id}).is_success
-                with sender.client() as http:
-                    posting = time.monotonic()
-                    answer = http.post(f"/v1/campaigns/{campaign_id}/send", json={})
-                    send_s = time.monotonic() - posting
-                    assert answer.status_code == 202, answer.text
-                campaign = wait_until_sent(sender, campaign_id)
-                sent_s = time.monotonic() - posting
-                outbox = httpx.get(f"{state['outbox']}/messages.json", timeout=120).json()
-                mine = {to for m in outbox if m["subject"].startswith("Sevens news for") for to in m["to"]}
-            finally:
-                runtime.stop()
+    with runtime_with_members(count, credits=count + 1000) as loaded:
+        sender, state = loaded.sender, loaded.state
+        with sender.client() as http:
+            made = http.post(f"/v1/lists/{sender.list_id}/segments", json={
+                "name": "Sevens", "conditions": [{"field": "first_name", "op": "ends_with", "value": "7"}]})
+            assert made.status_code == 201, made.text
+            segment_id = made.json()["segment"]["id"]
+            counting = time.monotonic()
+            counted = http.get(f"/v1/lists/{sender.list_id}/segments/{segment_id}/count")
+            count_s = time.monotonic() - counting
+            assert counted.status_code == 200, counted.text
+        campaign_id = create_campaign(sender, "Sevens news")
+        with sender.client() as http:
+            assert http.patch(f"/v1/campaigns/{campaign_id}", json={"segment_id": segment_id}).is_success
+        with sender.client() as http:
+            posting = time.monotonic()
+            answer = http.post(f"/v1/campaigns/{campaign_id}/send", json={})
+            send_s = time.monotonic() - posting
+            assert answer.status_code == 202, answer.text
+        campaign = wait_until_sent(sender, campaign_id)
+        sent_s = time.monotonic() - posting
+        outbox = httpx.get(f"{state['outbox']}/messages.json", timeout=120).json()
+        mine = {to for m in outbox if m["subject"].startswith("Sevens news for") for to in m["to"]}
     expected = sum(1 for n in range(count) if str(n).endswith("7"))
     print(f"subscribers: {count}; in the segment: {counted.json()['count']} (expected {expected})")
     print(f"GET …/count: {count_s:.2f} s ({count / count_s:.0f} members read and evaluated per second)")

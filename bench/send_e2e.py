@@ -17,16 +17,20 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from local.launcher import launch  # noqa: E402
-from tests.e2e.sending import add_members, create_campaign, customer, send_and_wait  # noqa: E402
+from local.launcher import LaunchedRuntime, launch  # noqa: E402
+from tests.e2e.sending import Sender, add_members, create_campaign, customer, send_and_wait  # noqa: E402
 
 
 def load_directly(emulator_url: str, account_id: str, list_id: str, count: int) -> None:
@@ -54,6 +58,37 @@ def load_directly(emulator_url: str, account_id: str, list_id: str, count: int) 
             batch.save(member)
 
 
+@dataclass
+class Loaded:
+    """A running local runtime, its local.json, and a customer whose list holds the members."""
+
+    runtime: LaunchedRuntime
+    state: dict[str, Any]
+    sender: Sender
+    loaded_s: float
+
+
+@contextmanager
+def runtime_with_members(count: int, credits: int, via_api: bool = False) -> Iterator[Loaded]:
+    """The local runtime on free ports with a pay-as-you-go customer whose list holds `count` subscribed members
+    (loaded straight into the table, or through the API with `via_api`); stopped on the way out."""
+    with tempfile.TemporaryDirectory(prefix="mailroom-bench-") as directory:
+        with open(Path(directory) / "runtime.log", "w+") as output:
+            runtime = launch(Path(directory) / "state", output)
+            try:
+                state = runtime.wait_until_ready()
+                sender = customer(state, credits=credits)
+                loading = time.monotonic()
+                if via_api:
+                    add_members(sender, "subscribed", count)
+                else:
+                    load_directly(f"http://127.0.0.1:{runtime.ports['emulator']}", sender.account_id,
+                                  sender.list_id, count)
+                yield Loaded(runtime, state, sender, time.monotonic() - loading)
+            finally:
+                runtime.stop()
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of one process so far (Linux /proc), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -68,30 +103,18 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     count = int(args[0]) if args else 10_000
     via_api = "--via-api" in sys.argv
-    with tempfile.TemporaryDirectory(prefix="mailroom-bench-") as directory:
-        with open(Path(directory) / "runtime.log", "w+") as output:
-            runtime = launch(Path(directory) / "state", output)
-            try:
-                state = runtime.wait_until_ready()
-                emulator = f"http://127.0.0.1:{runtime.ports['emulator']}"
-                sender = customer(state, credits=count + 1000)
-                loading = time.monotonic()
-                if via_api:
-                    add_members(sender, "subscribed", count)
-                else:
-                    load_directly(emulator, sender.account_id, sender.list_id, count)
-                loaded_s = time.monotonic() - loading
-                campaign_id = create_campaign(sender, "Bench news")
-                sent_at = datetime.now(timezone.utc)
-                cpu_before = cpu_seconds(runtime.process.pid)
-                started, campaign = send_and_wait(sender, campaign_id, timeout=3600)
-                status_s = time.monotonic() - started
-                cpu_s = cpu_seconds(runtime.process.pid) - cpu_before
-                outbox = httpx.get(f"{state['outbox']}/messages.json", timeout=120).json()
-                mine = [m for m in outbox if m["subject"].startswith("Bench news for")]
-                times = sorted(parse_time(m["sent_at"]) for m in mine)
-            finally:
-                runtime.stop()
+    with runtime_with_members(count, credits=count + 1000, via_api=via_api) as loaded:
+        sender, runtime = loaded.sender, loaded.runtime
+        campaign_id = create_campaign(sender, "Bench news")
+        sent_at = datetime.now(timezone.utc)
+        cpu_before = cpu_seconds(runtime.process.pid)
+        started, campaign = send_and_wait(sender, campaign_id, timeout=3600)
+        status_s = time.monotonic() - started
+        cpu_s = cpu_seconds(runtime.process.pid) - cpu_before
+        outbox = httpx.get(f"{loaded.state['outbox']}/messages.json", timeout=120).json()
+        mine = [m for m in outbox if m["subject"].startswith("Bench news for")]
+        times = sorted(parse_time(m["sent_at"]) for m in mine)
+    loaded_s = loaded.loaded_s
     last_s = (times[-1] - sent_at).total_seconds() if times else float("nan")
     first_s = (times[0] - sent_at).total_seconds() if times else float("nan")
     print(f"subscribers: {count} (loaded {'via the API' if via_api else 'directly'} in {loaded_s:.1f} s)")
