@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import Enum
 from fractions import Fraction
 
@@ -26,9 +25,9 @@ from chalicelib.models import users as user_store
 from chalicelib.models.campaigns import Campaign, CampaignStatus
 from chalicelib.outbound import Mailer
 from chalicelib.services.accounts import account_mail
+from chalicelib.services.feedback import notice_once
 
 MIN_SENT = 100
-NOTICE_RETRY = timedelta(minutes=10)   # a notice claimed this long ago and not sent was abandoned: send it
 
 
 class Rate(str, Enum):
@@ -134,41 +133,29 @@ def _stop(campaign: Campaign, found: Breach) -> bool:
 
 
 def _untold(campaign: Campaign) -> bool:
-    """A stop whose notice was neither sent nor is being sent (a claim older than NOTICE_RETRY was abandoned)."""
-    stop = _as_dict(campaign.stop)
-    if campaign.status != CampaignStatus.STOPPED.value or not stop or "notified_at" in stop:
-        return False
-    claimed = stop.get("notice_claimed_at")
-    return claimed is None or claimed < clock.iso(clock.now() - NOTICE_RETRY)
+    return campaign.status == CampaignStatus.STOPPED.value and notice_once.untold(_as_dict(campaign.stop))
 
 
 def _tell_owner(campaign: Campaign, mailer: Mailer) -> None:
-    """Email the account's owner once per stop: claim the notice, send, record it sent; a claim is given back
-    when sending fails, and one left by a crashed sender is taken over after NOTICE_RETRY."""
+    """Email the account's owner once per stop (services/feedback/notice_once.py)."""
     stop = _as_dict(campaign.stop)
-    now = clock.now()
-    claim, notified = Campaign.stop["notice_claimed_at"], Campaign.stop["notified_at"]
-    claimed = store.change(campaign, [claim.set(clock.iso(now))], (Campaign.stop["at"] == stop.get("at"))
-                           & notified.does_not_exist()
-                           & (claim.does_not_exist() | (claim < clock.iso(now - NOTICE_RETRY))))
-    if not claimed:
-        return
-    account = account_store.get(campaign.account_id)
-    owner = user_store.get(campaign.account_id, account.owner_user_id) if account is not None else None
-    if owner is None:
-        logger.error("auto-stop notice has no owner to go to", extra={
-            "account_id": campaign.account_id, "campaign_id": campaign.campaign_id})
-        return
-    found = Breach(Rate(stop["rate"]), float(stop["value"]), float(stop["threshold"]))
-    try:
+
+    def send() -> bool:
+        account = account_store.get(campaign.account_id)
+        owner = user_store.get(campaign.account_id, account.owner_user_id) if account is not None else None
+        if owner is None:
+            logger.error("auto-stop notice has no owner to go to", extra={
+                "account_id": campaign.account_id, "campaign_id": campaign.campaign_id})
+            return False
+        found = Breach(Rate(stop["rate"]), float(stop["value"]), float(stop["threshold"]))
         mailer.send(account_mail.campaign_stopped(owner.email, campaign.name, campaign.campaign_id, found.rate.value,
                                                   found.value, found.threshold, sample_of(campaign).judged))
-    except Exception:
-        store.change(campaign, [claim.remove()], Campaign.stop["at"] == stop.get("at"))
-        raise
-    store.change(campaign, [notified.set(clock.iso(clock.now()))], Campaign.stop["at"] == stop.get("at"))
-    logger.info("auto-stop notice sent", extra={"account_id": campaign.account_id,
-                                                "campaign_id": campaign.campaign_id, "user_id": owner.user_id})
+        logger.info("auto-stop notice sent", extra={"account_id": campaign.account_id,
+                                                    "campaign_id": campaign.campaign_id, "user_id": owner.user_id})
+        return True
+
+    notice_once.tell(Campaign.stop, stop.get("at"),
+                     lambda actions, condition: store.change(campaign, actions, condition), send)
 
 
 def _reason(found: Breach) -> str:

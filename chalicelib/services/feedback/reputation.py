@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from fractions import Fraction
 
@@ -31,11 +31,11 @@ from chalicelib.models.campaigns import PauseReason
 from chalicelib.models.reputation import Counts, as_dict
 from chalicelib.outbound import Mailer
 from chalicelib.services.accounts import account_mail
+from chalicelib.services.feedback import notice_once
 
 WINDOW_DAYS = 7
 MIN_REPORTED = 500
 CREDIT_ATTEMPTS = 5                    # a campaign credited by another batch meanwhile is read again
-NOTICE_RETRY = timedelta(minutes=10)   # a notice claimed this long ago and not sent was abandoned: send it
 
 
 class Rate(str, Enum):
@@ -162,35 +162,24 @@ def _figures(found: Breach, now: datetime) -> dict:
 
 
 def _untold(account: Account) -> bool:
-    """A hold whose notice was neither sent nor is being sent (a claim older than NOTICE_RETRY was abandoned)."""
-    hold = as_dict(account.reputation_hold)
-    if not hold or "notified_at" in hold:
-        return False
-    claimed = hold.get("notice_claimed_at")
-    return claimed is None or claimed < clock.iso(clock.now() - NOTICE_RETRY)
+    return notice_once.untold(as_dict(account.reputation_hold))
 
 
 def _tell_owner(account: Account, mailer: Mailer) -> None:
-    """Email the owner once per hold: claim the notice (one consumer wins), send, record it sent; a claim is given
-    back when sending fails, and one left by a crashed consumer is taken over after NOTICE_RETRY."""
+    """Email the owner once per hold (services/feedback/notice_once.py)."""
     hold = as_dict(account.reputation_hold)
-    now = clock.now()
-    same_hold = Account.reputation_hold["at"] == hold["at"]
-    claim, notified = Account.reputation_hold["notice_claimed_at"], Account.reputation_hold["notified_at"]
-    if not store.note_hold(account, [claim.set(clock.iso(now))], same_hold & notified.does_not_exist() & (
-            claim.does_not_exist() | (claim < clock.iso(now - NOTICE_RETRY)))):
-        return
-    owner = user_store.get(account.account_id, account.owner_user_id)
-    if owner is None:
-        logger.error("reputation hold notice has no owner to go to", extra={"account_id": account.account_id})
-        return
-    try:
+
+    def send() -> bool:
+        owner = user_store.get(account.account_id, account.owner_user_id)
+        if owner is None:
+            logger.error("reputation hold notice has no owner to go to", extra={"account_id": account.account_id})
+            return False
         mailer.send(account_mail.reputation_hold(owner.email, account.account_id, hold["sentence"]))
-    except Exception:
-        store.note_hold(account, [claim.remove()], same_hold)
-        raise
-    store.note_hold(account, [notified.set(clock.iso(clock.now()))], same_hold)
-    logger.info("reputation hold notice sent", extra={"account_id": account.account_id, "user_id": owner.user_id})
+        logger.info("reputation hold notice sent", extra={"account_id": account.account_id, "user_id": owner.user_id})
+        return True
+
+    notice_once.tell(Account.reputation_hold, hold["at"],
+                     lambda actions, condition: store.note_hold(account, actions, condition), send)
 
 
 # --- staff, and the service's figures ---------------------------------------------------------------------
