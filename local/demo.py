@@ -7,7 +7,7 @@ signs up an owner (and confirms their address from the verification email in the
 the account and put it on a paid plan, adds and verifies a sending domain, makes a list and imports 2,000
 members from a CSV file, and sends one campaign to them. The members are addresses of SES's mailbox
 simulator, so SES's events come back as they would from real inboxes: 1,998 deliveries, one hard bounce
-(bounce@) and one complaint (complaint@, the last rows of the file). Readers then open and click as people
+(bounce@) and one complaint (complaint@, imported a moment later, so mailed last). Readers then open and click as people
 do, by requesting the real open-pixel and click URLs in the emails the outbox holds (with the user agents
 of common mail clients, a few privacy prefetches among them), and a few unsubscribe with one click from the
 email's List-Unsubscribe header. When the report shows all of it, it prints how to sign in, and runs until
@@ -101,17 +101,25 @@ def _ok(answer: httpx.Response, step: str, status: int = 200) -> dict[str, Any]:
 
 
 def members_csv(tag: str, members: int = MEMBERS) -> bytes:
-    """`members` (2,000) members: SES simulator addresses that are delivered, then one that bounces and one that complains."""
+    """`members` (2,000) SES simulator addresses that are delivered."""
     chooser = random.Random(tag)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["email", "first_name", "last_name", "city"])
-    for n in range(members - 2):
+    for n in range(members):
         first, last = chooser.choice(FIRST_NAMES), chooser.choice(LAST_NAMES)
         writer.writerow([f"success+reader{n + 1}@{SIMULATOR}", first, last, chooser.choice(CITIES)])
-    writer.writerow([BOUNCE, "Bruno", "Bounce", "Riga"])
-    writer.writerow([COMPLAINT, "Clara", "Complaint", "Vilnius"])
     return out.getvalue().encode("utf-8")
+
+
+# Imported after the readers, so that they are sent last (a list is sent in the order its members joined): their
+# bounce and complaint then come when most reports are in, as they do in a real list, where one complaint in
+# hundreds stops nothing. Sent early, one complaint among the first 200 reports would pass R22's 0.5%.
+def clock_second() -> int:
+    return int(time.time())
+
+
+LAST_ROWS = "email,first_name,last_name,city\r\n" + f"{BOUNCE},Bruno,Bounce,Riga\r\n{COMPLAINT},Clara,Complaint,Vilnius\r\n"
 
 
 def _body(raw: str, kind: str) -> str:
@@ -208,9 +216,17 @@ class Seeder:
                        {"key": "last_name", "label": "Last name", "type": "text"},
                        {"key": "city", "label": "City", "type": "text"}]}), "making the list", 201)
         list_id = created["list"]["id"]
+        self._import(list_id, members_csv(self.tag, self.members - 2).decode("utf-8"), self.members - 2)
+        joined = clock_second()
+        while clock_second() == joined:   # the list orders its members by the second they joined
+            time.sleep(0.05)
+        self._import(list_id, LAST_ROWS, 2)
+        return list_id
+
+    def _import(self, list_id: str, text: str, rows: int) -> None:
         started = _ok(self.http.post(f"/v1/lists/{list_id}/imports", json={
             "consent": {"source": "Autumn & Co shop checkout, newsletter box ticked", "permission": True},
-            "csv": members_csv(self.tag, self.members).decode("utf-8")}), "importing the CSV file", 201)["import"]
+            "csv": text}), "importing the CSV file", 201)["import"]
         path = f"/v1/lists/{list_id}/imports/{started['id']}"
 
         def ended() -> dict | None:
@@ -218,9 +234,8 @@ class Seeder:
             return found if found["status"] in ("done", "failed", "cancelled") else None
 
         done = self._wait("the import", ended)
-        if done["status"] != "done" or done["added"] != self.members:
-            raise DemoFailed(f"the import ended {done['status']} with {done['added']} of {self.members} added")
-        return list_id
+        if done["status"] != "done" or done["added"] != rows:
+            raise DemoFailed(f"the import ended {done['status']} with {done['added']} of {rows} added")
 
     def campaign(self, list_id: str) -> str:
         created = _ok(self.http.post("/v1/campaigns", json={

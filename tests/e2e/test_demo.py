@@ -33,7 +33,7 @@ def test_the_demo_seeds_an_account_a_list_and_a_campaign_with_a_full_report(loca
     assert account["status"] == "active" and account["plan"] == "monthly"
     assert [(d["name"], d["status"]) for d in http.get("/v1/domains").json()["items"]] == [(seeded.domain, "verified")]
     # and the list holds the members of the CSV file; the one that bounced and the complainer are out of it
-    assert http.get(f"/v1/lists/{seeded.list_id}/imports").json()["items"][0]["added"] == MEMBERS
+    assert sum(i["added"] for i in http.get(f"/v1/lists/{seeded.list_id}/imports").json()["items"]) == MEMBERS
     members = f"/v1/lists/{seeded.list_id}/subscribers"
     bounced = http.get(members, params={"email": demo.BOUNCE}).json()["items"]
     complained = http.get(members, params={"email": demo.COMPLAINT}).json()["items"]
