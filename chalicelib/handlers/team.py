@@ -9,7 +9,7 @@ from chalicelib import errors, ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import (
-    HTML, PAGE_ANSWERS, Api, Call, bodies, json_response, no_content, page_response,
+    FORM_TYPES, HTML, PAGE_ANSWERS, Api, Call, bodies, json_response, no_content, page_response,
 )
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.users import User
@@ -125,7 +125,7 @@ def email_change_page(call: Call, token: str):
     return pages.shown(confirm_form)
 
 
-@api.route("/email-change/{token}", methods=["POST"], auth_required=False, content_types=[FORM],
+@api.route("/email-change/{token}", methods=["POST"], auth_required=False, content_types=FORM_TYPES,
            answers={**PAGE_ANSWERS, 409: HTML})
 def email_change_confirmed(call: Call, token: str):
     def confirm():

@@ -271,3 +271,28 @@ def test_invitations_are_rate_limited_per_account(client, tenant, monkeypatch):
 
     assert third.status_code == 429 and third.json_body["error"]["code"] == "invitation_limit"
     assert messages_to("b@colleagues.example") == []
+
+
+def test_the_account_export_holds_the_colleagues_and_their_pending_changes_but_no_link(client, tenant):
+    # Given an active colleague who asked to change their login email, and a pending invitation
+    owner = tenant()
+    ben = colleague(client, owner, BEN, "editor")
+    assert api_call(client, "POST", "/v1/account/email", {"email": "ben@new-home.example", "password": ben.password},
+                    headers=ben.headers).status_code == 202
+    invite(client, owner, "cleo@colleagues.example", "viewer")
+    cleo_token = invitation_token("cleo@colleagues.example")
+
+    # When the owner exports the account (R28)
+    answer = api_call(client, "GET", "/v1/account/export", headers=owner.headers)
+
+    # Then every user is in it with role and status, the pending address too, and no link's token or digest
+    assert answer.status_code == 200, answer.json_body
+    users = {u["email"]: u for u in answer.json_body["users"]}
+    assert (users[BEN]["role"], users[BEN]["status"], users[BEN]["new_email"]) == (
+        "editor", "active", "ben@new-home.example")
+    assert (users["cleo@colleagues.example"]["status"], users["cleo@colleagues.example"]["invited_by"]) == (
+        "invited", owner.user_id)
+    raw = answer.body.decode()
+    assert cleo_token.rsplit(".", 1)[1] not in raw and "digest" not in raw
+    actions = [r["action"] for r in answer.json_body["audit"]]
+    assert {"user_invited", "invitation_accepted", "email_change_requested"} <= set(actions)

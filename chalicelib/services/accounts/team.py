@@ -29,7 +29,8 @@ MAX_USERS = 100                           # users of one account, invited ones i
 INVITEE = "invitee"                       # the guard credential's kind
 INVITATIONS_PER_ACCOUNT = throttle.Limit(
     "invitations", 30, timedelta(days=1), code="invitation_limit",
-    refusal="An account can send at most 30 invitations (new or sent again) per day; try again tomorrow.")
+    refusal="An account can invite at most 30 times a day (new invitations, ones sent again, and addresses that "
+            "turned out to be taken); try again tomorrow.")
 EMAIL_TAKEN = ("This address already signs in to mailroom, in this account or another one; "
                "invite another address of this person.")
 
@@ -98,9 +99,10 @@ def invite(principal: Principal, email: str, role: str, origin: Origin, mailer: 
     check_role(role)
     address = addresses.normalise(email)
     account = accounts.ensure_open(principal.account_id)
+    # Counted before the look-up, taken address or not: a 409 tells whether an address signs in somewhere.
+    throttle.reserve(INVITATIONS_PER_ACCOUNT, account.account_id)
     if users.login_for(address) is not None:
         raise errors.Conflict(EMAIL_TAKEN, code="email_taken")
-    throttle.reserve(INVITATIONS_PER_ACCOUNT, account.account_id)
     user, resent = _invitee(principal, address, role)
     inviter = users.get(principal.account_id, principal.user_id)
     inviter_name = " ".join(filter(None, [inviter.first_name, inviter.last_name])) if inviter else ""
