@@ -14,6 +14,7 @@ from chalicelib.services.accounts.auth import MAX_PASSWORD, MIN_PASSWORD
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;"
          "line-height:1.5;color:#222}button{font-size:1rem;padding:.5rem 1.2rem;cursor:pointer}"
          "label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=email],input[type=number],"
+         "input[type=password],"
          "input[type=date]{width:100%;padding:.4rem;font-size:1rem;box-sizing:border-box}"
          ".error{color:#a00}.trap{position:absolute;left:-10000px}"
          "fieldset{border:1px solid #ccc;border-radius:6px;margin:1.2rem 0;padding:.4rem 1rem 1rem}"
