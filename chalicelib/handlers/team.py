@@ -9,7 +9,15 @@ from chalicelib import errors, ses
 from chalicelib.handlers import pages
 from chalicelib.handlers.context import origin
 from chalicelib.handlers.http import (
-    FORM_TYPES, HTML, PAGE_ANSWERS, Api, Call, bodies, json_response, no_content, page_response,
+    FORM_TYPES,
+    HTML,
+    PAGE_ANSWERS,
+    Api,
+    Call,
+    bodies,
+    json_response,
+    no_content,
+    page_response,
 )
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.models.users import User
