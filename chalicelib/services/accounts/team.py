@@ -112,7 +112,7 @@ def invite(principal: Principal, email: str, role: str, origin: Origin, mailer: 
                  details={"user_id": user.user_id, "role": role, "resent": resent})
     mailer.send(account_mail.invitation(address, company, inviter_name or "A colleague", role, link))
     logger.info("colleague invited", extra={"account_id": account.account_id, "user_id": user.user_id})
-    return Invited(users.get(user.account_id, user.user_id) or user, resent)
+    return Invited(user, resent)   # as renewed: the write read the user back
 
 
 def _invitee(principal: Principal, address: str, role: str) -> tuple[User, bool]:
@@ -211,7 +211,7 @@ def change_role(principal: Principal, user_id: str, role: str, origin: Origin) -
             credential_store.set_role(item, role)
     audit.record(principal.account_id, Action.USER_ROLE_CHANGED, origin, auth.actor_of(principal),
                  details={"user_id": user.user_id, "from": before, "to": role})
-    return get(user.account_id, user.user_id)
+    return user   # as changed: the write read the user back
 
 
 def remove(principal: Principal, user_id: str, origin: Origin) -> None:
