@@ -7,6 +7,7 @@ from chalicelib.handlers import (
     segments, sessions, subscribers, suppressions, tracking, workers,
 )
 from chalicelib.handlers import abuse_desk, openapi
+from chalicelib.handlers import team
 from chalicelib.handlers.http import edge_middleware
 
 config.check_at_start()
@@ -14,5 +15,6 @@ app = Chalice(app_name="mailroom", configure_logs=False)
 app.register_middleware(edge_middleware, "http")
 
 for module in (accounts, exports, sessions, api_keys, admin, lists, subscribers, suppressions, public, privacy,
-               schedules, domains, campaigns, reviews, tracking, workers, segments, imports, openapi, abuse_desk):
+               schedules, domains, campaigns, reviews, tracking, workers, segments, imports, openapi, abuse_desk,
+               team):
     app.register_blueprint(module.api.blueprint)

@@ -21,6 +21,7 @@ SECTIONS = [
     ("accounts", "Accounts: signup, verification, password resets, the account"),
     ("sessions", "Sessions"),
     ("api_keys", "API keys"),
+    ("team", "Colleagues: users, invitations, your own password and login email"),
     ("domains", "Sending domains"),
     ("lists", "Lists"),
     ("subscribers", "Subscribers"),

@@ -1,9 +1,7 @@
 """Routes: signup, email verification, password resets (API and hosted page), /v1/account and its audit trail."""
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
 from chalicelib import clock, errors, ses
 from chalicelib.handlers import pages
@@ -110,12 +108,8 @@ def reset_form(call: Call, token: str):
 @api.route("/reset-password/{token}", methods=["POST"], auth_required=False, content_types=[FORM],
            answers={200: HTML, 404: HTML, 422: HTML})
 def reset_form_submitted(call: Call, token: str):
-    fields = parse_qs(call.raw_body().decode("utf-8", errors="replace"), max_num_fields=10)
-    password = (fields.get("password") or [""])[0]
-    if password != (fields.get("password_confirm") or [""])[0]:
-        return _reset_form("The two passwords are not the same.", 422)
     try:
-        auth.confirm_password_reset(token, password, origin(call))
+        auth.confirm_password_reset(token, pages.chosen_password(call.raw_body()), origin(call))
     except errors.NotFound:
         return _expired_reset_page()
     except errors.Invalid as exc:
@@ -125,20 +119,7 @@ def reset_form_submitted(call: Call, token: str):
 
 
 def _reset_form(problem: str | None = None, status: int = 200):
-    # No action attribute: the form posts back to this page's own URL, whatever prefix the API is served under.
-    notice = f'<p role="alert" class="error">{escape(problem)}</p>' if problem else ""
-    return pages.page(
-        "Choose a new password",
-        f"""{notice}
-<form method="post">
-  <p><label>New password<br><input type="password" name="password" minlength="{auth.MIN_PASSWORD}"
-     maxlength="{auth.MAX_PASSWORD}" autocomplete="new-password" required></label></p>
-  <p><label>Repeat it<br><input type="password" name="password_confirm" minlength="{auth.MIN_PASSWORD}"
-     maxlength="{auth.MAX_PASSWORD}" autocomplete="new-password" required></label></p>
-  <p><button type="submit">Set password</button></p>
-</form>""",
-        status,
-    )
+    return pages.password_form("Choose a new password", "Set password", problem=problem, status=status)
 
 
 def _expired_reset_page():

@@ -583,3 +583,26 @@ class AbuseLookup(TypedDict):
     items: list[AbuseMailing]
     next_cursor: str | None
     erased_in: list[AbuseErasure]
+
+
+# --- colleagues ----------------------------------------------------------------------------------
+
+class TeamUser(TypedDict):
+    """A user of the account: `status` "invited" until they accept, "expired" when the invitation ran out (invite
+    the address again for a new link)."""
+
+    id: str
+    email: str
+    role: str
+    status: Literal["active", "invited", "expired"]
+    first_name: str | None
+    last_name: str | None
+    email_verified: bool
+    invited_by: str | None
+    invitation_expires_at: Time | None
+    created_at: Time | None
+    last_login_at: Time | None
+
+
+class OneTeamUser(TypedDict):
+    user: TeamUser

@@ -307,3 +307,40 @@ class NewListExport(Body):
 
 class FlagDismissal(Body):
     note: str | None = Field(default=None, max_length=500)
+
+
+# --- colleagues and the user's own login -------------------------------------------------------
+
+TeamRole = Literal["admin", "editor", "viewer"]
+
+
+class Invitation(Body):
+    model_config = example(email="ben@example.com", role="editor")
+
+    email: str = Field(max_length=320)
+    role: TeamRole
+
+
+class InvitationAcceptance(Body):
+    token: str = Field(max_length=auth.MAX_TOKEN)
+    password: str = Field(max_length=auth.MAX_PASSWORD)
+
+
+class RoleChange(Body):
+    model_config = example(role="viewer")
+
+    role: TeamRole
+
+
+class PasswordChange(Body):
+    model_config = example(current_password="correct horse battery", new_password="battery staple horse")
+
+    current_password: str = Field(max_length=auth.MAX_PASSWORD)
+    new_password: str = Field(max_length=auth.MAX_PASSWORD)
+
+
+class EmailChange(Body):
+    model_config = example(email="ana@new-example.com", password="correct horse battery")
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=auth.MAX_PASSWORD)

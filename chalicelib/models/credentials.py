@@ -72,3 +72,13 @@ def mark_used(item: Credential, now: datetime) -> None:
     """Record when an API key was last used (never resurrecting a key deleted meanwhile)."""
     written(lambda: item.update(actions=[Credential.last_used_at.set(now)],
                                 condition=Credential.credential_key.exists()))
+
+
+def of_user(account_id: str, user_id: str) -> Iterator[Credential]:
+    """Every credential of one user of the account: sessions, API keys and link tokens."""
+    return Credential.query(account_id, filter_condition=Credential.user_id == user_id, consistent_read=True)
+
+
+def set_role(item: Credential, role: str) -> None:
+    """Carry a user's new role on one of their sessions or keys (never resurrecting one deleted meanwhile)."""
+    written(lambda: item.update(actions=[Credential.role.set(role)], condition=Credential.credential_key.exists()))

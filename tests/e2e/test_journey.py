@@ -90,3 +90,47 @@ def test_signup_approve_list_confirm_unsubscribe_and_readd_refused(local_runtime
                       json={"email": reader, "fields": {}, "consent": {"source": "e2e"}})
     assert readd.status_code == 422
     assert readd.json()["error"]["code"] == "suppressed"
+
+
+def test_a_colleague_invited_as_editor_joins_through_the_emailed_link_and_sends_a_campaign(local_runtime):
+    from tests.e2e.sending import Sender, add_members, create_campaign, customer, send_and_wait
+
+    # Given a customer with a verified domain and a list of three readers
+    owner = customer(local_runtime, credits=100)
+    readers = [address for address, _ in add_members(owner, "subscribed", 3)]
+    colleague = f"editor-{uuid.uuid4().hex[:8]}@journey-company.eu"
+
+    # When the owner invites a colleague as editor
+    with owner.client() as http:
+        invited = http.post("/v1/account/users", json={"email": colleague, "role": "editor"})
+    assert invited.status_code == 201, invited.text
+    assert invited.json()["user"]["status"] == "invited"
+
+    # Then the colleague gets an invitation whose link opens a page to choose a password
+    invitation = wait_for_mail(local_runtime["outbox"], colleague, "invited you")
+    link = re.search(r"https?://\S+/invitations/[\w.\-]+", text_of(invitation)).group(0)
+    page = httpx.get(link, timeout=30)
+    assert page.status_code == 200 and "editor" in page.text and colleague in page.text
+    joined = httpx.post(link, data={"password": "colleague password 1", "password_confirm": "colleague password 1"},
+                        timeout=30)
+    assert joined.status_code == 200, joined.text
+    assert httpx.get(link, timeout=30).status_code == 404   # the link works once
+
+    # When the colleague signs in and sends a campaign to the list
+    http = httpx.Client(base_url=local_runtime["api"], timeout=30)
+    session = http.post("/v1/sessions", json={"email": colleague, "password": "colleague password 1"})
+    assert session.status_code == 201, session.text
+    editor = Sender(owner.api, {"Authorization": f"Bearer {session.json()['token']}"}, owner.account_id,
+                    owner.domain, owner.list_id)
+    campaign_id = create_campaign(editor, "Colleague news")
+    _, campaign = send_and_wait(editor, campaign_id, timeout=120)
+
+    # Then it goes to every reader, and the owner's user list and audit show who joined
+    assert campaign["status"] == "sent", campaign
+    for reader in readers:
+        wait_for_mail(local_runtime["outbox"], reader, "Colleague news")
+    with owner.client() as owner_http:
+        users = owner_http.get("/v1/account/users").json()["items"]
+        trail = [r["action"] for r in owner_http.get("/v1/account/audit").json()["items"]]
+    assert {(u["email"], u["role"], u["status"]) for u in users} >= {(colleague, "editor", "active")}
+    assert "user_invited" in trail and "invitation_accepted" in trail

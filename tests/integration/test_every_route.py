@@ -17,6 +17,8 @@ PUBLIC_PREFIXES = ("/confirm/", "/unsubscribe/", "/f/", "/o/", "/c/", "/v1/verif
                    "/privacy/", "/preferences/")
 PUBLIC_ROUTES = {"/v1/signup", "/v1/sessions", "/v1/password-resets", "/v1/password-resets/confirm"}
 PUBLIC_ROUTES |= {"/v1/openapi.json"}
+PUBLIC_PREFIXES += ("/invitations/", "/email-change/")
+PUBLIC_ROUTES |= {"/v1/invitations/accept"}
 MISSING = "zz_missing0000000000000000"
 
 
@@ -77,6 +79,10 @@ def two_tenants(client, tenant, monkeypatch):
                            headers=owner.headers)
     if list_export.status_code == 202:   # a list's export: its id must be as invisible under either route
         ids["export_id"] = list_export.json_body["export"]["id"]
+    invited = api_call(client, "POST", "/v1/account/users", {"email": "colleague@owner-mail.example", "role": "viewer"},
+                       headers=owner.headers)
+    if invited.status_code == 201:
+        ids["user_id"] = invited.json_body["user"]["id"]
     return owner, stranger, ids
 
 

@@ -24,6 +24,7 @@ from chalicelib.services.accounts.plans import AccountStatus
 from chalicelib.services.retention import account_purge, catch_up, expiries, inactivity
 from infra.definition import TABLES
 from tests.integration.campaigning import add_domain, draft
+from tests.integration.colleagues import colleague, invite
 from tests.integration.conftest import api_call, sign_in, signup_body
 from tests.integration.listing import make_list, subscribe
 from tests.integration.mailbox import messages_to
@@ -67,6 +68,11 @@ def seed(client, person, domain: str) -> dict:
     assert api_call(client, "POST", "/v1/suppressions", {"email": f"gone@{domain}"},
                     headers=person.headers).status_code == 201
     assert api_call(client, "POST", "/v1/api-keys", {"name": "ci"}, headers=person.headers).status_code == 201
+    # A colleague, who asked to change their login email, and a pending invitation.
+    mate = colleague(client, person, f"mate@{domain}")
+    assert api_call(client, "POST", "/v1/account/email", {"email": f"mate-new@{domain}", "password": mate.password},
+                    headers=mate.headers).status_code == 202
+    assert invite(client, person, f"invitee@{domain}").status_code == 201
     now = clock.now()
     # What the sender and the tracker leave behind for a sent campaign, and the quota it used.
     Delivery(ledger_key(person.account_id, campaign["id"]), member["id"], state=DeliveryState.SENT.value,

@@ -45,19 +45,59 @@ def password_reset(to: str, link: str) -> OutgoingEmail:
     )
 
 
+def invitation(to: str, company: str, inviter: str, role: str, link: str) -> OutgoingEmail:
+    """Invites a colleague to an account: a one-time link to set their password and join."""
+    return _link_email(
+        to,
+        f"{inviter} invited you to {company} on {SERVICE_NAME}",
+        f"{inviter} invited you to join the {SERVICE_NAME} account of {company} as {role}.",
+        "Accept the invitation and choose a password",
+        link,
+        "The link works once, for 7 days. If you do not know why you got this, ignore this email: nothing happens.",
+    )
+
+
+def email_change(to: str, link: str) -> OutgoingEmail:
+    """Asks the new address to confirm a user's change of login email; nothing changes until it does."""
+    return _link_email(
+        to,
+        f"Confirm your new {SERVICE_NAME} login email",
+        f"Someone (hopefully you) asked to sign in to {SERVICE_NAME} with this address from now on.",
+        "Confirm the new address",
+        link,
+        "The link works once, for 24 hours. If you did not ask for this, ignore this email: nothing changes.",
+    )
+
+
+def email_changed(to: str) -> OutgoingEmail:
+    """Tells the old address that the login email was changed, so that a takeover does not go unnoticed."""
+    return _paragraphs_email(
+        to,
+        f"Your {SERVICE_NAME} login email was changed",
+        f"The login of your {SERVICE_NAME} user was moved to another email address, which confirmed the change. "
+        "This address no longer signs in.",
+        "If you made the change, there is nothing to do. If you did not, reply to this email at once.",
+    )
+
+
 def inactivity_warning(to: str, account_id: str, purge_on: str) -> OutgoingEmail:
     """Tells a user that an account nobody signed in to for almost two years will be deleted (R30)."""
     lead = (f"Nobody has signed in to your {SERVICE_NAME} account ({account_id}) for almost two years. "
             f"Unless one of its users signs in before {purge_on}, the account and all of its data (lists, "
             "subscribers, campaigns and reports) will be deleted for good.")
-    action = "To keep the account, simply sign in once before that date."
-    text = f"{lead}\n\n{action}\n\n— {SERVICE_NAME}\n"
+    return _paragraphs_email(to, f"Your {SERVICE_NAME} account will be deleted on {purge_on}", lead,
+                             "To keep the account, simply sign in once before that date.")
+
+
+def _paragraphs_email(to: str, subject: str, *paragraphs: str) -> OutgoingEmail:
+    """A notice in a few paragraphs, without a link."""
+    text = "".join(f"{paragraph}\n\n" for paragraph in paragraphs) + f"— {SERVICE_NAME}\n"
     html = (
         "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">"
-        f"<p>{escape(lead)}</p><p>{escape(action)}</p><p>— {SERVICE_NAME}</p></body></html>"
+        + "".join(f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs)
+        + f"<p>— {SERVICE_NAME}</p></body></html>"
     )
-    return OutgoingEmail(to=to, subject=f"Your {SERVICE_NAME} account will be deleted on {purge_on}", text=text,
-                         html=html, tags={"kind": "account"})
+    return OutgoingEmail(to=to, subject=subject, text=text, html=html, tags={"kind": "account"})
 
 
 def _steps_email(to: str, subject: str, lead: str, steps: list[str]) -> OutgoingEmail:

@@ -30,6 +30,13 @@ class Action(str, Enum):
     SUBSCRIBER_DELETED = "subscriber_deleted"            # R17
     DATA_EXPORTED = "data_exported"                      # R28: the account's data was exported (or a job asked)
     ACCOUNT_CLOSED = "account_closed"                    # R33
+    USER_INVITED = "user_invited"                        # R6: details name the invited user and the role
+    INVITATION_ACCEPTED = "invitation_accepted"
+    USER_ROLE_CHANGED = "user_role_changed"              # details: the user, the role before and after
+    USER_REMOVED = "user_removed"
+    PASSWORD_CHANGED = "password_changed"                # by the signed-in user, with the current password
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"    # never the addresses, only who
+    EMAIL_CHANGED = "email_changed"                      # the new address confirmed; the login moved
 
 
 class Result(str, Enum):

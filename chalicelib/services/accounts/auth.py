@@ -206,11 +206,11 @@ def end_session(principal: Principal) -> None:
     store.delete(principal.account_id, principal.credential_key)
 
 
-def revoke_sessions(account_id: str, user_id: str) -> int:
-    """End every session of one user; return how many."""
+def revoke_sessions(account_id: str, user_id: str, keep: str | None = None) -> int:
+    """End every session of one user (but the one whose credential key is `keep`); return how many."""
     count = 0
     for item in store.all_of_kind(account_id, Kind.SESSION.value):
-        if item.user_id == user_id:
+        if item.user_id == user_id and item.credential_key != keep:
             store.delete(account_id, item.credential_key)
             count += 1
     return count

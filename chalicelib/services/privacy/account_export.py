@@ -38,7 +38,7 @@ from chalicelib.models.subscribers import Subscriber
 from chalicelib.models.suppressions import Suppression
 from chalicelib.models.users import User
 from chalicelib.outbound import Mailer
-from chalicelib.services.accounts import account_mail, accounts, api_keys, audit, auth
+from chalicelib.services.accounts import account_mail, accounts, api_keys, audit, auth, team
 from chalicelib.services.accounts.audit import Action, Origin
 from chalicelib.services.accounts.auth import Kind, Principal
 from chalicelib.services.audience import lists, segments, suppressions
@@ -300,13 +300,18 @@ def _account(account: Account) -> dict[str, Any]:
 
 
 def _user(user: User) -> dict[str, Any]:
-    # Never the password hash (R2).
+    # Never the password hash (R2), nor the digests of their invitation or email-change links.
     return {
         "id": user.user_id,
         "email": user.email,
         "first_name": user.first_name,
         "last_name": user.last_name,
         "role": user.role,
+        "status": team.status_of(user),
+        "invited_by": user.invited_by,
+        "invitation_expires_at": clock.iso(user.invitation_expires_at),
+        "new_email": user.new_email,                   # a change of login email waiting for its confirmation
+        "new_email_expires_at": clock.iso(user.new_email_expires_at),
         "email_verified_at": clock.iso(user.email_verified_at),
         "last_login_at": clock.iso(user.last_login_at),
         "created_at": clock.iso(user.created_at),

@@ -100,8 +100,9 @@ def _inactivity(account: Account, now: datetime, mailer: Mailer, budget: Budget,
 
 def _warn(account: Account, users: list[User], active: datetime, now: datetime, mailer: Mailer,
           outcome: Outcome) -> None:
-    """Warn every user once: the warning is recorded first (so no second run sends it again), and taken
-    back if none of the emails could be sent (the next run tries again)."""
+    """Warn every user once (not those merely invited: they never joined): the warning is recorded first (so no
+    second run sends it again), and taken back if none of the emails could be sent (the next run tries again)."""
+    users = [user for user in users if user.is_active]
     if not account_store.change(account, [Account.inactivity_warned_at.set(now)],
                                 Account.inactivity_warned_at.does_not_exist()):
         return
