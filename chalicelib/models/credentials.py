@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator
 
-from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import ListAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.models.base import BaseModel, Page, is_live, take_page, written
 
@@ -19,6 +19,7 @@ class Credential(BaseModel):
     role = UnicodeAttribute(null=True)                   # the user's role, for sessions and keys
     name = UnicodeAttribute(null=True)                   # API keys: the customer's label
     secret_digest = UnicodeAttribute(null=True)          # API keys: sha256 of the whole key
+    scopes = ListAttribute(of=UnicodeAttribute, null=True)   # API keys: the permissions it may use (None: all)
     created_at = UTCDateTimeAttribute()
     last_used_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
