@@ -26,7 +26,8 @@ class Open(str, Enum):
     STAFF = "staff"
 
 
-Need = P | Open
+# A route needs one permission, or all of a few; or it is open (public) or staff's.
+Need = P | tuple[P, ...] | Open
 
 _PUBLIC = Open.PUBLIC
 _STAFF = Open.STAFF
@@ -69,7 +70,7 @@ ROUTES: dict[str, Need] = {
     "GET /v1/account/audit": P.ACCOUNT_MANAGE,
     "GET /v1/account/export": P.ACCOUNT_MANAGE,
     "GET /v1/account/exports/{export_id}": P.ACCOUNT_MANAGE,
-    "POST /v1/account/close": P.ACCOUNT_CLOSE,
+    "POST /v1/account/close": (P.ACCOUNT_MANAGE, P.ACCOUNT_CLOSE),   # a key without account:manage cannot
     "GET /v1/account/users": P.ACCOUNT_MANAGE,
     "POST /v1/account/users": P.ACCOUNT_MANAGE,
     "PATCH /v1/account/users/{user_id}": P.ACCOUNT_MANAGE,
@@ -143,3 +144,10 @@ ROUTES: dict[str, Need] = {
 def need(method: str, path: str) -> Need | None:
     """What a call of `method` on the route `path` needs; None when the route is not in the table."""
     return ROUTES.get(f"{method.upper()} {path}")
+
+
+def missing(need: Need, permissions: frozenset[P]) -> list[P]:
+    """The permissions `need` asks for that are not among `permissions` (none for an open route)."""
+    if isinstance(need, Open):
+        return []
+    return [p for p in (need if isinstance(need, tuple) else (need,)) if p not in permissions]

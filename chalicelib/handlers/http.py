@@ -18,7 +18,7 @@ from chalicelib.handlers.lazy import lazy_module
 from chalicelib.log import logger
 from chalicelib.models.base import Page
 from chalicelib.services.accounts import auth
-from chalicelib.services.accounts.auth import Permission, Principal
+from chalicelib.services.accounts.auth import Principal
 
 MAX_BODY_BYTES = 256 * 1024
 DEFAULT_LIMIT = 100
@@ -257,12 +257,17 @@ def check_access(principal: Principal | None, method: str, path: str) -> None:
     if need is None:
         logger.error("route missing from the access table", extra={"route": f"{method} {path}"})
         raise errors.Forbidden("This route is not open yet.")
-    if not isinstance(need, Permission) or (principal is not None and principal.may(need)):
+    if isinstance(need, access.Open):
         return
-    if principal is not None and principal.via == auth.Via.API_KEY.value and need in auth.granted(principal.role):
-        raise errors.Forbidden(f"This API key's scopes do not include {need.value}, which this needs.")
+    lacking = access.missing(need, principal.permissions if principal is not None else frozenset())
+    if not lacking:
+        return
+    names = " and ".join(p.value for p in lacking)
+    if principal is not None and principal.via == auth.Via.API_KEY.value and not access.missing(
+            need, auth.granted(principal.role)):
+        raise errors.Forbidden(f"This API key's scopes do not include {names}, which this needs.")
     role = principal.role if principal is not None else "anonymous"
-    raise errors.Forbidden(f"The {role} role may not do this: it needs the {need.value} permission.")
+    raise errors.Forbidden(f"The {role} role may not do this: it needs the {names} permission.")
 
 
 def authenticate(request: Any) -> Principal:
