@@ -36,6 +36,7 @@ class Account(BaseModel):
     plan = UnicodeAttribute()              # services.accounts.plans.Plan
     trial_ends_at = UTCDateTimeAttribute(null=True)
     subscriber_level = NumberAttribute(null=True)   # monthly plan: purchased level (R10)
+    monthly_since = UTCDateTimeAttribute(null=True)  # monthly plan: its start; the terms run month by month from it
     credits = NumberAttribute(default=0)            # pay-as-you-go credits (R11)
     credits_purchased_at = UTCDateTimeAttribute(null=True)
     pro = BooleanAttribute(default=False)           # PRO: no "Email marketing by" footer (R12)
