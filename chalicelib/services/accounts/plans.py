@@ -5,6 +5,8 @@ import calendar
 from datetime import datetime, timedelta
 from enum import Enum
 
+from chalicelib.models.accounts import Growth
+
 
 class AccountStatus(str, Enum):
     PENDING_REVIEW = "pending_review"   # new, waiting for staff (R5)
@@ -73,6 +75,14 @@ def subscriber_limit(plan: Plan | str, subscriber_level: int | None) -> int | No
     if plan is Plan.MONTHLY:
         return int(subscriber_level or 0)
     return None
+
+
+def growth(plan: Plan | str, subscriber_level: int | None, amount: int) -> Growth:
+    """`amount` more subscribers as the plan lets them in: never past its limit, except that a trial may pass the
+    free limit, which ends the trial for good (R8, 002 Payments 2: "even if Customer manually removes names")."""
+    if Plan(plan) is Plan.TRIAL:
+        return Growth(amount, None, FREE_SUBSCRIBERS)
+    return Growth(amount, subscriber_limit(plan, subscriber_level))
 
 
 def monthly_email_cap(plan: Plan | str, subscriber_level: int | None) -> int | None:
