@@ -30,15 +30,21 @@ class PlanChange:
     pro: bool | None = None
 
 
-def page_for_staff(status: str | None, limit: int, start: dict | None) -> Page[Account]:
-    """Accounts in a status (newest first), or all accounts."""
+def page_for_staff(staff: Principal, status: str | None, limit: int, start: dict | None,
+                   origin: Origin) -> Page[Account]:
+    """Accounts in a status (newest first), or all accounts. The page shows each account's profile and
+    registration (IP, User-Agent), so the read is audited on every account in it (R4) before it is shown."""
     if status is not None:
         try:
             status = AccountStatus(status).value
         except ValueError:
             allowed = ", ".join(s.value for s in AccountStatus)
             raise errors.Invalid(f"status must be one of {allowed}.", code="invalid_status") from None
-    return store.page_by_status(status, limit, start)
+    page = store.page_by_status(status, limit, start)
+    audit.record_each([account.account_id for account in page.items], Action.STAFF_ACCESS, origin,
+                      Actor(staff.user_id, staff.role), operation="list_accounts",
+                      details={"status": status} if status else None)
+    return page
 
 
 def view_for_staff(staff: Principal, account_id: str, origin: Origin) -> Account:
