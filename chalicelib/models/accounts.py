@@ -1,9 +1,10 @@
 """Accounts: one customer (tenant), its profile, plan and counters."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,

@@ -4,7 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator
 
-from pynamodb.attributes import ListAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    ListAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 
 from chalicelib.models.base import BaseModel, Page, is_live, take_page, written
 

@@ -2,7 +2,7 @@
 monthly term (on a Pay Date); a lower level asked for mid-term is 422 with the date it becomes possible."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import clock
 from chalicelib.models import accounts as account_store
@@ -14,7 +14,7 @@ DAY = timedelta(days=1)
 
 def until(moment: datetime) -> timedelta:
     """What `travel` takes to make the clock read `moment` (its delta is from the real time)."""
-    return moment - datetime.now(timezone.utc)
+    return moment - datetime.now(UTC)
 
 
 def set_plan(client, staff, person, **body):

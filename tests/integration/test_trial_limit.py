@@ -136,7 +136,8 @@ def test_a_trial_past_its_30_days_keeps_its_end_date_when_the_limit_is_passed_la
     assert refused.json_body["error"]["code"] == "trial_expired" and "30-day" in refused.json_body["error"]["message"]
 
 
-def test_racing_adds_across_the_free_limit_are_all_counted_and_end_the_trial_once(client, tenant, atomic_moto):
+@pytest.mark.usefixtures("atomic_moto")
+def test_racing_adds_across_the_free_limit_are_all_counted_and_end_the_trial_once(client, tenant):
     # Given a trial account one below the free limit
     person, contact_list = trial_with_list(client, tenant, FREE - 1)
 

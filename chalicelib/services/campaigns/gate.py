@@ -144,11 +144,10 @@ def _plan_refusal(facts: Facts) -> Decision | None:
         return refuse("subscriber_limit_exceeded",
                       f"The account holds {facts.subscriber_count} subscribers, more than the {limit} its plan "
                       "allows; remove some or raise the level to send again.")
-    if plan is Plan.TRIAL:
-        if facts.used + n > TRIAL_EMAILS:
-            left = max(TRIAL_EMAILS - facts.used, 0)
-            return refuse("trial_limit", f"The trial allows {TRIAL_EMAILS} emails in all and {left} are left; "
-                                         f"this campaign would send {n}.")
+    if plan is Plan.TRIAL and facts.used + n > TRIAL_EMAILS:
+        left = max(TRIAL_EMAILS - facts.used, 0)
+        return refuse("trial_limit", f"The trial allows {TRIAL_EMAILS} emails in all and {left} are left; "
+                                     f"this campaign would send {n}.")
     if plan is Plan.MONTHLY:
         cap = MONTHLY_EMAILS_PER_LEVEL * int(facts.subscriber_level or 0)
         if facts.used + n > cap:
