@@ -55,9 +55,11 @@ ROUTES: dict[str, Need] = {
     "POST /privacy/requests": _PUBLIC,
     "GET /privacy/requests/{token}": _PUBLIC,
     "POST /privacy/requests/{token}": _PUBLIC,
-    # colleagues accepting an invitation, and a new login email confirmed from its mailbox
+    # colleagues accepting an invitation (the API, and the hosted page and its form), and a new login email
+    # confirmed from its mailbox
     "POST /v1/invitations/accept": _PUBLIC,
     "GET /invitations/{token}": _PUBLIC,
+    "POST /invitations/{token}": _PUBLIC,
     "GET /v1/account/email/{token}": _PUBLIC,
     # oneself
     "DELETE /v1/sessions/current": P.USER_SELF,

@@ -21,7 +21,7 @@ class Credential(BaseModel):
     account_id = UnicodeAttribute(hash_key=True)
     credential_key = UnicodeAttribute(range_key=True)   # "<kind>#<digest or key id>"
     user_id = UnicodeAttribute()
-    role = UnicodeAttribute(null=True)                   # the user's role, for sessions and keys
+    role = UnicodeAttribute(null=True)                   # the user's role when it was made (calls read it anew)
     name = UnicodeAttribute(null=True)                   # API keys: the customer's label
     secret_digest = UnicodeAttribute(null=True)          # API keys: sha256 of the whole key
     scopes = ListAttribute(of=UnicodeAttribute, null=True)   # API keys: the permissions it may use (None: all)

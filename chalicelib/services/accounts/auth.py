@@ -131,9 +131,6 @@ class Principal:
     def is_staff(self) -> bool:
         return self.role == Role.STAFF.value
 
-    def may(self, permission: Permission) -> bool:
-        return permission in self.permissions
-
 
 class InvalidCredentials(errors.Unauthorized):
     code = "invalid_credentials"
@@ -185,7 +182,7 @@ def authenticate(token: str) -> Principal:
     if parts[0] == SESSION_PREFIX and len(parts) == 3:
         key = credential_key(Kind.SESSION, security.digest(token))
         item = store.get_live(parts[1], key)
-        user = users.get(item.account_id, item.user_id) if item else None
+        user = users.read_now(item.account_id, item.user_id) if item else None
         if item is None or user is None:
             raise errors.Unauthorized("The session has expired or ended; sign in again.")
         return Principal(item.account_id, item.user_id, user.role, Via.SESSION.value, key, granted(user.role))
@@ -194,7 +191,7 @@ def authenticate(token: str) -> Principal:
         item = store.get_live(parts[1], key)
         if item is None or not hmac.compare_digest(item.secret_digest or "", security.digest(token)):
             raise errors.Unauthorized("The API key is not valid.")
-        user = users.get(item.account_id, item.user_id)
+        user = users.read_now(item.account_id, item.user_id)
         if user is None:
             raise errors.Unauthorized("The API key is not valid.")
         _note_use(item)
