@@ -1,4 +1,5 @@
-"""Routes: /v1/admin/accounts (staff only). Every access to one account is audited on it (R4)."""
+"""Routes: /v1/admin/accounts (staff only). Every access to an account, alone or in a page of them, is audited on
+it (R4)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -26,7 +27,8 @@ def shape(account: Account) -> dict:
 
 @api.route("/v1/admin/accounts", staff=True, answers={200: "Page[StaffAccountView]"})
 def list_accounts(call: Call):
-    return page_response(staff.page_for_staff(call.query("status"), call.limit(), call.cursor()), shape)
+    found = staff.page_for_staff(call.caller, call.query("status"), call.limit(), call.cursor(), origin(call))
+    return page_response(found, shape)
 
 
 @api.route("/v1/admin/accounts/{account_id}", staff=True, answers={200: "OneStaffAccount"})

@@ -155,6 +155,8 @@ class AuditRecord(TypedDict):
 class ApiKey(TypedDict):
     id: str
     name: str
+    user_id: str                 # whose key it is: it never does more than this user's role allows now
+    scopes: list[str] | None     # what it may do (handlers/access.py); None: a key from before scopes, all of them
     created_at: Time | None
     last_used_at: Time | None
 

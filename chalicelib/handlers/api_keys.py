@@ -21,6 +21,8 @@ def shape(item: Credential) -> dict:
     return {
         "id": api_keys.id_of(item),
         "name": item.name,
+        "user_id": item.user_id,
+        "scopes": list(item.scopes) if item.scopes is not None else None,
         "created_at": clock.iso(item.created_at),
         "last_used_at": clock.iso(item.last_used_at),
     }
@@ -28,7 +30,8 @@ def shape(item: Credential) -> dict:
 
 @api.route("/v1/api-keys", methods=["POST"], answers={201: "NewApiKey"})
 def create_key(call: Call):
-    created = api_keys.create(call.caller, call.body(bodies.NewKey).name, origin(call))
+    body = call.body(bodies.NewKey)
+    created = api_keys.create(call.caller, body.name, body.scopes, origin(call))
     return json_response({**shape(created.credential), "key": created.key}, status=201)
 
 

@@ -85,9 +85,10 @@ class ResetConfirmation(Body):
 # --- api_keys ----------------------------------------------------------------------------------
 
 class NewKey(Body):
-    model_config = example(name="CRM sync")
+    model_config = example(name="CRM sync", scopes=["lists:read", "subscribers:read", "subscribers:write"])
 
     name: str = Field(min_length=1, max_length=100)
+    scopes: list[Annotated[str, Field(max_length=50)]] | None = Field(default=None, max_length=50)
 
 
 # --- admin -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 from chalice import Blueprint, Response
 
 from chalicelib import errors
+from chalicelib.handlers import access
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.log import logger
 from chalicelib.models.base import Page
@@ -229,6 +230,7 @@ class Api:
                     principal = authenticate(request) if (auth_required or staff) else None
                     if staff and not (principal and principal.is_staff):
                         raise errors.Forbidden("This route is for staff only.")
+                    check_access(principal, request.method, path)
                     _cursor_scope.set(cursor_scope(request, principal))
                     return view(Call(request, principal), **params)
                 except errors.DomainError as exc:
@@ -246,6 +248,26 @@ class Api:
             return view
 
         return register
+
+
+def check_access(principal: Principal | None, method: str, path: str) -> None:
+    """Forbidden (403) unless the caller may call the route (handlers/access.py); a route missing from the table
+    is refused to everyone."""
+    need = access.need(method, path)
+    if need is None:
+        logger.error("route missing from the access table", extra={"route": f"{method} {path}"})
+        raise errors.Forbidden("This route is not open yet.")
+    if isinstance(need, access.Open):
+        return
+    lacking = access.missing(need, principal.permissions if principal is not None else frozenset())
+    if not lacking:
+        return
+    names = " and ".join(p.value for p in lacking)
+    if principal is not None and principal.via == auth.Via.API_KEY.value and not access.missing(
+            need, auth.granted(principal.role)):
+        raise errors.Forbidden(f"This API key's scopes do not include {names}, which this needs.")
+    role = principal.role if principal is not None else "anonymous"
+    raise errors.Forbidden(f"The {role} role may not do this: it needs the {names} permission.")
 
 
 def authenticate(request: Any) -> Principal:

@@ -28,3 +28,10 @@ class AuditRecord(BaseModel):
 def newest_first(account_id: str, limit: int, start: dict | None) -> Page[AuditRecord]:
     results = AuditRecord.query(account_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
     return take_page(results, limit)
+
+
+def save_all(items: list[AuditRecord]) -> None:
+    """Write many records (on many accounts' trails) in batches."""
+    with AuditRecord.batch_write() as batch:
+        for item in items:
+            batch.save(item)

@@ -4,7 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator
 
-from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    ListAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 
 from chalicelib.models.base import BaseModel, Page, is_live, take_page, written
 
@@ -16,9 +21,10 @@ class Credential(BaseModel):
     account_id = UnicodeAttribute(hash_key=True)
     credential_key = UnicodeAttribute(range_key=True)   # "<kind>#<digest or key id>"
     user_id = UnicodeAttribute()
-    role = UnicodeAttribute(null=True)                   # the user's role, for sessions and keys
+    role = UnicodeAttribute(null=True)                   # the user's role when it was made (calls read it anew)
     name = UnicodeAttribute(null=True)                   # API keys: the customer's label
     secret_digest = UnicodeAttribute(null=True)          # API keys: sha256 of the whole key
+    scopes = ListAttribute(of=UnicodeAttribute, null=True)   # API keys: the permissions it may use (None: all)
     created_at = UTCDateTimeAttribute()
     last_used_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
@@ -77,8 +83,3 @@ def mark_used(item: Credential, now: datetime) -> None:
 def of_user(account_id: str, user_id: str) -> Iterator[Credential]:
     """Every credential of one user of the account: sessions, API keys and link tokens."""
     return Credential.query(account_id, filter_condition=Credential.user_id == user_id, consistent_read=True)
-
-
-def set_role(item: Credential, role: str) -> None:
-    """Carry a user's new role on one of their sessions or keys (never resurrecting one deleted meanwhile)."""
-    written(lambda: item.update(actions=[Credential.role.set(role)], condition=Credential.credential_key.exists()))

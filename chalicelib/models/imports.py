@@ -8,6 +8,7 @@ that reserves them, so a page run again after a crash uses its reservation inste
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -19,7 +20,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.models.accounts import Account
+from chalicelib.models.accounts import Account, Growth, grow
 from chalicelib.models.base import BaseModel, Page, take_page, transact, written
 from chalicelib.models.subscribers import list_key
 
@@ -104,19 +105,29 @@ def set_if_at(item: Import, offset: int, actions: list) -> bool:
     return written(lambda: item.update(actions=actions, condition=Import.cursor_offset == offset))
 
 
-def reserve(item: Import, offset: int, amount: int, limit: int | None) -> bool:
-    """Count `amount` subscribers on the account, never past `limit`, and note the reservation on the import's
-    page at `offset`: both or neither. False if the account has no room for it or the page moved on."""
-    room = Account.account_id.exists()
-    if limit is not None:
-        room &= Account.subscriber_count.does_not_exist() | (Account.subscriber_count <= limit - amount)
+def reserve(item: Import, offset: int, growth: Growth) -> bool:
+    """Count `growth.amount` subscribers on the account (never past its limit; ending a trial it takes past the
+    free limit, R8) and note the reservation on the import's page at `offset`: all or nothing. False if the
+    account has no room for it or the page moved on."""
+    def attempt(actions: list, room: Any) -> bool:
+        def write(tx: TransactWrite) -> None:
+            tx.update(item, actions=[Import.reserved.set(growth.amount)],
+                      condition=(Import.cursor_offset == offset) & Import.reserved.does_not_exist())
+            tx.update(Account(item.account_id), actions=actions, condition=room)
 
-    def write(tx: TransactWrite) -> None:
-        tx.update(item, actions=[Import.reserved.set(amount)],
-                  condition=(Import.cursor_offset == offset) & Import.reserved.does_not_exist())
-        tx.update(Account(item.account_id), actions=[Account.subscriber_count.add(amount)], condition=room)
+        moved, full = transact(write, 2)
+        if moved:
+            raise _PageMoved()
+        return not full
 
-    return not any(transact(write, 2))
+    try:
+        return grow(growth, attempt)
+    except _PageMoved:
+        return False
+
+
+class _PageMoved(Exception):
+    """Another run of the job is past the page."""
 
 
 def commit_page(item: Import, offset: int, actions: list, give_back: int) -> bool:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Iterator
+from typing import Any, Iterator
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.models.accounts import Account
+from chalicelib.models.accounts import Account, Growth, grow
 from chalicelib.models.base import BaseModel, Page, take_page, transact, written
 from chalicelib.models.lists import ContactList
 
@@ -143,24 +143,24 @@ MAX_TRANSACTION_ITEMS = 100
 DELETE_CHUNK = MAX_TRANSACTION_ITEMS - 1   # one transaction: the deletes plus the account's counter
 
 
-def insert_counted(subscriber: Subscriber, limit: int | None) -> None:
-    """Put a new subscriber and count it on its account, both or neither; never past `limit`."""
-    room = Account.account_id.exists()
-    if limit is not None:
-        room &= Account.subscriber_count.does_not_exist() | (Account.subscriber_count < limit)
+def insert_counted(subscriber: Subscriber, growth: Growth) -> None:
+    """Put a new subscriber and count it on its account, both or neither; never past the growth's limit, and
+    ending a trial that it takes past the free limit (R8) in the same transaction."""
+    def attempt(actions: list, room: Any) -> bool:
+        def write(tx: TransactWrite) -> None:
+            tx.condition_check(ContactList, subscriber.account_id, subscriber.list_id,
+                               condition=ContactList.list_id.exists())
+            tx.save(subscriber, condition=Subscriber.subscriber_id.does_not_exist())
+            tx.update(Account(subscriber.account_id), actions=actions, condition=room)
 
-    def write(tx: TransactWrite) -> None:
-        tx.condition_check(ContactList, subscriber.account_id, subscriber.list_id,
-                           condition=ContactList.list_id.exists())
-        tx.save(subscriber, condition=Subscriber.subscriber_id.does_not_exist())
-        tx.update(Account(subscriber.account_id), actions=[Account.subscriber_count.add(1)], condition=room)
+        list_gone, duplicate, full = transact(write, 3)
+        if list_gone:
+            raise Gone()
+        if duplicate:
+            raise Duplicate()
+        return not full
 
-    list_gone, duplicate, full = transact(write, 3)
-    if list_gone:
-        raise Gone()
-    if duplicate:
-        raise Duplicate()
-    if full:
+    if not grow(growth, attempt):
         raise AccountFull()
 
 

@@ -61,6 +61,14 @@ def get(account_id: str, user_id: str) -> User | None:
     return User.find(account_id, user_id)
 
 
+def read_now(account_id: str, user_id: str) -> User | None:
+    """The user as they are now (a consistent read: a role changed or a user removed just now is seen)."""
+    try:
+        return User.get(account_id, user_id, consistent_read=True)
+    except User.DoesNotExist:
+        return None
+
+
 def of_account(account_id: str) -> list[User]:
     """Every user of the account (a consistent read: a sign-in just now must show)."""
     return list(User.query(account_id, consistent_read=True))

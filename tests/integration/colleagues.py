@@ -1,6 +1,7 @@
 """Helpers for tests with colleagues: invite one through the API and accept the link from the invitation email."""
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
 from tests.integration.conftest import Person, api_call, sign_in
@@ -30,3 +31,24 @@ def colleague(client, owner: Person, email: str, role: str = "editor") -> Person
     assert accepted.status_code == 201, accepted.json_body
     return Person(accepted.json_body["user"]["id"], email, COLLEAGUE_PASSWORD,
                   sign_in(client, email, COLLEAGUE_PASSWORD), owner.account_id)
+
+
+def with_role(client, owner: Person, role: str) -> Person:
+    """A new colleague of `owner`'s account with `role` ("admin", "editor", "viewer"), invited and signed in."""
+    return colleague(client, owner, f"{role}-{uuid.uuid4().hex[:10]}@customer.example", role)
+
+
+def set_role(person: Person, role: str) -> None:
+    """Change a colleague's role in the store (also to roles the API would not set, such as owner)."""
+    from chalicelib.models import users
+
+    user = users.get(person.account_id, person.user_id)
+    assert user is not None and users.update(user, role=role)
+
+
+def api_key(client, person: Person, scopes: list[str] | None = None) -> Person:
+    """`person` calling with a new API key of theirs (with `scopes`, or all of theirs)."""
+    body = {"name": "test key", **({"scopes": scopes} if scopes is not None else {})}
+    made = api_call(client, "POST", "/v1/api-keys", body, headers=person.headers)
+    assert made.status_code == 201, made.json_body
+    return Person(person.user_id, person.email, person.password, made.json_body["key"], person.account_id)

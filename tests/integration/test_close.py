@@ -6,8 +6,6 @@ from datetime import datetime, timedelta
 
 from chalicelib import clock
 from chalicelib.models.campaigns import CampaignStatus
-from chalicelib.services.accounts import auth
-from chalicelib.services.accounts.auth import Role
 from tests.integration.campaign_sending import (
     audience,
     campaign,
@@ -21,6 +19,7 @@ from tests.integration.campaign_sending import (
 from tests.integration.campaigning import add_domain, draft
 from tests.integration.campaigning import audience as campaign_audience
 from tests.integration.campaigning import send as send_campaign
+from tests.integration.colleagues import with_role
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, list_body, make_list, subscribe
 from tests.integration.mailbox import messages_to, text_of
@@ -144,9 +143,9 @@ def test_the_owner_is_told_the_purge_date_once_and_closing_again_changes_nothing
 
 def test_only_the_owner_may_close_the_account(client, tenant):
     person = tenant()
-    member = auth.open_session(person.account_id, "usr_member00000000000000000", Role.MEMBER.value)
+    admin = with_role(client, person, "admin")
 
-    answer = close(client, person, headers={"Authorization": f"Bearer {member.token}"})
+    answer = close(client, person, headers=admin.headers)
 
     assert answer.status_code == 403 and answer.json_body["error"]["code"] == "forbidden"
     assert api_call(client, "GET", "/v1/account", headers=person.headers).json_body["account"]["status"] == "active"

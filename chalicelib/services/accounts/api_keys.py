@@ -7,9 +7,16 @@ from chalicelib import clock, errors, ids, security
 from chalicelib.models import credentials as store
 from chalicelib.models.base import Page
 from chalicelib.models.credentials import Credential
-from chalicelib.services.accounts import accounts, audit
-from chalicelib.services.accounts.audit import Action, Actor, Origin
-from chalicelib.services.accounts.auth import API_KEY_PREFIX, Kind, Principal, credential_key, plausible_id
+from chalicelib.services.accounts import accounts, audit, auth
+from chalicelib.services.accounts.audit import Action, Origin
+from chalicelib.services.accounts.auth import (
+    API_KEY_PREFIX,
+    Kind,
+    Principal,
+    credential_key,
+    plausible_id,
+    scopes_from,
+)
 
 MAX_API_KEYS = 50
 
@@ -20,11 +27,14 @@ class NewApiKey:
     key: str          # shown once, never stored
 
 
-def create(principal: Principal, name: str, origin: Origin) -> NewApiKey:
-    """A new API key for the caller's account (R3); the whole key is returned only here."""
+def create(principal: Principal, name: str, scopes: list[str] | None, origin: Origin) -> NewApiKey:
+    """A new API key for the caller's account (R3), limited to `scopes` (default: all the caller may do; never
+    more); the whole key is returned only here. At each use it may do what its scopes and its user's role then
+    allow (auth.key_permissions)."""
     name = name.strip()
     if not name:
         raise errors.Invalid("name must not be empty.", code="invalid_field")
+    chosen = scopes_from(scopes, principal.permissions)
     accounts.ensure_open(principal.account_id)
     if store.count_of_kind(principal.account_id, Kind.API_KEY.value) >= MAX_API_KEYS:
         raise errors.LimitReached(f"An account may have at most {MAX_API_KEYS} API keys; delete one first.")
@@ -36,12 +46,13 @@ def create(principal: Principal, name: str, origin: Origin) -> NewApiKey:
         user_id=principal.user_id,
         role=principal.role,
         name=name,
+        scopes=chosen,
         secret_digest=security.digest(key),
         created_at=clock.now(),
     )
     store.put(item)
-    audit.record(principal.account_id, Action.API_KEY_CREATED, origin, Actor(principal.user_id, principal.role),
-                 details={"key_id": key_id})
+    audit.record(principal.account_id, Action.API_KEY_CREATED, origin, auth.actor_of(principal),
+                 details={"key_id": key_id, "scopes": chosen})
     return NewApiKey(item, key)
 
 
@@ -59,5 +70,5 @@ def delete(principal: Principal, key_id: str, origin: Origin) -> None:
     """Delete one of the account's API keys; it stops working at once."""
     if not plausible_id(key_id) or not store.delete(principal.account_id, credential_key(Kind.API_KEY, key_id)):
         raise errors.NotFound("API key")
-    audit.record(principal.account_id, Action.API_KEY_DELETED, origin, Actor(principal.user_id, principal.role),
+    audit.record(principal.account_id, Action.API_KEY_DELETED, origin, auth.actor_of(principal),
                  details={"key_id": key_id})

@@ -75,8 +75,22 @@ def record(
     details: dict | None = None,
 ) -> AuditRecord:
     """Append one record to the account's audit trail."""
+    item = _item(account_id, action, origin, actor, result, operation, details)
+    item.save()
+    return item
+
+
+def record_each(account_ids: list[str], action: Action, origin: Origin, actor: Actor, *, operation: str,
+                details: dict | None = None) -> None:
+    """Append the same record to each account's trail (e.g. a staff read of a page of accounts), in batches."""
+    store.save_all([_item(account_id, action, origin, actor, Result.OK, operation, details)
+                    for account_id in account_ids])
+
+
+def _item(account_id: str, action: Action, origin: Origin, actor: Actor | None, result: Result,
+          operation: str | None, details: dict | None) -> AuditRecord:
     now = clock.now()
-    item = AuditRecord(
+    return AuditRecord(
         account_id,
         f"{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{ids.new_id('aud')}",
         action=action.value,
@@ -91,8 +105,6 @@ def record(
         operation=operation,
         details=details,
     )
-    item.save()
-    return item
 
 
 def page(account_id: str, limit: int, start: dict | None) -> Page[AuditRecord]:

@@ -1,4 +1,5 @@
-"""Who is calling and how they prove it (R2, R3): sessions and API keys, sign-in and password resets."""
+"""Who is calling, how they prove it and what they may do (R2, R3, R6): sessions and API keys, roles and the
+permissions they grant (a key's scopes), sign-in and password resets."""
 from __future__ import annotations
 
 import hmac
@@ -34,9 +35,72 @@ API_KEY_PREFIX = "mrk"
 
 
 class Role(str, Enum):
-    OWNER = "owner"
-    MEMBER = "member"
+    """A user's role in their account (R6); staff users are in the staff account. A stored role read as none of
+    these grants nothing."""
+
+    OWNER = "owner"      # signed up: everything
+    ADMIN = "admin"      # everything but closing the account
+    EDITOR = "editor"    # lists, subscribers, imports and exports, segments, campaigns and sending
+    VIEWER = "viewer"    # reads only
     STAFF = "staff"
+
+
+class Permission(str, Enum):
+    """What a route needs (handlers/access.py), what a role grants, and what an API key may be limited to (its
+    scopes). Reading X needs `x:read`; changing it `x:write`."""
+
+    ACCOUNT_READ = "account:read"           # the account, its plan and limits
+    ACCOUNT_MANAGE = "account:manage"       # profile, users, API keys, the audit trail, the whole account's export
+    ACCOUNT_CLOSE = "account:close"         # closing the account (R33): the owner's alone
+    USER_SELF = "user:self"                 # one's own password, login email, verification and session
+    LISTS_READ = "lists:read"               # lists and segments
+    LISTS_WRITE = "lists:write"
+    SUBSCRIBERS_READ = "subscribers:read"   # members, their activity, imports, suppressions
+    SUBSCRIBERS_WRITE = "subscribers:write"
+    SUBSCRIBERS_EXPORT = "subscribers:export"   # list exports: a copy of every member in one file
+    CAMPAIGNS_READ = "campaigns:read"       # campaigns and their reports
+    CAMPAIGNS_WRITE = "campaigns:write"
+    CAMPAIGNS_SEND = "campaigns:send"       # send, test copies, pause, resume, cancel
+    DOMAINS_READ = "domains:read"
+    DOMAINS_WRITE = "domains:write"         # the sending domains the account may send as
+
+
+_READS = frozenset({Permission.ACCOUNT_READ, Permission.USER_SELF, Permission.LISTS_READ,
+                    Permission.SUBSCRIBERS_READ, Permission.CAMPAIGNS_READ, Permission.DOMAINS_READ})
+_EDITS = _READS | {Permission.LISTS_WRITE, Permission.SUBSCRIBERS_WRITE, Permission.SUBSCRIBERS_EXPORT,
+                   Permission.CAMPAIGNS_WRITE, Permission.CAMPAIGNS_SEND}
+_ADMINISTERS = frozenset(Permission) - {Permission.ACCOUNT_CLOSE}
+GRANTS: dict[str, frozenset[Permission]] = {
+    Role.OWNER.value: frozenset(Permission),
+    Role.ADMIN.value: _ADMINISTERS,
+    Role.EDITOR.value: _EDITS,
+    Role.VIEWER.value: _READS,
+    Role.STAFF.value: frozenset({Permission.USER_SELF}),   # staff work on the staff routes (/v1/admin/...)
+}
+
+
+def granted(role: str) -> frozenset[Permission]:
+    """What a role may do; nothing for a role this service does not know."""
+    return GRANTS.get(role, frozenset())
+
+
+def scopes_from(names: list[str] | None, grants: frozenset[Permission]) -> list[str]:
+    """The scopes of a new API key made by a caller who may do `grants`: the ones named, or all of `grants` when
+    none are named (sorted). Invalid (422 unknown_scope) for a name that is no permission, Forbidden (403) for
+    one the caller may not use: a key never does more than the user who made it."""
+    if names is None:
+        return sorted(p.value for p in grants)
+    known = {p.value for p in Permission}
+    unknown = sorted(set(names) - known)
+    if unknown or not names:
+        raise errors.Invalid(f"Unknown scopes: {', '.join(unknown)}. The scopes are: {', '.join(sorted(known))}."
+                             if unknown else "scopes must name at least one (leave it out for all of yours).",
+                             code="unknown_scope", details={"unknown": unknown})
+    beyond = sorted(set(names) - {p.value for p in grants})
+    if beyond:
+        raise errors.Forbidden(f"A key cannot do more than the user who makes it; you may not use: "
+                               f"{', '.join(beyond)}.")
+    return sorted(set(names))
 
 
 class Kind(str, Enum):
@@ -57,13 +121,15 @@ class Via(str, Enum):
 class Principal:
     account_id: str
     user_id: str
-    role: str               # "owner", "member" or "staff"
+    role: str               # the user's role as it is now (Role)
     via: str                # "session" or "api_key"
     credential_key: str     # the stored credential that authenticated this call
+    # What this call may do: the role's grants, narrowed to the key's scopes when a key made it.
+    permissions: frozenset[Permission] = frozenset()
 
     @property
     def is_staff(self) -> bool:
-        return self.role == "staff"
+        return self.role == Role.STAFF.value
 
 
 class InvalidCredentials(errors.Unauthorized):
@@ -108,24 +174,39 @@ def check_password(password: str) -> str:
 # --- authentication ----------------------------------------------------------------------------
 
 def authenticate(token: str) -> Principal:
-    """The principal a session token or API key stands for, or Unauthorized (401)."""
+    """The principal a session token or API key stands for, or Unauthorized (401). Its role is the user's as it
+    is now, so a demoted user's sessions and keys can do less at once, and a removed user's nothing."""
     parts = token.split(".") if len(token) <= MAX_TOKEN else []
     if not parts or not all(parts):
         raise errors.Unauthorized()
     if parts[0] == SESSION_PREFIX and len(parts) == 3:
         key = credential_key(Kind.SESSION, security.digest(token))
         item = store.get_live(parts[1], key)
-        if item is None:
+        user = users.read_now(item.account_id, item.user_id) if item else None
+        if item is None or user is None:
             raise errors.Unauthorized("The session has expired or ended; sign in again.")
-        return Principal(item.account_id, item.user_id, item.role or Role.MEMBER.value, Via.SESSION.value, key)
+        return Principal(item.account_id, item.user_id, user.role, Via.SESSION.value, key, granted(user.role))
     if parts[0] == API_KEY_PREFIX and len(parts) == 4:
         key = credential_key(Kind.API_KEY, parts[2])
         item = store.get_live(parts[1], key)
         if item is None or not hmac.compare_digest(item.secret_digest or "", security.digest(token)):
             raise errors.Unauthorized("The API key is not valid.")
+        user = users.read_now(item.account_id, item.user_id)
+        if user is None:
+            raise errors.Unauthorized("The API key is not valid.")
         _note_use(item)
-        return Principal(item.account_id, item.user_id, item.role or Role.MEMBER.value, Via.API_KEY.value, key)
+        return Principal(item.account_id, item.user_id, user.role, Via.API_KEY.value, key,
+                         key_permissions(item, user.role))
     raise errors.Unauthorized()
+
+
+def key_permissions(item: Credential, role: str) -> frozenset[Permission]:
+    """What an API key may do: its scopes, within what its user's role grants now (a key made before keys had
+    scopes has all of them)."""
+    grants = granted(role)
+    if item.scopes is None:
+        return grants
+    return frozenset(p for p in grants if p.value in item.scopes)
 
 
 def _note_use(item: Credential) -> None:

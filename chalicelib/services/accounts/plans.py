@@ -1,8 +1,11 @@
 """Plans, account states and the limits they set (R5, R8–R11, R34). Pure policy: no I/O."""
 from __future__ import annotations
 
+import calendar
 from datetime import datetime, timedelta
 from enum import Enum
+
+from chalicelib.models.accounts import Growth
 
 
 class AccountStatus(str, Enum):
@@ -32,6 +35,38 @@ def trial_end(accepted_at: datetime) -> datetime:
     return accepted_at + timedelta(days=TRIAL_DAYS)
 
 
+def months_after(start: datetime, months: int) -> datetime:
+    """The same day of the month `months` later, or the closest one that month has (Jan 31 → Feb 28 or 29): the
+    terms' Pay Dates (002 Payments 1)."""
+    year, month = divmod(start.month - 1 + months, 12)
+    year, month = start.year + year, month + 1
+    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def term_start(monthly_since: datetime, now: datetime) -> datetime:
+    """When the monthly term running at `now` began: the last Pay Date, counted from the plan's start."""
+    months = _months_between(monthly_since, now)
+    while months > 0 and months_after(monthly_since, months) > now:
+        months -= 1
+    return months_after(monthly_since, max(months, 0))
+
+
+def lower_level_possible_from(monthly_since: datetime | None, now: datetime) -> datetime | None:
+    """R10: the level may be raised at any time and lowered only at the end of a term, i.e. on a Pay Date (the
+    day a term begins, the plan's first day included, so that a level set by mistake can be put right). None when
+    lowering is possible now (or no term is known), else when the next term begins."""
+    if monthly_since is None:
+        return None
+    start = term_start(monthly_since, now)
+    if now < start + timedelta(days=1):
+        return None
+    return months_after(monthly_since, _months_between(monthly_since, start) + 1)
+
+
+def _months_between(earlier: datetime, later: datetime) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
 def subscriber_limit(plan: Plan | str, subscriber_level: int | None) -> int | None:
     """How many subscribers the account may store; None means no limit from the plan."""
     plan = Plan(plan)
@@ -40,6 +75,14 @@ def subscriber_limit(plan: Plan | str, subscriber_level: int | None) -> int | No
     if plan is Plan.MONTHLY:
         return int(subscriber_level or 0)
     return None
+
+
+def growth(plan: Plan | str, subscriber_level: int | None, amount: int) -> Growth:
+    """`amount` more subscribers as the plan lets them in: never past its limit, except that a trial may pass the
+    free limit, which ends the trial for good (R8, 002 Payments 2: "even if Customer manually removes names")."""
+    if Plan(plan) is Plan.TRIAL:
+        return Growth(amount, None, FREE_SUBSCRIBERS)
+    return Growth(amount, subscriber_limit(plan, subscriber_level))
 
 
 def monthly_email_cap(plan: Plan | str, subscriber_level: int | None) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable
 
 from chalicelib import clock, errors, ids, security
@@ -14,7 +15,7 @@ from chalicelib.models.base import Page
 from chalicelib.models.campaigns import SUSPENDED_SENTENCE, PauseReason
 from chalicelib.models.users import Login, User
 from chalicelib.services import addresses
-from chalicelib.services.accounts import audit, auth
+from chalicelib.services.accounts import audit, auth, plans
 from chalicelib.services.accounts.accounts import get
 from chalicelib.services.accounts.audit import Action, Actor, Origin, Result
 from chalicelib.services.accounts.auth import Principal, Role
@@ -29,15 +30,21 @@ class PlanChange:
     pro: bool | None = None
 
 
-def page_for_staff(status: str | None, limit: int, start: dict | None) -> Page[Account]:
-    """Accounts in a status (newest first), or all accounts."""
+def page_for_staff(staff: Principal, status: str | None, limit: int, start: dict | None,
+                   origin: Origin) -> Page[Account]:
+    """Accounts in a status (newest first), or all accounts. The page shows each account's profile and
+    registration (IP, User-Agent), so the read is audited on every account in it (R4) before it is shown."""
     if status is not None:
         try:
             status = AccountStatus(status).value
         except ValueError:
             allowed = ", ".join(s.value for s in AccountStatus)
             raise errors.Invalid(f"status must be one of {allowed}.", code="invalid_status") from None
-    return store.page_by_status(status, limit, start)
+    page = store.page_by_status(status, limit, start)
+    audit.record_each([account.account_id for account in page.items], Action.STAFF_ACCESS, origin,
+                      Actor(staff.user_id, staff.role), operation="list_accounts",
+                      details={"status": status} if status else None)
+    return page
 
 
 def view_for_staff(staff: Principal, account_id: str, origin: Origin) -> Account:
@@ -115,7 +122,9 @@ def release(staff: Principal, account_id: str, origin: Origin) -> Account:
 
 
 def change_plan(staff: Principal, account_id: str, change: PlanChange, origin: Origin) -> Account:
-    """Set an account's plan, level, PRO option, or add pay-as-you-go credits (R8–R12)."""
+    """Set an account's plan, level, PRO option, or add pay-as-you-go credits (R8–R12). R10: a monthly level may be
+    raised at any time; lowering it, or leaving the monthly plan, waits for the end of the term (422
+    lower_level_mid_term with the date it becomes possible)."""
     plan = Plan(change.plan)
     if plan is Plan.MONTHLY and not (change.subscriber_level and change.subscriber_level > 0):
         raise errors.Invalid("The monthly plan needs a subscriber_level above 0.", code="invalid_plan")
@@ -123,25 +132,50 @@ def change_plan(staff: Principal, account_id: str, change: PlanChange, origin: O
         raise errors.Invalid("subscriber_level applies to the monthly plan only.", code="invalid_plan")
     if change.credits is not None and change.credits <= 0:
         raise errors.Invalid("credits must be a positive number to add.", code="invalid_plan")
-    now = clock.now()
-    actions = [Account.plan.set(plan.value), Account.updated_at.set(now)]
-    actions.append(
-        Account.subscriber_level.set(change.subscriber_level) if plan is Plan.MONTHLY
-        else Account.subscriber_level.remove()
-    )
-    if change.credits:
-        actions += [Account.credits.add(change.credits), Account.credits_purchased_at.set(now)]
-    if change.pro is not None:
-        actions.append(Account.pro.set(change.pro))
-
     details = {"plan": plan.value, **{k: v for k, v in vars(change).items() if k != "plan" and v is not None}}
 
     def apply(account: Account) -> dict[str, Any]:
-        if not store.change(account, actions, Account.status != AccountStatus.CLOSED.value):
-            raise errors.Conflict("The plan of a closed account cannot be changed.", code="account_closed")
+        now = clock.now()
+        was_monthly = account.plan == Plan.MONTHLY.value
+        level = int(account.subscriber_level or 0) if was_monthly else 0
+        if (change.subscriber_level or 0) < level:
+            _check_lowering(account, level, change.subscriber_level, now)
+        actions = [Account.plan.set(plan.value), Account.updated_at.set(now)]
+        if plan is Plan.MONTHLY:
+            actions.append(Account.subscriber_level.set(change.subscriber_level))
+            if not was_monthly or account.monthly_since is None:
+                actions.append(Account.monthly_since.set(now))   # a term starts (or is known from now on)
+        else:
+            actions += [Account.subscriber_level.remove(), Account.monthly_since.remove()]
+        if change.credits:
+            actions += [Account.credits.add(change.credits), Account.credits_purchased_at.set(now)]
+        if change.pro is not None:
+            actions.append(Account.pro.set(change.pro))
+        # Written only if plan and level are still the ones judged above (another change meanwhile: try again).
+        unchanged = (Account.plan == account.plan) & (
+            Account.subscriber_level == account.subscriber_level if account.subscriber_level is not None
+            else Account.subscriber_level.does_not_exist())
+        if not store.change(account, actions, (Account.status != AccountStatus.CLOSED.value) & unchanged):
+            if get(account_id).status == AccountStatus.CLOSED.value:
+                raise errors.Conflict("The plan of a closed account cannot be changed.", code="account_closed")
+            raise errors.Conflict("The account's plan changed meanwhile; look again and retry.",
+                                  code="plan_changed")
         return details
 
     return _staff_change(staff, account_id, origin, "change_plan", apply)
+
+
+def _check_lowering(account: Account, level: int, new_level: int | None, now: datetime) -> None:
+    """Invalid (422 lower_level_mid_term, with `possible_from`) when a lower level or leaving the monthly plan is
+    asked for in the middle of a term (R10)."""
+    possible_from = plans.lower_level_possible_from(account.monthly_since, now)
+    if possible_from is None:
+        return
+    asked = f"lowered to {new_level}" if new_level else "left (for another plan)"
+    raise errors.Invalid(
+        f"The monthly subscriber level ({level}) can be raised at any time but not {asked} during its monthly "
+        f"term: that is possible on {possible_from:%-d %B %Y} ({clock.iso(possible_from)}), the next Pay Date.",
+        code="lower_level_mid_term", details={"possible_from": clock.iso(possible_from)})
 
 
 def _staff_change(

@@ -23,7 +23,7 @@ from chalicelib.services.accounts import account_mail, accounts, audit, auth, th
 from chalicelib.services.accounts.audit import Action, Actor, Origin
 from chalicelib.services.accounts.auth import Principal, Role
 
-ROLES = ("admin", "editor", "viewer")     # what an invitation or a change of role may give
+ROLES = tuple(role.value for role in (Role.ADMIN, Role.EDITOR, Role.VIEWER))   # an invitation or a role change gives
 INVITATION_LIFETIME = timedelta(days=7)
 MAX_USERS = 100                           # users of one account, invited ones included
 INVITEE = "invitee"                       # the guard credential's kind
@@ -206,9 +206,6 @@ def change_role(principal: Principal, user_id: str, role: str, origin: Origin) -
     if not users.change_role(user, role):
         raise errors.Conflict("The user was changed at the same time; read them again and retry.",
                               code="changed_meanwhile")
-    for item in credential_store.of_user(user.account_id, user.user_id):
-        if item.role is not None:
-            credential_store.set_role(item, role)
     audit.record(principal.account_id, Action.USER_ROLE_CHANGED, origin, auth.actor_of(principal),
                  details={"user_id": user.user_id, "from": before, "to": role})
     return user   # as changed: the write read the user back

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, BinaryIO, Callable, Iterator, Mapping, Protocol
 
@@ -31,6 +31,7 @@ from chalicelib.models import accounts as account_store
 from chalicelib.models import imports as store
 from chalicelib.models import subscribers as subscriber_store
 from chalicelib.models import suppressions as suppression_store
+from chalicelib.models.accounts import Growth
 from chalicelib.models.base import Page
 from chalicelib.models.imports import FINISHED, Import, ImportStatus
 from chalicelib.models.lists import ContactList
@@ -333,13 +334,14 @@ def _next_page(item: Import, files: Files) -> bool:
     tally = Tally(processed=len(records))
     rows = _checked_rows(item, contact_list, records, tally)
     new, ours = _sort_rows(item, rows, tally)
-    limit = plans.subscriber_limit(account.plan, account.subscriber_level) if account is not None else 0
-    granted = _reserve(item, len(ours) + len(new), limit)
+    needed = len(ours) + len(new)
+    growth = plans.growth(account.plan, account.subscriber_level, needed) if account else Growth(needed, limit=0)
+    granted = _reserve(item, growth)
     if granted is None:   # another run of this job finished the page meanwhile
         return True
     allowed = max(0, granted - len(ours))
     for row in new[allowed:]:
-        tally.reject(row.record, "limit", f"The plan allows {limit} subscribers; the account is full.")
+        tally.reject(row.record, "limit", f"The plan allows {growth.limit} subscribers; the account is full.")
     _write_members(item, new[:allowed])
     tally.added = len(ours) + len(new[:allowed])
     _write_rejected(item, files, tally.rejected)
@@ -426,19 +428,20 @@ def _update_member(item: Import, member: Subscriber, row: Row, tally: Tally) -> 
         tally.reject(row.record, "duplicate", "The address left the list while it was imported.")
 
 
-def _reserve(item: Import, needed: int, limit: int | None) -> int | None:
-    """Room for `needed` new members on the plan's limit: the page's reservation if it has one, else a new
-    one as large as the plan allows (noted on the import with the account's count, both or neither). None
-    when another run of the job moved past the page."""
+def _reserve(item: Import, growth: Growth) -> int | None:
+    """Room for the growth's new members on the plan's limit: the page's reservation if it has one, else a new
+    one as large as the plan allows (noted on the import with the account's count, both or neither; a trial's
+    that passes the free limit ends the trial, R8). None when another run of the job moved past the page."""
     if item.reserved is not None:
         return int(item.reserved)
     for _ in range(RESERVE_ATTEMPTS):
         account = account_store.get(item.account_id)
         count = int(account.subscriber_count or 0) if account is not None else 0
-        amount = needed if limit is None else max(0, min(needed, limit - count))
+        limit = growth.limit
+        amount = growth.amount if limit is None else max(0, min(growth.amount, limit - count))
         if amount == 0:
             return 0
-        if store.reserve(item, int(item.cursor_offset), amount, limit):
+        if store.reserve(item, int(item.cursor_offset), replace(growth, amount=amount)):
             return amount
         fresh = _reload(item)
         if fresh.cursor_offset != item.cursor_offset:

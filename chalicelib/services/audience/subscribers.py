@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from chalicelib import clock, errors, security
 from chalicelib.log import logger
 from chalicelib.models import subscribers as store
+from chalicelib.models.accounts import Growth
 from chalicelib.models.base import Page
 from chalicelib.models.lists import ContactList
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
@@ -101,14 +102,14 @@ def create(contact_list: ContactList, address: str, values: dict[str, Any], cons
         confirmed_at=now if status is SubscriberStatus.SUBSCRIBED else None,
     )
     subscriber.set_status(status)
-    limit = _subscriber_limit(account_id)
+    growth = _growth(account_id)
     try:
-        store.insert_counted(subscriber, limit)
+        store.insert_counted(subscriber, growth)
     except store.Duplicate:
         raise errors.Conflict("This address is already in the list.", code="duplicate_subscriber") from None
     except store.AccountFull:
         raise errors.LimitReached(
-            f"The account already holds {limit} subscribers, the most its plan allows. Raise the "
+            f"The account already holds {growth.limit} subscribers, the most its plan allows. Raise the "
             "subscriber level or change plan, or delete subscribers, to add more.",
         ) from None
     except store.Gone:
@@ -261,9 +262,9 @@ def delete(account_id: str, list_id: str, subscriber_id: str, *, actor: Actor, o
     _audit(Action.SUBSCRIBER_DELETED, subscriber, actor, origin)
 
 
-def _subscriber_limit(account_id: str) -> int | None:
+def _growth(account_id: str) -> Growth:
     account = accounts.ensure_open(account_id)   # a closed account takes no new subscribers (R33)
-    return plans.subscriber_limit(account.plan, account.subscriber_level)
+    return plans.growth(account.plan, account.subscriber_level, 1)
 
 
 def _consent_time(raw: str | None) -> str:

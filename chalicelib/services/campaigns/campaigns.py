@@ -263,6 +263,7 @@ def decide(campaign: Campaign, account: Account, now: datetime, approved: bool) 
     facts = Facts(
         account_status=account.status, plan=account.plan, now=now, recipients=audience.recipients,
         used=allowance.used(account, now), trial_ends_at=account.trial_ends_at,
+        trial_limit_passed_at=account.trial_limit_passed_at,
         subscriber_level=int(account.subscriber_level) if account.subscriber_level is not None else None,
         subscriber_count=int(account.subscriber_count or 0), credits=int(account.credits or 0),
         credits_purchased_at=account.credits_purchased_at, from_domain=domains.domain_of(details.from_email),
@@ -425,7 +426,7 @@ def resume(account_id: str, campaign_id: str) -> Campaign:
     refusal = gate.account_refusal(account.status, hold=gate.hold_of(account))
     if refusal is None and account.plan == Plan.TRIAL.value and (
             account.trial_ends_at is None or account.trial_ends_at <= clock.now()):
-        refusal = gate.trial_expired()   # R8: a trial's campaign paused before its end stays paused after it
+        refusal = gate.trial_expired(account.trial_limit_passed_at)   # R8: paused before its end, paused after
     if refusal is not None:
         raise errors.Invalid(refusal.message, code=refusal.code)
     generation = int(campaign.generation or 0) + 1

@@ -8,6 +8,7 @@ from enum import Enum
 
 from chalicelib.services.accounts.plans import (
     CREDIT_VALIDITY_DAYS,
+    FREE_SUBSCRIBERS,
     MONTHLY_EMAILS_PER_LEVEL,
     TRIAL_EMAILS,
     AccountStatus,
@@ -39,6 +40,7 @@ class Facts:
     recipients: int
     used: int = 0                              # trial: emails used so far; monthly: this month's
     trial_ends_at: datetime | None = None
+    trial_limit_passed_at: datetime | None = None   # R8: the trial ended when the subscribers passed the free limit
     subscriber_level: int | None = None
     subscriber_count: int = 0
     credits: int = 0
@@ -135,18 +137,17 @@ def domain_refusal(domain: str) -> Decision:
 def _plan_refusal(facts: Facts) -> Decision | None:
     plan = Plan(facts.plan)
     n = facts.recipients
+    if plan is Plan.TRIAL and (facts.trial_ends_at is None or facts.trial_ends_at <= facts.now):
+        return trial_expired(facts.trial_limit_passed_at)   # removing subscribers does not bring it back
     limit = subscriber_limit(plan, facts.subscriber_level)
     if limit is not None and facts.subscriber_count > limit:
         return refuse("subscriber_limit_exceeded",
                       f"The account holds {facts.subscriber_count} subscribers, more than the {limit} its plan "
                       "allows; remove some or raise the level to send again.")
-    if plan is Plan.TRIAL:
-        if facts.trial_ends_at is None or facts.trial_ends_at <= facts.now:
-            return trial_expired()
-        if facts.used + n > TRIAL_EMAILS:
-            left = max(TRIAL_EMAILS - facts.used, 0)
-            return refuse("trial_limit", f"The trial allows {TRIAL_EMAILS} emails in all and {left} are left; "
-                                         f"this campaign would send {n}.")
+    if plan is Plan.TRIAL and facts.used + n > TRIAL_EMAILS:
+        left = max(TRIAL_EMAILS - facts.used, 0)
+        return refuse("trial_limit", f"The trial allows {TRIAL_EMAILS} emails in all and {left} are left; "
+                                     f"this campaign would send {n}.")
     if plan is Plan.MONTHLY:
         cap = MONTHLY_EMAILS_PER_LEVEL * int(facts.subscriber_level or 0)
         if facts.used + n > cap:
@@ -168,8 +169,13 @@ def plan_refusal(facts: Facts) -> Decision | None:
     return _plan_refusal(facts)
 
 
-def trial_expired() -> Decision:
-    """R8: after the trial, lists can be managed but nothing can be sent until upgrade."""
+def trial_expired(limit_passed_at: datetime | None = None) -> Decision:
+    """R8: after the trial (30 days, or until the subscribers passed the free limit, whichever came first), lists
+    can be managed but nothing can be sent until upgrade."""
+    if limit_passed_at is not None:
+        return refuse("trial_expired", f"The trial ended on {limit_passed_at:%-d %B %Y}, when the account's "
+                                       f"subscribers passed the free limit of {FREE_SUBSCRIBERS:,}; it stays "
+                                       "ended if subscribers are removed. Choose a plan to send again.")
     return refuse("trial_expired", "The 30-day trial has ended; choose a plan to send again.")
 
 

@@ -56,7 +56,7 @@ def take(account: Account, amount: int, now: datetime) -> Charge:
     fresh = account_store.get(account.account_id) or account
     refusal = gate.account_refusal(fresh.status, allow_pending=True) or gate.plan_refusal(gate.Facts(
         account_status=fresh.status, plan=fresh.plan, now=now, recipients=amount, used=allowance.used(fresh, now),
-        trial_ends_at=fresh.trial_ends_at,
+        trial_ends_at=fresh.trial_ends_at, trial_limit_passed_at=fresh.trial_limit_passed_at,
         subscriber_level=int(fresh.subscriber_level) if fresh.subscriber_level is not None else None,
         subscriber_count=int(fresh.subscriber_count or 0), credits=int(fresh.credits or 0),
         credits_purchased_at=fresh.credits_purchased_at))

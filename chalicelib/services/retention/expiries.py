@@ -78,7 +78,7 @@ def expire_trials(remaining_ms: Callable[[], int], now: datetime | None = None) 
 def _expire_trial(account: Account, now: datetime, outcome: Outcome) -> None:
     from chalicelib.services.campaigns import campaigns
 
-    reason = gate.trial_expired().message or ""
+    reason = gate.trial_expired(account.trial_limit_passed_at).message or ""
     waiting = [CampaignStatus.SCHEDULED, CampaignStatus.IN_REVIEW]
     for campaign in campaign_store.in_status(account.account_id, waiting):
         if campaigns.back_to_draft(campaign, [CampaignStatus(campaign.status)], reason):
