@@ -115,6 +115,8 @@ def statements(function: str) -> list[dict[str, Any]]:
          "Resource": [_arn(t) for t in tables] + [{"Fn::Sub": f"${{{t}.Arn}}/index/*"} for t in tables]},
         # Tables, queues and buckets are encrypted with the stage's key: writers make data keys, readers decrypt.
         {"Sid": "StageDataKey", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [_arn(definition.DATA_KEY)]},
+        # Every function reads the keys when it starts (config.check_at_start) and signs, verifies or hashes with them.
+        {"Sid": "ReadsTheKeys", "Action": ["secretsmanager:GetSecretValue"], "Resource": [{"Ref": definition.SECRET}]},
     ]
     if grants.scans:
         out.append({"Sid": "ScansItsSweeps", "Action": ["dynamodb:Scan"],
