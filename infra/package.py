@@ -228,7 +228,8 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
 
 def _one_role_per_function(resources: dict[str, Any], functions: list[str], stage: str) -> None:
     """Replace Chalice's one shared role with a role per function holding only what it does (infra/permissions.py).
-    A function with no entry there gets the least any function has: its log group, the tables (no Scan), the key."""
+    A function with no entry there gets the least any function has: its log group, the tables (no Scan), the data key
+    and the keys' secret."""
     shared = _lambda_roles(resources)
     if not shared:
         raise PackageError("Chalice's template has no Lambda execution role to replace.")

@@ -1,7 +1,7 @@
 """What each Lambda function may do (R32): one role per function, with only the calls its code makes.
 
-`GRANTS` names, per function (Chalice's logical id), what it reaches besides its own log group and the stage's data
-key; `policy(function)` turns that into the role's IAM policy. A function Chalice packages that has no entry here
+`GRANTS` names, per function (Chalice's logical id), what it reaches besides its own log group, the stage's data
+key and the keys' secret; `policy(function)` turns that into the role's IAM policy. A function Chalice packages that has no entry here
 stops `make package` (infra/package.py): a new function starts with nothing, not with everything.
 
 Where a grant comes from in the code:
