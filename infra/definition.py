@@ -77,6 +77,13 @@ PITR_RECOVERY_DAYS = 35
 
 DATA_KEY = "DataKey"   # the customer-managed KMS key of the stage's data (R32)
 
+# The service's keys (chalicelib/config.py Keys): the functions read it at run time; docs/operations.md says how to
+# rotate its signing key. CloudFormation generates its first value (one random string: the first signing key and
+# the hash key), so the value is never in the template. Never change its Name or GenerateSecretString: CloudFormation
+# would make a new value, and every keyed hash stored (subscribers, suppressions, erased addresses) would stop matching.
+SECRET = "Secret"
+SECRET_NAME = "mailroom/{stage}/secret-key"
+
 # SES configuration-set events go to this topic; the feedback queue is subscribed to it.
 EVENTS_TOPIC = "ses-events"
 CONFIGURATION_SET = "events"
@@ -333,6 +340,20 @@ def _private_bucket(stage: str, logical: str, rule: str, days: int) -> dict[str,
     }
 
 
+def secret(stage: str) -> dict[str, Any]:
+    """The secret holding the stage's keys, encrypted with the data key, kept if the stack goes or would replace it."""
+    return {
+        "Type": "AWS::SecretsManager::Secret",
+        **_RETAIN,
+        "Properties": {
+            "Name": SECRET_NAME.format(stage=stage),
+            "Description": f"mailroom {stage}: its signing keys (newest first) and its never-rotated hash key",
+            "KmsKeyId": {"Ref": DATA_KEY},
+            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+        },
+    }
+
+
 def resources(stage: str, sender_domain: Any) -> dict[str, dict[str, Any]]:
     """Every resource besides the Lambda functions and the API (Chalice packages those).
 
@@ -344,6 +365,7 @@ def resources(stage: str, sender_domain: Any) -> dict[str, dict[str, Any]]:
     out.update(_data_key(stage))
     out[EXPORTS_BUCKET_ID] = exports_bucket(stage)
     out[UPLOADS_BUCKET_ID] = uploads_bucket(stage)
+    out[SECRET] = secret(stage)
     out["SesEventsTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name(stage, EVENTS_TOPIC),
                                                                       "KmsMasterKeyId": {"Ref": DATA_KEY}}}
     out.update(_feedback_route())

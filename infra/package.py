@@ -37,7 +37,6 @@ CHALICE_OUTPUTS = ("sam.json", "deployment.zip", "layer-deployment.zip")
 # Chalice keeps a zip per app-code hash and per requirements.txt hash and never removes one.
 KEEP_CACHED = {"appcode-*.zip": 3, "managed-layer-*.zip": 2, "locked-layer-*.zip": 2}
 LOG_RETENTION_DAYS = 30
-SECRET_NAME = "mailroom/{stage}/secret-key"
 
 _QUEUE_ARN_SUB = re.compile(r"^arn:\$\{AWS::Partition\}:sqs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(?P<name>[\w-]+)$")
 
@@ -176,8 +175,8 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
             "MAILROOM_PUBLIC_URL": {"Ref": "PublicUrl"},
             "MAILROOM_SENDER": {"Ref": "Sender"},
             "MAILROOM_SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
-            # Resolved by CloudFormation at deploy time; the template never holds the secret.
-            "MAILROOM_SECRET_KEY": "{{resolve:secretsmanager:%s:SecretString}}" % SECRET_NAME.format(stage=stage),
+            # The secret's ARN only: the functions read the keys at run time (chalicelib/config.py keys()).
+            "MAILROOM_SECRET_NAME": {"Ref": definition.SECRET},
         })
         _wire_sqs_events(stage, logical_id, function)
         resources[f"{logical_id}LogGroup"] = {
@@ -229,7 +228,8 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
 
 def _one_role_per_function(resources: dict[str, Any], functions: list[str], stage: str) -> None:
     """Replace Chalice's one shared role with a role per function holding only what it does (infra/permissions.py).
-    A function with no entry there gets the least any function has: its log group, the tables (no Scan), the key."""
+    A function with no entry there gets the least any function has: its log group, the tables (no Scan), the data key
+    and the keys' secret."""
     shared = _lambda_roles(resources)
     if not shared:
         raise PackageError("Chalice's template has no Lambda execution role to replace.")

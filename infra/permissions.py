@@ -1,7 +1,7 @@
 """What each Lambda function may do (R32): one role per function, with only the calls its code makes.
 
-`GRANTS` names, per function (Chalice's logical id), what it reaches besides its own log group and the stage's data
-key; `policy(function)` turns that into the role's IAM policy. A function Chalice packages that has no entry here
+`GRANTS` names, per function (Chalice's logical id), what it reaches besides its own log group, the stage's data
+key and the keys' secret; `policy(function)` turns that into the role's IAM policy. A function Chalice packages that has no entry here
 stops `make package` (infra/package.py): a new function starts with nothing, not with everything.
 
 Where a grant comes from in the code:
@@ -115,6 +115,8 @@ def statements(function: str) -> list[dict[str, Any]]:
          "Resource": [_arn(t) for t in tables] + [{"Fn::Sub": f"${{{t}.Arn}}/index/*"} for t in tables]},
         # Tables, queues and buckets are encrypted with the stage's key: writers make data keys, readers decrypt.
         {"Sid": "StageDataKey", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [_arn(definition.DATA_KEY)]},
+        # Every function reads the keys when it starts (config.check_at_start) and signs, verifies or hashes with them.
+        {"Sid": "ReadsTheKeys", "Action": ["secretsmanager:GetSecretValue"], "Resource": [{"Ref": definition.SECRET}]},
     ]
     if grants.scans:
         out.append({"Sid": "ScansItsSweeps", "Action": ["dynamodb:Scan"],

@@ -61,6 +61,7 @@ class Provisioner:
             "AWS::SES::ConfigurationSetEventDestination": self._event_destination,
             "AWS::SES::EmailIdentity": self._identity,
             "AWS::S3::Bucket": self._bucket,
+            "AWS::SecretsManager::Secret": self._secret,
         }
         unknown = sorted({r["Type"] for r in self.template.values()} - set(handlers))
         if unknown:
@@ -277,6 +278,18 @@ class Provisioner:
                 _lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]})
         self.made[logical_id] = bucket
         self.arns[logical_id] = f"arn:aws:s3:::{bucket}"
+
+    def _secret(self, logical_id: str, props: dict) -> None:
+        """The secret with a value generated as CloudFormation would; one already there keeps its value."""
+        secretsmanager = self._client("secretsmanager")
+        try:
+            arn = secretsmanager.describe_secret(SecretId=props["Name"])["ARN"]
+        except secretsmanager.exceptions.ResourceNotFoundException:
+            value = secretsmanager.get_random_password(**props["GenerateSecretString"])["RandomPassword"]
+            arn = secretsmanager.create_secret(Name=props["Name"], Description=props["Description"],
+                                               KmsKeyId=props["KmsKeyId"], SecretString=value)["ARN"]
+        self.made[logical_id] = arn
+        self.arns[logical_id] = arn
 
 
 def _lifecycle_rule(rule: dict) -> dict:

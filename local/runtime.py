@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from chalicelib.config import SettingsError
+from infra import definition
 from local import configure_logging, quick_start
 from local.emulator import Emulator, PortInUse, ensure_free
 from local.outbox import Outbox, OutboxServer, capture_send_options
@@ -107,7 +108,8 @@ class Options:
 
 
 def service_environment(options: Options, emulator_url: str) -> dict[str, str]:
-    """What the service (config.py) and boto3 read, for this start: fake credentials, a fresh secret."""
+    """What the service (config.py) and boto3 read, for this start: fake credentials, and the name of the secret
+    that provisioning makes in the emulator from the one infra definition (the functions read it as in AWS)."""
     return {
         "MAILROOM_STAGE": STAGE,
         "AWS_REGION": REGION,
@@ -117,7 +119,7 @@ def service_environment(options: Options, emulator_url: str) -> dict[str, str]:
         # Any boto3 client the service makes, even one that forgets the endpoint, stays on the emulator.
         "AWS_ENDPOINT_URL": emulator_url,
         "MAILROOM_AWS_ENDPOINT": emulator_url,
-        "MAILROOM_SECRET_KEY": secrets.token_urlsafe(48),
+        "MAILROOM_SECRET_NAME": definition.SECRET_NAME.format(stage=STAGE),
         "MAILROOM_PUBLIC_URL": options.api_url,
         "POWERTOOLS_SERVICE_NAME": "mailroom",
         "PYTHONUNBUFFERED": "1",
@@ -158,6 +160,7 @@ class Runtime:
         os.environ.update(service_environment(options, self.emulator.url))
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
+        os.environ.pop("MAILROOM_SECRET_KEY", None)   # the keys are the emulator's secret's, as in AWS
 
         from chalicelib.config import get_settings
         from infra.provision import provision

@@ -3,19 +3,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import re
 import secrets
-from email.generator import Generator
+from collections.abc import Mapping
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from functools import lru_cache
-from typing import Mapping
 
 from chalicelib import clock, errors
-
 
 
 class _Registry(HeaderRegistry):
@@ -33,18 +30,12 @@ class _Registry(HeaderRegistry):
         return made
 
 
-class _Generator(Generator):
-    """The standard generator, writing each body in one piece rather than line by line (~10x fewer calls)."""
-
-    def _write_lines(self, lines: str) -> None:
-        if lines:
-            self.write(lines.replace("\r\n", "\n").replace("\r", "\n").replace("\n", self._NL))
-
-
 # Headers we add verbatim: a policy may not refold them into encoded words (List-Unsubscribe must
 # stay "<https://…>" on one line for mailbox providers to offer one-click unsubscribe).
 POLICY = SMTP.clone(refold_source="none", header_factory=_Registry())
 TAG_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+NL = "\r\n"
+BOUNDARY = re.compile(r'boundary="([^"]+)"')
 ENCODED_TAG_PREFIX = "b64-"
 
 
@@ -88,10 +79,24 @@ def build(*, sender: Address, to: Address, subject: str, text: str, html: str,
 
 
 def as_bytes(message: EmailMessage) -> bytes:
-    """The message's raw bytes (CRLF line ends); everything in it is ASCII by construction."""
-    out = io.StringIO()
-    _Generator(out, mangle_from_=False, policy=message.policy).flatten(message)
-    return out.getvalue().encode("ascii")
+    """The raw bytes (CRLF line ends, ASCII by construction) of a message `build` made: what the email package's
+    generator writes for it, byte for byte, without parsing its Content-Type headers again on the way out (a third
+    of a render went there)."""
+    return _written(message).encode("ascii")
+
+
+def _written(part: EmailMessage | MIMEPart) -> str:
+    """Headers as stored (already folded), a blank line, then the body: the parts between boundaries, or the text."""
+    head = "".join(f"{name}: {NL.join(value.splitlines())}{NL}" for name, value in part.raw_items()) + NL
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        match = BOUNDARY.search(dict(part.raw_items())["Content-Type"])
+        if match is None:
+            raise ValueError("a multipart message without the boundary build() gives it")
+        boundary = match.group(1)
+        between = f"{NL}--{boundary}{NL}"
+        return f"{head}--{boundary}{NL}{between.join(map(_written, payload))}{NL}--{boundary}--{NL}"
+    return head + payload.replace("\r\n", "\n").replace("\r", "\n").replace("\n", NL)
 
 
 def _fold(name: str, value: str | Address) -> str:

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, parse_keys
 from chalicelib.models.base import all_models
 from infra import definition
 from infra.package import PROJECT_DIR, PackageError, build, merge
@@ -57,7 +57,9 @@ def test_every_function_gets_the_settings_and_never_a_literal_secret(template):
                                 ("MAILROOM_SENDER", "Sender")):
             assert variables[name] == {"Ref": parameter}, (logical_id, name)
             assert parameter in template["Parameters"]
-        assert variables["MAILROOM_SECRET_KEY"] == "{{resolve:secretsmanager:mailroom/dev/secret-key:SecretString}}"
+        assert variables["MAILROOM_SECRET_NAME"] == {"Ref": "Secret"}   # its ARN: the keys are read at run time
+        assert not any("secret" in str(value).lower() for name, value in variables.items()
+                       if name != "MAILROOM_SECRET_NAME"), logical_id
         assert variables["MAILROOM_SES_CONFIGURATION_SET"] == {"Ref": "SesConfigurationSet"}
         assert "MAILROOM_AWS_ENDPOINT" not in variables
     assert "Default" not in template["Parameters"]["PublicUrl"]
@@ -281,6 +283,16 @@ def _check_bucket(aws, props: dict, made: str) -> None:
         assert rule["AbortIncompleteMultipartUpload"] == defined_rule["AbortIncompleteMultipartUpload"]
 
 
+def _check_secret(aws, props: dict, made: str) -> None:
+    described = aws("secretsmanager").describe_secret(SecretId=props["Name"])
+    assert described["ARN"] == made and described["KmsKeyId"] == props["KmsKeyId"]
+    value = aws("secretsmanager").get_secret_value(SecretId=made)["SecretString"]
+    generated = props["GenerateSecretString"]
+    assert len(value) == generated["PasswordLength"] and value.isalnum() is generated["ExcludePunctuation"]
+    keys = parse_keys(value, "the secret")   # a valid first value: one signing key, which is the hash key too
+    assert keys.signing == (keys.hashing,)
+
+
 DRIFT_CHECKS = {
     "AWS::S3::Bucket": _check_bucket,
     "AWS::KMS::Key": _check_key,
@@ -294,6 +306,7 @@ DRIFT_CHECKS = {
     "AWS::SES::ConfigurationSet": _check_configuration_set,
     "AWS::SES::ConfigurationSetEventDestination": _check_event_destination,
     "AWS::SES::EmailIdentity": _check_identity,
+    "AWS::SecretsManager::Secret": _check_secret,
 }
 
 
@@ -316,6 +329,25 @@ def test_provisioning_creates_every_resource_the_template_defines():
             assert resource["Type"] in DRIFT_CHECKS, f"no drift check for {resource['Type']} ({logical_id}); add one"
             assert logical_id in provisioner.made, f"{logical_id} was not provisioned"
             DRIFT_CHECKS[resource["Type"]](aws, provisioner.resolve(resource["Properties"]), provisioner.made[logical_id])
+
+
+def test_provisioning_again_keeps_the_keys_a_stage_already_has():
+    # Given a stage whose secret was made, and then rotated by its operator
+    settings = get_settings()
+    name = definition.SECRET_NAME.format(stage=settings.stage)
+    with mock_aws():
+        session = boto3.session.Session(region_name=settings.region)
+        Provisioner(session, settings.stage, settings.sender_domain).run()
+        secrets = session.client("secretsmanager")
+        first = secrets.get_secret_value(SecretId=name)["SecretString"]
+        rotated = json.dumps({"signing_keys": ["n" * 40, first], "hash_key": first})
+        secrets.put_secret_value(SecretId=name, SecretString=rotated)
+
+        # When the local runtime starts again (provisioning runs again)
+        Provisioner(session, settings.stage, settings.sender_domain).run()
+
+        # Then the keys are the operator's, not a new value: every stored hash still matches
+        assert secrets.get_secret_value(SecretId=name)["SecretString"] == rotated
 
 
 # --- drift: the PynamoDB models and the tables --------------------------------------------------

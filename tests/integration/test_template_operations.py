@@ -62,6 +62,7 @@ def grants(*, scans=(), sends_to=(), consumes=None, mails=False, as_customers=Fa
         table = definition.table_id(logical)
         allowed |= {(a, table) for a in TABLE_ACTIONS} | {(a, f"{table}/index/*") for a in TABLE_ACTIONS}
     allowed |= {(a, definition.DATA_KEY) for a in ("kms:Decrypt", "kms:GenerateDataKey")}
+    allowed |= {("secretsmanager:GetSecretValue", "Secret")}   # every function reads the keys when it starts
     allowed |= {("dynamodb:Scan", definition.table_id(t)) for t in scans}
     allowed |= {(a, definition.queue_id(q)) for q in sends_to for a in SEND}
     if consumes:
@@ -104,7 +105,7 @@ ALLOWED = {
     "PurgeExpiredItems": grants(scans=TTL_TABLES),
     "ResumeRetention": grants(scans=["jobs", "accounts", "lists", *TTL_TABLES], mails=True, **PURGE),
 }
-BASELINE = grants()   # a function nobody listed: its tables and the key, nothing else
+BASELINE = grants()   # a function nobody listed: its tables, the data key and the keys' secret, nothing else
 
 
 def resource_name(resource: Any) -> str:

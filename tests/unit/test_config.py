@@ -1,6 +1,7 @@
 """Settings: the service runs only in the EU/EEA (R31) and only with a real secret."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.config import EU_REGIONS, SettingsError, load
+from chalicelib.config import EU_REGIONS, SettingsError, load, parse_keys
 
 SECRET = "s" * 32
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +37,47 @@ def test_a_non_production_stage_may_override_the_region_and_production_may_not()
 def test_a_short_secret_is_refused():
     with pytest.raises(SettingsError, match="MAILROOM_SECRET_KEY"):
         load({"AWS_REGION": "eu-west-1", "MAILROOM_SECRET_KEY": "short"})
+
+
+def test_without_a_secret_the_service_does_not_start_and_says_what_to_set():
+    with pytest.raises(SettingsError, match="MAILROOM_SECRET_NAME"):
+        load({"AWS_REGION": "eu-west-1"})
+    # the secret's name is enough: the keys are read from Secrets Manager at run time, not from the environment
+    assert load({"AWS_REGION": "eu-west-1", "MAILROOM_SECRET_NAME": "mailroom/dev/secret-key"}).local_keys is None
+
+
+def test_a_production_stage_never_takes_its_keys_from_the_environment():
+    with pytest.raises(SettingsError, match="production stage reads its keys from the secret"):
+        load({"AWS_REGION": "eu-west-1", "MAILROOM_STAGE": "prod", "MAILROOM_SECRET_KEY": SECRET,
+              "MAILROOM_SECRET_NAME": "mailroom/prod/secret-key"})
+
+
+def test_a_secret_of_one_string_is_the_first_signing_key_and_the_hash_key():
+    keys = parse_keys(SECRET, "the secret")
+    assert keys.signing == (SECRET.encode(),) and keys.hashing == SECRET.encode()
+
+
+def test_a_rotated_secret_lists_its_signing_keys_newest_first_beside_its_hash_key():
+    raw = json.dumps({"signing_keys": ["n" * 32, "o" * 32], "hash_key": "h" * 32})
+    keys = parse_keys(raw, "the secret")
+    assert keys.signing == (b"n" * 32, b"o" * 32) and keys.hashing == b"h" * 32
+
+
+@pytest.mark.parametrize("raw", [
+    "short",
+    "{not json",
+    json.dumps({"signing_keys": [], "hash_key": "h" * 32}),            # nothing to sign with
+    json.dumps({"signing_keys": ["n" * 32, "short"], "hash_key": "h" * 32}),
+    json.dumps({"signing_keys": "n" * 32, "hash_key": "h" * 32}),       # not a list
+    json.dumps({"signing_keys": ["n" * 32]}),                           # no hash key: hashes would change
+    json.dumps({"signing_keys": ["n" * 32], "hash_key": "h" * 31}),
+    json.dumps({"signing_keys": ["n" * 32], "hash_key": "h" * 32, "signing_key": "x" * 32}),   # a typo
+])
+def test_a_secret_without_valid_keys_is_refused_without_showing_them(raw):
+    with pytest.raises(SettingsError) as refused:
+        parse_keys(raw, "The secret mailroom/dev/secret-key")
+    assert "mailroom/dev/secret-key" in str(refused.value)
+    assert "n" * 32 not in str(refused.value) and "h" * 31 not in str(refused.value)
 
 
 def _import_app_in_lambda(region: str) -> subprocess.CompletedProcess:

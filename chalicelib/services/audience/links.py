@@ -31,7 +31,7 @@ class ListRef:
 
 def unsubscribe_token(account_id: str, list_id: str, subscriber_id: str) -> str:
     """Never expires: an unsubscribe link must work for as long as the email exists (R19)."""
-    return security.sign("unsubscribe", [account_id, list_id, subscriber_id])
+    return security.link_signer("unsubscribe").sign((account_id, list_id, subscriber_id))
 
 
 def unsubscribe_url(account_id: str, list_id: str, subscriber_id: str) -> str:
@@ -42,7 +42,7 @@ def unsubscribe_url(account_id: str, list_id: str, subscriber_id: str) -> str:
 def read_unsubscribe(token: str) -> SubscriberRef | None:
     """Whom an unsubscribe token names, and the campaign if a campaign's email carried it; None if forged
     or altered."""
-    return _campaign_ref(security.unsign("unsubscribe", token))
+    return _campaign_ref(security.read_link("unsubscribe", token))
 
 
 def confirm_url(account_id: str, list_id: str, subscriber_id: str) -> str:
@@ -97,7 +97,7 @@ def read_form_stamp(token: str, account_id: str, list_id: str) -> datetime | Non
 
 def read_preferences(token: str) -> SubscriberRef | None:
     """Whose preference centre a token opens, and the campaign whose email carried it; None if forged or altered."""
-    return _campaign_ref(security.unsign("preferences", token))
+    return _campaign_ref(security.read_link("preferences", token))
 
 
 def _campaign_ref(payload: object) -> SubscriberRef | None:
