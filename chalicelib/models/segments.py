@@ -29,7 +29,8 @@ class SavedSegment(BaseModel):
     list_key = UnicodeAttribute()
     name = UnicodeAttribute()
     definition = UnicodeAttribute()                 # JSON: {"match", "conditions": [{field, op, value?, type}]}
-    count = NumberAttribute(null=True)              # members matching, when last counted
+    # members matching, when last counted; it hides Model.count, which nothing calls on segments
+    count = NumberAttribute(null=True)  # type: ignore[assignment]
     subscribed = NumberAttribute(null=True)         # ... of whom subscribed
     counted_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()

@@ -32,7 +32,7 @@ def trial_end(accepted_at: datetime) -> datetime:
     return accepted_at + timedelta(days=TRIAL_DAYS)
 
 
-def subscriber_limit(plan: Plan | str, subscriber_level: int | None) -> int | None:
+def subscriber_limit(plan: Plan | str, subscriber_level: float | None) -> int | None:
     """How many subscribers the account may store; None means no limit from the plan."""
     plan = Plan(plan)
     if plan in (Plan.TRIAL, Plan.FREE):
@@ -42,7 +42,7 @@ def subscriber_limit(plan: Plan | str, subscriber_level: int | None) -> int | No
     return None
 
 
-def monthly_email_cap(plan: Plan | str, subscriber_level: int | None) -> int | None:
+def monthly_email_cap(plan: Plan | str, subscriber_level: float | None) -> int | None:
     """R10: 109 × the purchased level per month on the monthly plan; R8: 100 in the trial."""
     plan = Plan(plan)
     if plan is Plan.MONTHLY:

@@ -10,7 +10,7 @@ from chalicelib.log import logger
 from chalicelib.models import accounts as store
 from chalicelib.models import campaigns, reputation, users
 from chalicelib.models.accounts import Account
-from chalicelib.models.base import Page
+from chalicelib.models.base import Page, Update
 from chalicelib.models.campaigns import SUSPENDED_SENTENCE, PauseReason
 from chalicelib.models.users import Login, User
 from chalicelib.services import addresses
@@ -124,9 +124,9 @@ def change_plan(staff: Principal, account_id: str, change: PlanChange, origin: O
     if change.credits is not None and change.credits <= 0:
         raise errors.Invalid("credits must be a positive number to add.", code="invalid_plan")
     now = clock.now()
-    actions = [Account.plan.set(plan.value), Account.updated_at.set(now)]
-    actions.append(
-        Account.subscriber_level.set(change.subscriber_level) if plan is Plan.MONTHLY
+    actions: list[Update] = [Account.plan.set(plan.value), Account.updated_at.set(now)]
+    actions.append(   # only the monthly plan has a level (checked above)
+        Account.subscriber_level.set(change.subscriber_level) if change.subscriber_level is not None
         else Account.subscriber_level.remove()
     )
     if change.credits:
