@@ -62,9 +62,9 @@ class WriteCounter:
 
     def __init__(self, indexes: dict[str, int]) -> None:
         self.indexes = indexes          # physical table name -> number of its global secondary indexes
-        self.table = Counter()
-        self.gsi = Counter()
-        self.requests = Counter()
+        self.table: Counter[str] = Counter()
+        self.gsi: Counter[str] = Counter()
+        self.requests: Counter[str] = Counter()
 
     def __call__(self, params: dict, model, **_: object) -> None:
         operation = model.name

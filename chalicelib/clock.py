@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import overload
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 UTC with a Z, as the API speaks it."""
     if moment is None:

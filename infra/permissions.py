@@ -62,7 +62,7 @@ class Grants:
 
 
 # The account purge (retention/account_purge.py) removes the account's sending domains and export files.
-_PURGES = {"removes_domains": True, "buckets": {"exports": "delete"}}
+_PURGES: dict[str, Any] = {"removes_domains": True, "buckets": {"exports": "delete"}}
 
 GRANTS: dict[str, Grants] = {
     "APIHandler": Grants(

@@ -143,8 +143,8 @@ class Cron:
             weekday, nth = day_of_week.split("#")
             return _aws_weekday(day) == _values(weekday, 1, 7, _WEEKDAYS).pop() and (day.day - 1) // 7 + 1 == int(nth)
         if day_of_week.endswith("L") and len(day_of_week) > 1:
-            weekday = _values(day_of_week[:-1], 1, 7, _WEEKDAYS).pop()
-            return _aws_weekday(day) == weekday and day.day + 7 > last
+            last_weekday = _values(day_of_week[:-1], 1, 7, _WEEKDAYS).pop()
+            return _aws_weekday(day) == last_weekday and day.day + 7 > last
         return _aws_weekday(day) in _values(day_of_week, 1, 7, _WEEKDAYS)
 
     def next_after(self, moment: float) -> float:

@@ -38,7 +38,9 @@ class _Generator(Generator):
 
     def _write_lines(self, lines: str) -> None:
         if lines:
-            self.write(lines.replace("\r\n", "\n").replace("\r", "\n").replace("\n", self._NL))
+            text = lines.replace("\r\n", "\n").replace("\r", "\n")
+            # _NL: the line ending flatten() set; typeshed leaves the generator's private attributes out
+            self.write(text.replace("\n", self._NL))  # type: ignore[attr-defined]
 
 
 # Headers we add verbatim: a policy may not refold them into encoded words (List-Unsubscribe must

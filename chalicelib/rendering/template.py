@@ -106,10 +106,11 @@ def environment(html: bool):
 
         __slots__ = ()
 
-        def __lt__(self, other: Any) -> bool:
+        # Jinja's stubs type the comparisons as its failing method; a Missing compares false instead.
+        def __lt__(self, other: Any) -> bool:  # type: ignore[override]
             return False
 
-        __le__ = __gt__ = __ge__ = __lt__
+        __le__ = __gt__ = __ge__ = __lt__  # type: ignore[assignment]
 
     env = SandboxedEnvironment(autoescape=html, undefined=Missing, finalize=_finalize,
                                auto_reload=False, cache_size=0)

@@ -153,7 +153,7 @@ def columns(header: list[str], fields: Iterable[FieldName], mapping: Mapping[str
                                  f"(its columns: {shown}).")
             targets[index] = target
     else:
-        by_simple = {}
+        by_simple: dict[str, str] = {}
         for field in fields:
             by_simple.setdefault(simple_name(field.label), field.key)
             by_simple[simple_name(field.key)] = field.key

@@ -64,7 +64,7 @@ def form_url(account_id: str, list_id: str) -> str:
 def read_form(token: str) -> ListRef | None:
     """The list a signup form token names; None if forged or altered."""
     payload = security.unsign_fixed("form", token)
-    if _ids(payload, 2):
+    if payload is not None and _ids(payload, 2):
         return ListRef(*payload)
     return None
 

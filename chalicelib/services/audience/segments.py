@@ -307,12 +307,12 @@ def parse(definitions: Iterable[FieldDefinition], match: str, conditions: list[d
 
 def _condition(kinds: Mapping[str, Kind], n: int, raw: Mapping[str, Any]) -> Condition:
     name, op, value = raw.get("field"), raw.get("op"), raw.get("value")
-    if name not in kinds:
+    if not isinstance(name, str) or name not in kinds:
         custom = ", ".join(sorted(k for k in kinds if k not in BUILT_IN)) or "none"
         raise _invalid(str(name), f"Condition {n}: the list has no field {name!r} (its own fields: {custom}; and "
                                   f"{', '.join(BUILT_IN)}).", code="unknown_field")
     kind = kinds[name]
-    if op not in OPS[kind]:
+    if not isinstance(op, str) or op not in OPS[kind]:
         raise _invalid(name, f"Condition {n}: {op!r} does not fit the field {name!r}, which holds "
                              f"{_KIND_WORDS[kind]}; use one of {', '.join(OPS[kind])}.")
     if op in PRESENCE:

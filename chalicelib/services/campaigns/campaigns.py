@@ -190,7 +190,7 @@ def send_test(account_id: str, campaign_id: str, emails: Iterable[str], mailer: 
     account = accounts.get(account_id)
     refusal = gate.account_refusal(account.status, allow_pending=True, hold=gate.hold_of(account))
     if refusal is not None:
-        raise errors.Invalid(refusal.message, code=refusal.code)
+        raise refusal_error(refusal)
     test_copies.check_recipients(account, recipients)
     contact_list = _list_of(campaign)
     details = sender_of(campaign, contact_list)
@@ -427,7 +427,7 @@ def resume(account_id: str, campaign_id: str) -> Campaign:
             account.trial_ends_at is None or account.trial_ends_at <= clock.now()):
         refusal = gate.trial_expired()   # R8: a trial's campaign paused before its end stays paused after it
     if refusal is not None:
-        raise errors.Invalid(refusal.message, code=refusal.code)
+        raise refusal_error(refusal)
     generation = int(campaign.generation or 0) + 1
     # After an auto-stop, rates count again from here (R22): the bounces that stopped it are not held against it.
     stopped = campaign.status == CampaignStatus.STOPPED.value
