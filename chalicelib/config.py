@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping
 
 # EU and EEA regions only (R31). London and Zurich are outside the EU/EEA and are not listed.
 EU_REGIONS = frozenset({

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from chalicelib.config import get_settings
@@ -90,14 +90,14 @@ def unsign_fixed(purpose: str, token: str) -> Any | None:
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fixed_serializer(purpose: str):
     from itsdangerous import URLSafeSerializer
 
     return URLSafeSerializer(get_settings().secret_key, salt=f"mailroom.{purpose}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _serializer(purpose: str):
     from itsdangerous import URLSafeTimedSerializer
 

@@ -22,9 +22,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from chalicelib.config import EU_REGIONS
 from chalicelib.handlers.http import EDGE_HEADERS, UNKNOWN_ROUTE, error_body

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.identities import STAGE_TAG   # the tag of the domains the stage registers
+from chalicelib.identities import STAGE_TAG  # the tag of the domains the stage registers
 from infra import definition
 
 ALL_TABLES = tuple(definition.TABLES)

@@ -6,9 +6,10 @@ Every view is registered through `Api.route`, so that every answer, good or bad,
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, Response
 
@@ -112,7 +113,7 @@ class Call:
         return decode_cursor(raw) if raw else None
 
 
-def _validation_error(exc: "ValidationError") -> errors.DomainError:
+def _validation_error(exc: ValidationError) -> errors.DomainError:
     problems = exc.errors(include_url=False, include_input=False)
     fields = [
         {"field": ".".join(str(p) for p in problem["loc"]) or "body", "message": problem["msg"]}
@@ -233,7 +234,7 @@ class Api:
                     return view(Call(request, principal), **params)
                 except errors.DomainError as exc:
                     return error_response(exc)
-                except Exception:
+                except Exception:  # noqa: BLE001 - logged with its trace; the caller gets the error shape, not a crash
                     logger.exception("unhandled error", extra={"path": request.path})
                     return json_response(
                         error_body("internal_error", "Something went wrong on our side; it has been logged."),

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 from chalice.app import CaseInsensitiveMapping

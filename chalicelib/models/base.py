@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
 from pynamodb.attributes import ListAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
 from chalicelib.config import get_settings

@@ -1,9 +1,9 @@
 """Campaigns: content, sender, status, delivery progress and counters."""
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Iterable, Iterator
 from enum import Enum
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,

@@ -2,9 +2,9 @@
 per finished chunk. Both are keyed by business keys, so a redelivered or redriven message finds them."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from enum import Enum
-from typing import Iterable, Mapping, Sequence
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError

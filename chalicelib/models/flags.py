@@ -6,9 +6,9 @@ are found across accounts through the sparse by_queue index; dismissing one remo
 """
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex

@@ -7,8 +7,8 @@ that reserves them, so a page run again after a crash uses its reservation inste
 """
 from __future__ import annotations
 
-from typing import Any
 from enum import Enum
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,

@@ -14,8 +14,8 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from functools import partial
 from enum import Enum
+from functools import partial
 
 from pynamodb.attributes import (
     NumberAttribute,

@@ -1,7 +1,7 @@
 """Saved segments: a named set of conditions on a list's members, and the last exact count of its matches."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex

@@ -7,9 +7,9 @@ inliner see plain HTML, and put back afterwards.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from chalicelib import errors
@@ -217,7 +217,7 @@ def link_text(text_source: str, table: _LinkTable) -> str:
         url = m.group().rstrip(".,;:!?)]}")
         trailing = m.group()[len(url):]
         following = masked.text[m.end():m.end() + 1]
-        if following == OPEN or not trailing and following and not following.isspace() and following not in "<>\"'":
+        if following == OPEN or (not trailing and following and not following.isspace() and following not in "<>\"'"):
             return m.group()
         target = trackable(url)
         if target is None:

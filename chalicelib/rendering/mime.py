@@ -6,16 +6,15 @@ import binascii
 import io
 import re
 import secrets
+from collections.abc import Mapping
 from email.generator import Generator
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from functools import lru_cache
-from typing import Mapping
 
 from chalicelib import clock, errors
-
 
 
 class _Registry(HeaderRegistry):

@@ -10,8 +10,9 @@ values is rendered as for a recipient without custom values, which the save-time
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 
@@ -98,7 +99,8 @@ def _cap(value: str) -> str:
 @lru_cache(maxsize=2)
 def environment(html: bool):
     """The sandboxed Jinja environment: HTML autoescaped, missing values empty, no globals."""
-    from jinja2 import Undefined, tests as jt
+    from jinja2 import Undefined
+    from jinja2 import tests as jt
     from jinja2.sandbox import SandboxedEnvironment
 
     class Missing(Undefined):
@@ -188,7 +190,7 @@ def _error(part: str, line: int, problem: str) -> errors.Invalid:
                           details={"part": part, "line": line})
 
 
-def build(source: str, html: bool) -> "Template":
+def build(source: str, html: bool) -> Template:
     """A compiled template from a checked (or generated) source."""
     from jinja2 import TemplateError
 
@@ -199,7 +201,7 @@ def build(source: str, html: bool) -> "Template":
                              f"{exc}.", code="template_error") from exc
 
 
-def render(template: "Template", values: Mapping[str, Any], fallback: Mapping[str, Any],
+def render(template: Template, values: Mapping[str, Any], fallback: Mapping[str, Any],
            max_chars: int, on_fallback: Callable[[str], None] | None = None) -> str:
     """The template rendered with `values`; with `fallback` if that fails or grows past `max_chars`."""
     try:

@@ -31,7 +31,6 @@ from tests.integration.feedback_events import FORM, NOTHING_FAILED, Recipient, S
 from tests.integration.listing import make_list, path_of
 from tests.integration.mailbox import messages_to, text_of
 
-
 # --- auto-stop (R22) -----------------------------------------------------------------------------------
 
 def bulk_list(client, person, subscribed: int) -> str:

@@ -16,7 +16,7 @@ from moto import mock_aws
 from chalicelib.config import get_settings
 from chalicelib.models.base import all_models
 from infra import definition
-from infra.package import PROJECT_DIR, PackageError, build, merge
+from infra.package import PackageError, build, merge
 from infra.provision import Provisioner
 
 CFN_LINT = [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]

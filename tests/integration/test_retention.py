@@ -10,6 +10,7 @@ from datetime import timedelta
 from chalicelib import aws, clock
 from chalicelib.config import get_settings
 from chalicelib.models import accounts as account_store
+from chalicelib.models import reputation
 from chalicelib.models import retention as retention_store
 from chalicelib.models.accounts import Account
 from chalicelib.models.base import all_models
@@ -17,7 +18,6 @@ from chalicelib.models.deliveries import Delivery, DeliveryState
 from chalicelib.models.deliveries import campaign_key as ledger_key
 from chalicelib.models.events import Event, EventKind
 from chalicelib.models.events import campaign_key as events_key
-from chalicelib.models import reputation
 from chalicelib.models.reputation import ReputationDay
 from chalicelib.models.usage import Usage
 from chalicelib.services.accounts.plans import AccountStatus

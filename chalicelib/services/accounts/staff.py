@@ -2,8 +2,9 @@
 (R8–R12), each audited on the account (R4); and staff users themselves."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib import clock, errors, ids, security
 from chalicelib.log import logger

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, BinaryIO, Callable, Iterator, Mapping, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from chalicelib import clock, errors, ids
 from chalicelib.log import logger

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib import security
 from chalicelib.config import get_settings
@@ -91,7 +91,7 @@ def read_form_stamp(token: str, account_id: str, list_id: str) -> datetime | Non
     payload = security.unsign("form-stamp", token) if token else None
     if (isinstance(payload, list) and len(payload) == 3 and payload[:2] == [account_id, list_id]
             and type(payload[2]) is int and payload[2] > 0):
-        return datetime.fromtimestamp(payload[2], timezone.utc)
+        return datetime.fromtimestamp(payload[2], UTC)
     return None
 
 

@@ -1,9 +1,9 @@
 """What people do through the public pages: confirm an opt-in (R13), unsubscribe (R19), sign up (R18)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Mapping
 
 from chalicelib import clock, errors
 from chalicelib.log import logger

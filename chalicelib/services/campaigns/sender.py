@@ -18,11 +18,12 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import Any, Callable, Protocol, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 from chalicelib import clock, errors, outbound, ses
 from chalicelib.log import logger
@@ -33,8 +34,8 @@ from chalicelib.models.deliveries import ChunkOutcome, DeliveryState
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.rendering.campaign import compile_campaign
 from chalicelib.rendering.compose import ComposedEmail, ListDetails, Recipient, SendContext, compose
-from chalicelib.services.campaigns.progress import CHUNK_SIZE, complete_if_done
 from chalicelib.services.accounts.plans import AccountStatus
+from chalicelib.services.campaigns.progress import CHUNK_SIZE, complete_if_done
 from chalicelib.services.feedback import autostop, reputation
 
 SAFETY_MARGIN_S = 5.0    # stop this long before the invocation's end, so the claim is given back in time
@@ -82,7 +83,7 @@ class Chunk:
     subscriber_ids: tuple[str, ...]
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> "Chunk":
+    def from_body(cls, body: dict[str, Any]) -> Chunk:
         """Read a send message; a malformed one raises errors.Malformed (it will end in the dead-letter queue)."""
         try:
             ids = body["subscriber_ids"]

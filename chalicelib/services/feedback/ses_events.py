@@ -41,8 +41,7 @@ from chalicelib.outbound import Mailer
 from chalicelib.rendering.mime import read_tag_value
 from chalicelib.rendering.tracking import is_test
 from chalicelib.services import addresses
-from chalicelib.services.audience import subscribers, suppressions
-from chalicelib.services.audience import activity
+from chalicelib.services.audience import activity, subscribers, suppressions
 from chalicelib.services.feedback import autostop, reputation
 
 SOFT_BOUNCES_IN_A_ROW = 3          # then the address is treated as a hard bounce

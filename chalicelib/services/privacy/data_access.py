@@ -3,8 +3,9 @@ is known at all, which accounts hold it, and the copy of it that its verified ow
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from chalicelib import clock
 from chalicelib.log import logger
