@@ -114,7 +114,8 @@ def statements(function: str) -> list[dict[str, Any]]:
         {"Sid": "StageTablesAndIndexes", "Action": DYNAMODB_ACTIONS,
          "Resource": [_arn(t) for t in tables] + [{"Fn::Sub": f"${{{t}.Arn}}/index/*"} for t in tables]},
         # Tables, queues and buckets are encrypted with the stage's key: writers make data keys, readers decrypt.
-        {"Sid": "StageDataKey", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [_arn(definition.DATA_KEY)]},
+        {"Sid": "StageDataKey", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": [_arn(definition.DATA_KEY)]},
     ]
     if grants.scans:
         out.append({"Sid": "ScansItsSweeps", "Action": ["dynamodb:Scan"],

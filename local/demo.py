@@ -120,7 +120,8 @@ def clock_second() -> int:
     return int(time.time())
 
 
-LAST_ROWS = "email,first_name,last_name,city\r\n" + f"{BOUNCE},Bruno,Bounce,Riga\r\n{COMPLAINT},Clara,Complaint,Vilnius\r\n"
+LAST_ROWS = ("email,first_name,last_name,city\r\n"
+             f"{BOUNCE},Bruno,Bounce,Riga\r\n{COMPLAINT},Clara,Complaint,Vilnius\r\n")
 
 
 def _body(raw: str, kind: str) -> str:

@@ -187,7 +187,8 @@ class Runtime:
 
         session = boto3.session.Session(region_name=region)
         self.simulator = SimulatorEvents(
-            session.client("ses", endpoint_url=self.emulator.url), session.client("sns", endpoint_url=self.emulator.url),
+            session.client("ses", endpoint_url=self.emulator.url),
+            session.client("sns", endpoint_url=self.emulator.url),
             account_id=DEFAULT_ACCOUNT_ID, region=region, delay=self.options.ses_event_delay)
         self.simulator.start()
         self.outbox.subscribe(self.simulator)

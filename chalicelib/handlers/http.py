@@ -172,7 +172,7 @@ def page_response(page: Page, shape: Callable[[Any], dict]) -> Response:
 
 
 # What the cursors of the request being answered are bound to (set by Api.route for each request).
-_cursor_scope: ContextVar[list] = ContextVar("cursor_scope", default=[])
+_cursor_scope: ContextVar[list] = ContextVar("cursor_scope", default=[])  # noqa: B039 - replaced whole, never changed
 
 
 def cursor_scope(request: Any, principal: Principal | None) -> list:

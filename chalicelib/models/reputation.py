@@ -102,7 +102,7 @@ def credit(campaign: Campaign, day: str) -> bool:
     delta = uncredited(campaign)
     now = clock.now()
     marks, condition = [], Campaign.campaign_id.exists()
-    for name, (counter, mark) in CAMPAIGN_COUNTERS.items():
+    for counter, mark in CAMPAIGN_COUNTERS.values():
         attribute = getattr(Campaign, mark)
         old = getattr(campaign, mark)
         marks.append(attribute.set(int(getattr(campaign, counter) or 0)))

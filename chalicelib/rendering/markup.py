@@ -88,7 +88,7 @@ def _check_structure(masked: Masked, processed: str, source: str) -> None:
     seen = [int(i) for i in MARKER.findall(processed) if int(i) in masked.structural]
     if seen == masked.structural:
         return
-    culprit = next((want for want, got in zip(masked.structural, seen) if want != got), None)
+    culprit = next((want for want, got in zip(masked.structural, seen, strict=False) if want != got), None)
     if culprit is None:
         culprit = masked.structural[len(seen)] if len(seen) < len(masked.structural) else masked.structural[-1]
     raise template_error("html", masked.line_of(culprit, source),

@@ -157,7 +157,8 @@ def check(part: str, source: str, known: Iterable[str]) -> None:
             raise _error(part, line, f"unknown filter '{node.name}'; available: {', '.join(sorted(env.filters))}")
         if isinstance(node, nodes.Test) and node.name not in env.tests:
             raise _error(part, line, f"unknown test '{node.name}'")
-        if isinstance(node, nodes.Name) and node.ctx == "store" and (node.name.startswith("_") or node.name in BUILTINS):
+        if isinstance(node, nodes.Name) and node.ctx == "store" and (
+                node.name.startswith("_") or node.name in BUILTINS):
             raise _error(part, line, f"'{node.name}' cannot be assigned")
         if isinstance(node, (nodes.Filter, nodes.Test)) and (node.dyn_args or node.dyn_kwargs):
             raise _error(part, line, "*args and **kwargs are not allowed")
@@ -180,7 +181,7 @@ def _describe(node: Any) -> str:
         nodes.Getitem: "item access ('[]')", nodes.ScopedEvalContextModifier: "{% autoescape %}",
         nodes.Scope: "{% autoescape %}", nodes.Slice: "slicing",
     }
-    if isinstance(node, nodes.BinExpr) or isinstance(node, nodes.UnaryExpr):
+    if isinstance(node, (nodes.BinExpr, nodes.UnaryExpr)):
         return f"the operator '{node.operator}'"
     return names.get(type(node), type(node).__name__)
 

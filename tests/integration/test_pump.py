@@ -160,7 +160,8 @@ def test_only_the_reported_records_of_a_partial_failure_come_back(sqs, queues):
     recorder = Recorder()
 
     def fail_bad(event: dict) -> dict:
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "bad"]}
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]}
+                                      for r in event["Records"] if r["body"] == "bad"]}
 
     recorder.answer = fail_bad
     pump = Pump(make_app(recorder), sqs, region=REGION)

@@ -103,8 +103,8 @@ def test_the_purge_reaches_every_table_a_model_defines():
 
     assert unreached == [], (
         f"{unreached}: the purge cannot find an account's items there. Key the table by account_id, "
-        "list_key or campaign_key, or give it a step in services/retention/account_purge.py (REACHED_THROUGH), or say why it "
-        "holds no account's data (NOT_ACCOUNT_DATA).")
+        "list_key or campaign_key, or give it a step in services/retention/account_purge.py (REACHED_THROUGH), "
+        "or say why it holds no account's data (NOT_ACCOUNT_DATA).")
 
 
 def test_every_table_with_a_ttl_has_a_backstop_and_the_audit_trail_has_none():

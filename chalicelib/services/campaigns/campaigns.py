@@ -110,7 +110,7 @@ def update(account_id: str, campaign_id: str, changes: dict[str, Any]) -> Campai
     if content_changed:
         campaign.links = list(_compile(values, _list(account_id, values["list_id"])).links)
         campaign.approved_at = None
-    segment_id = changes["segment_id"] if "segment_id" in changes else campaign.segment_id
+    segment_id = changes.get("segment_id", campaign.segment_id)
     if segment_id is not None and ("segment_id" in changes or "list_id" in changes):
         segments.for_campaign(account_id, values["list_id"], segment_id)
     for name, value in changes.items():

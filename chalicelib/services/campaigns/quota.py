@@ -111,7 +111,7 @@ def release_unsent(campaign: Campaign) -> int:
             return 0
         charged = int(fresh.sent_count or 0) + int(fresh.failed_count or 0) + int(fresh.uncertain_count or 0)
         amount = max(int(fresh.reserved or 0) - charged, 0)
-        condition = ((Campaign.released.does_not_exist() | (Campaign.released == False))
+        condition = ((Campaign.released.does_not_exist() | (Campaign.released == False))  # noqa: E712 - a condition
                      & (Campaign.sent_count == fresh.sent_count) & (Campaign.failed_count == fresh.failed_count)
                      & _uncertain_is(int(fresh.uncertain_count or 0)))
         actions = [Campaign.released.set(True), Campaign.updated_at.set(clock.now())]
