@@ -37,6 +37,9 @@ class Settings:
     configuration_set: str
     aws_endpoint: str | None = None
     closed_account_grace_days: int = CLOSED_ACCOUNT_GRACE_DAYS
+    # What the link distribution (infra/distribution.py) sends with each request it forwards; None: no
+    # distribution (the local runtime), so its viewer headers are read as they come (handlers/viewer.py).
+    distribution_token: str | None = None
 
     @property
     def resource_prefix(self) -> str:
@@ -98,6 +101,7 @@ def load(environ: Mapping[str, str]) -> Settings:
         configuration_set=environ.get("MAILROOM_SES_CONFIGURATION_SET", f"mailroom-{stage}-events"),
         aws_endpoint=environ.get("MAILROOM_AWS_ENDPOINT") or None,
         closed_account_grace_days=_grace_days(environ.get("MAILROOM_CLOSED_ACCOUNT_GRACE_DAYS")),
+        distribution_token=environ.get("MAILROOM_DISTRIBUTION_TOKEN") or None,
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice import Blueprint, Response
 
 from chalicelib import errors
+from chalicelib.handlers import viewer
 from chalicelib.handlers.lazy import lazy_module
 from chalicelib.log import logger
 from chalicelib.models.base import Page
@@ -75,7 +76,11 @@ class Call:
 
     @property
     def ip(self) -> str | None:
-        return ((self.request.context or {}).get("identity") or {}).get("sourceIp")
+        return viewer.address(self.request)
+
+    @property
+    def country(self) -> str | None:
+        return viewer.country(self.request)
 
     @property
     def user_agent(self) -> str | None:

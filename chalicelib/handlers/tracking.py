@@ -34,8 +34,7 @@ NO_STORE = "no-store, no-cache, must-revalidate, private"
 
 
 def _visitor(call: Call) -> tracking.Visitor:
-    return tracking.Visitor(ip=call.ip, user_agent=call.user_agent,
-                            country=call.request.headers.get("cloudfront-viewer-country"))
+    return tracking.Visitor(ip=call.ip, user_agent=call.user_agent, country=call.country)
 
 
 @api.route(PIXEL_ROUTE, auth_required=False, answers={200: GIF})
