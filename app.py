@@ -3,11 +3,28 @@ from chalice import Chalice
 
 from chalicelib import config
 from chalicelib.handlers import (
-    accounts, admin, api_keys, campaigns, domains, exports, imports, lists, privacy, public, reviews, schedules,
-    segments, sessions, subscribers, suppressions, tracking, workers,
+    abuse_desk,
+    accounts,
+    admin,
+    api_keys,
+    campaigns,
+    domains,
+    exports,
+    imports,
+    lists,
+    openapi,
+    privacy,
+    public,
+    reviews,
+    schedules,
+    segments,
+    sessions,
+    subscribers,
+    suppressions,
+    team,
+    tracking,
+    workers,
 )
-from chalicelib.handlers import abuse_desk, openapi
-from chalicelib.handlers import team
 from chalicelib.handlers.http import edge_middleware
 
 config.check_at_start()

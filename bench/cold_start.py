@@ -42,7 +42,8 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def medians(first: tuple[list[str], Path, dict], second: tuple[list[str], Path, dict], runs: int) -> tuple[float, float]:
+def medians(first: tuple[list[str], Path, dict], second: tuple[list[str], Path, dict],
+            runs: int) -> tuple[float, float]:
     timed(*first)   # the file system's cache warmed once for both
     timed(*second)
     a, b = [], []

@@ -62,9 +62,9 @@ class WriteCounter:
 
     def __init__(self, indexes: dict[str, int]) -> None:
         self.indexes = indexes          # physical table name -> number of its global secondary indexes
-        self.table = Counter()
-        self.gsi = Counter()
-        self.requests = Counter()
+        self.table: Counter[str] = Counter()
+        self.gsi: Counter[str] = Counter()
+        self.requests: Counter[str] = Counter()
 
     def __call__(self, params: dict, model, **_: object) -> None:
         operation = model.name
@@ -124,7 +124,8 @@ def worker(emulator: str, account_id: str, list_id: str, import_id: str) -> None
     found = imports.get(account_id, list_id, import_id, files).item
     print(json.dumps({
         "status": found.status, "added": int(found.added), "seconds": seconds,
-        "cpu_seconds": resource.getrusage(resource.RUSAGE_SELF).ru_utime + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+        "cpu_seconds": resource.getrusage(resource.RUSAGE_SELF).ru_utime
+        + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
         "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "rss_before_run_kb": rss_before,
         "table_units": dict(counter.table), "gsi_units": dict(counter.gsi), "requests": dict(counter.requests),
     }))

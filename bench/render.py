@@ -40,9 +40,7 @@ a { color: #b5562b; }
 
 
 def fixture() -> str:
-    sections = []
-    for i in range(20):
-        sections.append(f"""
+    sections = [f"""
 <tr><td class="section" style="padding: 24px 32px;">
   <h2>Story {i + 1}: seasonal bakes from our ovens</h2>
   <p>Every morning our bakers start at four to shape the dough for the day. This week we are
@@ -58,8 +56,9 @@ def fixture() -> str:
   <p class="muted">Allergens: wheat, rye, milk, egg, sesame. Baked in a kitchen that also handles nuts.
   Prices include VAT. Orders placed before 18:00 are ready for pick-up the next morning from 7:00,
   and deliveries within the city go out twice a day.</p>
-  <p><a class="button" href="https://bakery.example/stories/{i}?utm_source=newsletter&amp;utm_medium=email">Read story {i + 1}</a></p>
-</td></tr>""")
+  <p><a class="button" href="https://bakery.example/stories/{i}?utm_source=newsletter&amp;utm_medium=email">
+  Read story {i + 1}</a></p>
+</td></tr>""" for i in range(20)]
     body = "".join(sections)
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Bakery news</title>{STYLE}</head>

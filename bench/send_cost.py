@@ -111,8 +111,9 @@ def main() -> None:
         with Client(app) as client:
             staff_email = f"staff-{uuid.uuid4().hex[:6]}@mailroom.example"
             create_staff_user(staff_email, "staff-password-0123")
-            staff = {"Authorization": "Bearer " + call(client, "POST", "/v1/sessions",
-                                                        {"email": staff_email, "password": "staff-password-0123"})["token"]}
+            staff_session = call(client, "POST", "/v1/sessions",
+                                 {"email": staff_email, "password": "staff-password-0123"})
+            staff = {"Authorization": "Bearer " + staff_session["token"]}
             owner = f"owner-{uuid.uuid4().hex[:6]}@bench-company.eu"
             account_id = call(client, "POST", "/v1/signup", {
                 "email": owner, "password": "a long enough password", "company": "Bench SIA", "first_name": "A",
@@ -126,7 +127,8 @@ def main() -> None:
             list_id = call(client, "POST", "/v1/lists", {
                 "name": "Bench News", "from_name": "Bench", "from_email": "news@bench-news.eu",
                 "company_address": "Brivibas iela 1, Riga, Latvia", "double_opt_in": False,
-                "fields": [{"key": "first_name", "label": "First name", "type": "text"}]}, headers=headers)["list"]["id"]
+                "fields": [{"key": "first_name", "label": "First name", "type": "text"}]},
+                headers=headers)["list"]["id"]
             key, now = list_key(account_id, list_id), clock.now()
             with Subscriber.batch_write() as batch:
                 for n in range(recipients):

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ def main() -> None:
     with runtime_with_members(count, credits=count + 1000, via_api=via_api) as loaded:
         sender, runtime = loaded.sender, loaded.runtime
         campaign_id = create_campaign(sender, "Bench news")
-        sent_at = datetime.now(timezone.utc)
+        sent_at = datetime.now(UTC)
         cpu_before = cpu_seconds(runtime.process.pid)
         started, campaign = send_and_wait(sender, campaign_id, timeout=3600)
         status_s = time.monotonic() - started

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from chalicelib.config import get_settings
@@ -20,7 +20,7 @@ class Calls:
 RETRIED = Calls()   # botocore's standard mode retries throttling, 5xx answers and broken connections
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str, calls: Calls = RETRIED) -> Any:
     """A boto3 client for `service` in the configured region (and local endpoint, if any), calling as `calls` says
     (the endpoint may also come from botocore's own settings, e.g. AWS_ENDPOINT_URL_SESV2)."""

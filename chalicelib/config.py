@@ -77,6 +77,12 @@ class Settings:
     aws_endpoint: str | None = None
     closed_account_grace_days: int = CLOSED_ACCOUNT_GRACE_DAYS
     local_keys: Keys | None = None   # MAILROOM_SECRET_KEY: local runs and tests only, never a production stage
+    # What the link distribution (infra/distribution.py) sends with each request it forwards: given here
+    # (MAILROOM_DISTRIBUTION_TOKEN, tests), or read at run time from the secret MAILROOM_DISTRIBUTION_TOKEN_NAME
+    # names (a stage in AWS); neither: no distribution (the local runtime), so its viewer headers are read as
+    # they come (handlers/viewer.py).
+    distribution_token: str | None = None
+    distribution_token_name: str | None = None
 
     @property
     def resource_prefix(self) -> str:
@@ -145,6 +151,8 @@ def load(environ: Mapping[str, str]) -> Settings:
         aws_endpoint=environ.get("MAILROOM_AWS_ENDPOINT") or None,
         closed_account_grace_days=_grace_days(environ.get("MAILROOM_CLOSED_ACCOUNT_GRACE_DAYS")),
         local_keys=local_keys,
+        distribution_token=environ.get("MAILROOM_DISTRIBUTION_TOKEN") or None,
+        distribution_token_name=environ.get("MAILROOM_DISTRIBUTION_TOKEN_NAME") or None,
     )
 
 
@@ -179,6 +187,19 @@ def keys() -> Keys:
     except GetParameterError as exc:
         raise SettingsError(f"The secret {settings.secret_name} cannot be read: {exc}") from None
     return _parsed(str(raw), settings.secret_name)
+
+
+def distribution_token() -> str | None:
+    """The link distribution's token, read as the keys are (cached SECRET_MAX_AGE_SECONDS); None: no distribution."""
+    settings = get_settings()
+    if settings.distribution_token is not None or settings.distribution_token_name is None:
+        return settings.distribution_token
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        return str(secret_store().get(settings.distribution_token_name, max_age=SECRET_MAX_AGE_SECONDS))
+    except GetParameterError as exc:
+        raise SettingsError(f"The secret {settings.distribution_token_name} cannot be read: {exc}") from None
 
 
 @lru_cache(maxsize=4)

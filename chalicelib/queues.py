@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Iterable
+from functools import cache
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -15,7 +16,7 @@ BATCH = 10  # SQS SendMessageBatch takes at most ten entries
 REDRIVE_HOLD_S = 60   # a message being redriven is hidden this long; a redrive cut short leaves it to the next one
 
 
-@lru_cache(maxsize=None)
+@cache
 def url(logical: str) -> str:
     """The URL of a work queue ("fanout", "send", "feedback"), looked up once."""
     try:

@@ -6,8 +6,9 @@ short-lived presigned links; the bucket blocks all public access.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import IO, Any, BinaryIO
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,7 +26,7 @@ class ExportFiles:
     def __init__(self) -> None:
         self.bucket = get_settings().bucket_name(EXPORTS)
 
-    def upload(self, key: str, body: BinaryIO, content_type: str = "application/json") -> None:
+    def upload(self, key: str, body: IO[bytes], content_type: str = "application/json") -> None:
         """Store the file under `key` (multipart when large); writing the same key again replaces it."""
         store(self.bucket, key, body, content_type, "export")
 
@@ -160,7 +161,7 @@ class UploadFiles:
         return download_link(self.bucket, key, filename, lifetime)
 
 
-def store(bucket: str, key: str, body: BinaryIO, content_type: str, what: str) -> None:
+def store(bucket: str, key: str, body: IO[bytes], content_type: str, what: str) -> None:
     """Store a file under `key` in `bucket` (multipart when large); writing the same key again replaces it."""
     try:
         aws.client("s3").upload_fileobj(body, bucket, key, ExtraArgs={"ContentType": content_type})

@@ -73,7 +73,8 @@ def _compile(root: Path, mounted_at: str) -> None:
     if sys.version_info[:2] != LAMBDA_PYTHON:
         raise BundleError(f"bytecode for Lambda's Python {LAMBDA_PYTHON} needs that Python; this is "
                           f"{sys.version_info[0]}.{sys.version_info[1]}")
-    if not compileall.compile_dir(str(root), quiet=1, workers=0, force=True, invalidation_mode=PycInvalidationMode.UNCHECKED_HASH,
+    if not compileall.compile_dir(str(root), quiet=1, workers=0, force=True,
+                                  invalidation_mode=PycInvalidationMode.UNCHECKED_HASH,
                                   stripdir=str(root), prependdir=mounted_at):
         raise BundleError(f"some modules under {root} do not compile")
 

@@ -47,7 +47,8 @@ TABLES: dict[str, dict[str, Any]] = {
     "segments": {"hash": "account_id", "range": "segment_id", "indexes": {"by_list": ("list_key", "segment_id")}},
     "imports": {"hash": "list_key", "range": "import_id"},   # CSV imports into a list (R14) and their cursors
     "flags": {"hash": "account_id", "range": "pattern_key", "indexes": {"by_queue": ("queue", "flagged_at")}},   # R16
-    "reputation": {"hash": "day", "range": "account_id", "ttl": "expires_at"},   # per-day SES reports of each account, and holds
+    # per-day SES reports of each account, and holds
+    "reputation": {"hash": "day", "range": "account_id", "ttl": "expires_at"},
 }
 
 # logical queue name -> visibility timeout (s); each gets a dead-letter queue "<name>-dlq".

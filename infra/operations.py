@@ -209,7 +209,8 @@ def resources(stage: str, functions: list[str], api: tuple[str, str] | None) -> 
     out: dict[str, dict[str, Any]] = {
         # Alarms carry names and numbers, never customer data; CloudWatch cannot publish to a topic encrypted with
         # the AWS-managed key, and giving it the data key would let it use the key on everything else.
-        OPERATIONS_TOPIC: {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": definition.name(stage, "operations")}},
+        OPERATIONS_TOPIC: {"Type": "AWS::SNS::Topic",
+                           "Properties": {"TopicName": definition.name(stage, "operations")}},
         "OperationsEmailSubscription": {
             "Type": "AWS::SNS::Subscription",
             "Properties": {"TopicArn": {"Ref": OPERATIONS_TOPIC}, "Protocol": "email",

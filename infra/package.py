@@ -22,13 +22,14 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from chalicelib.config import EU_REGIONS
 from chalicelib.handlers.http import EDGE_HEADERS, UNKNOWN_ROUTE, error_body
-from infra import bundle, definition, operations, permissions
+from infra import bundle, definition, distribution, operations, permissions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_NAME = "template.json"
@@ -89,9 +90,9 @@ def parameters(stage: str) -> dict[str, Any]:
         },
         "PublicUrl": {
             "Type": "String",
-            "AllowedPattern": r"^https://[^/\s]+(/[^\s]*[^/\s])?$",
-            "Description": "MAILROOM_PUBLIC_URL: the https origin public links point at (the API's custom domain), "
-                           "without a trailing slash.",
+            "AllowedPattern": r"^https://[^/\s]+$",
+            "Description": "MAILROOM_PUBLIC_URL: the https origin public links point at: the link distribution "
+                           "(the LinkUrl output), or a domain of yours it answers for (LinkCertificateArn).",
         },
         "Sender": {
             "Type": "String",
@@ -203,6 +204,13 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
         api = (api_props["DefinitionBody"]["info"]["title"], api_props["StageName"])
         api_props.update(operations.api_stage_settings())
     resources.update(operations.resources(stage, functions, api))
+    if api is not None:   # the links in emails and the hosted pages, through CloudFront (R25's countries)
+        resources.update(distribution.resources(stage, api[1]))
+        resources["APIHandler"]["Properties"]["Environment"]["Variables"][distribution.TOKEN_VARIABLE] = {
+            "Ref": distribution.TOKEN_SECRET}   # the secret's ARN: the API reads the token at run time
+        template["Conditions"] = {**template.get("Conditions", {}), **distribution.conditions()}
+        template["Parameters"] = {**template.get("Parameters", {}), **distribution.parameters()}
+        template.setdefault("Outputs", {}).update(distribution.outputs())
 
     template["Description"] = f"mailroom, stage {stage}: API, functions and resources (deploy to {region} only)"
     template["Parameters"] = {**template.get("Parameters", {}), **parameters(stage), **operations.parameters()}

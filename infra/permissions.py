@@ -1,8 +1,8 @@
 """What each Lambda function may do (R32): one role per function, with only the calls its code makes.
 
 `GRANTS` names, per function (Chalice's logical id), what it reaches besides its own log group, the stage's data
-key and the keys' secret; `policy(function)` turns that into the role's IAM policy. A function Chalice packages that has no entry here
-stops `make package` (infra/package.py): a new function starts with nothing, not with everything.
+key and the keys' secret; `policy(function)` turns that into the role's IAM policy. A function Chalice packages
+that has no entry here stops `make package` (infra/package.py): a new function starts with nothing, not with everything.
 
 Where a grant comes from in the code:
 - tables: every function reads and writes the stage's tables (the models share helpers across capabilities), but
@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.identities import STAGE_TAG   # the tag of the domains the stage registers
-from infra import definition
+from chalicelib.identities import STAGE_TAG  # the tag of the domains the stage registers
+from infra import definition, distribution
 
 ALL_TABLES = tuple(definition.TABLES)
 TTL_TABLES = tuple(logical for logical, spec in definition.TABLES.items() if spec.get("ttl"))
@@ -59,10 +59,11 @@ class Grants:
     manages_domains: bool = False
     removes_domains: bool = False
     buckets: dict[str, str] = field(default_factory=dict)
+    reads_secrets: tuple[str, ...] = ()   # logical ids of secrets besides the keys'
 
 
 # The account purge (retention/account_purge.py) removes the account's sending domains and export files.
-_PURGES = {"removes_domains": True, "buckets": {"exports": "delete"}}
+_PURGES: dict[str, Any] = {"removes_domains": True, "buckets": {"exports": "delete"}}
 
 GRANTS: dict[str, Grants] = {
     "APIHandler": Grants(
@@ -71,6 +72,7 @@ GRANTS: dict[str, Grants] = {
         mails=True, mails_as_customers=True,                       # service mail; a campaign's test copies
         manages_domains=True,
         buckets={"exports": "write", "uploads": "write"},          # links, erasure, uploads through presigned POSTs
+        reads_secrets=(distribution.TOKEN_SECRET,),                # whose requests to trust for readers' countries
     ),
     "StartDueCampaigns": Grants(sends_to=("fanout",)),
     "FanoutCampaign": Grants(consumes="fanout", sends_to=("fanout", "send")),
@@ -114,10 +116,14 @@ def statements(function: str) -> list[dict[str, Any]]:
         {"Sid": "StageTablesAndIndexes", "Action": DYNAMODB_ACTIONS,
          "Resource": [_arn(t) for t in tables] + [{"Fn::Sub": f"${{{t}.Arn}}/index/*"} for t in tables]},
         # Tables, queues and buckets are encrypted with the stage's key: writers make data keys, readers decrypt.
-        {"Sid": "StageDataKey", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [_arn(definition.DATA_KEY)]},
+        {"Sid": "StageDataKey", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": [_arn(definition.DATA_KEY)]},
         # Every function reads the keys when it starts (config.check_at_start) and signs, verifies or hashes with them.
         {"Sid": "ReadsTheKeys", "Action": ["secretsmanager:GetSecretValue"], "Resource": [{"Ref": definition.SECRET}]},
     ]
+    if grants.reads_secrets:
+        out.append({"Sid": "ReadsItsSecrets", "Action": ["secretsmanager:GetSecretValue"],
+                    "Resource": [{"Ref": secret} for secret in grants.reads_secrets]})
     if grants.scans:
         out.append({"Sid": "ScansItsSweeps", "Action": ["dynamodb:Scan"],
                     "Resource": [_arn(definition.table_id(t)) for t in grants.scans]})

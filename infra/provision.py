@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -133,7 +134,8 @@ class Provisioner:
         """The stage's data key, found again by its alias on a second run (keys have no name of their own)."""
         kms = self._client("kms")
         alias = next((r["Properties"]["AliasName"] for r in self.template.values()
-                      if r["Type"] == "AWS::KMS::Alias" and r["Properties"]["TargetKeyId"] == {"Ref": logical_id}), None)
+                      if r["Type"] == "AWS::KMS::Alias" and r["Properties"]["TargetKeyId"] == {"Ref": logical_id}),
+                     None)
         key_id = None
         if alias:
             try:
@@ -227,7 +229,8 @@ class Provisioner:
     def _configuration_set(self, logical_id: str, props: dict) -> None:
         with _already_exists_is_fine():
             self._client("sesv2").create_configuration_set(
-                ConfigurationSetName=props["Name"], **({"VdmOptions": props["VdmOptions"]} if "VdmOptions" in props else {}))
+                ConfigurationSetName=props["Name"],
+                **({"VdmOptions": props["VdmOptions"]} if "VdmOptions" in props else {}))
         self.made[logical_id] = props["Name"]
 
     def _event_destination(self, logical_id: str, props: dict) -> None:

@@ -61,7 +61,7 @@ class LoadServer(chalice_local.ThreadedHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up mid-answer is not worth a traceback."""
-        log.warning("api: connection error: %s", sys.exc_info()[0].__name__)
+        log.warning("api: connection error: %s", type(sys.exc_info()[1]).__name__)
 
 
 def build_server(host: str, port: int, stage: str, project_dir: Path = PROJECT_DIR) -> chalice_local.LocalDevServer:

@@ -9,8 +9,8 @@ once: the same names in the same order. tests/unit/test_backend_names.py compare
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
-from typing import Iterable
 
 from moto import backends
 

@@ -25,11 +25,12 @@ import re
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -119,7 +120,8 @@ def clock_second() -> int:
     return int(time.time())
 
 
-LAST_ROWS = "email,first_name,last_name,city\r\n" + f"{BOUNCE},Bruno,Bounce,Riga\r\n{COMPLAINT},Clara,Complaint,Vilnius\r\n"
+LAST_ROWS = ("email,first_name,last_name,city\r\n"
+             f"{BOUNCE},Bruno,Bounce,Riga\r\n{COMPLAINT},Clara,Complaint,Vilnius\r\n")
 
 
 def _body(raw: str, kind: str) -> str:
@@ -302,7 +304,7 @@ class Seeder:
     def _wait_past_scanner_window(self, messages: list[dict[str, Any]]) -> None:
         latest = max(datetime.fromisoformat(m["sent_at"].replace("Z", "+00:00")) for m in messages)
         self._wait("the clickers' emails to age past the scanner window",
-                   lambda: (datetime.now(timezone.utc) - latest).total_seconds() > SCANNER_SECONDS)
+                   lambda: (datetime.now(UTC) - latest).total_seconds() > SCANNER_SECONDS)
 
     def _fetch(self, requests: list[tuple[str, str, str, str]]) -> None:
         def one(request: tuple[str, str, str, str]) -> None:

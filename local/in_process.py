@@ -14,7 +14,8 @@ given both ways.
 from __future__ import annotations
 
 import io
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from botocore.awsrequest import AWSResponse

@@ -13,14 +13,15 @@ import io
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import HeaderParser
 from email.utils import format_datetime, getaddresses, make_msgid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from local import outbox_pages
@@ -135,7 +136,7 @@ def capture_send_options(app: Callable[..., Any]) -> Callable[..., Any]:
 class _Recorder(list):
     """moto's `sent_messages` list, telling the outbox about each message appended to it."""
 
-    def __init__(self, outbox: "Outbox", existing: list):
+    def __init__(self, outbox: Outbox, existing: list):
         super().__init__(existing)
         self._outbox = outbox
 
@@ -147,7 +148,7 @@ class _Recorder(list):
 class Outbox:
     """Every email sent through the emulator, oldest first, and who wants to hear about new ones."""
 
-    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._clock = clock
         self._lock = threading.Lock()
         self._messages: list[SentEmail] = []
@@ -173,7 +174,7 @@ class Outbox:
         for observer in list(self._observers):
             try:
                 observer(sent)
-            except Exception as exc:  # an observer's bug must not fail the send
+            except Exception as exc:  # noqa: BLE001 - an observer's bug must not fail the send
                 log.error("outbox: observer %s failed: %s", getattr(observer, "__name__", observer),
                           type(exc).__name__)
         return sent
@@ -189,7 +190,7 @@ class Outbox:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "OutboxServer"
+    server: OutboxServer
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name

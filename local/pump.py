@@ -17,9 +17,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from chalice.app import Chalice, ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 from chalice.local import LambdaContext
@@ -52,7 +53,7 @@ class SqsSource:
 class ScheduleSource:
     name: str
     handler: Callable[[dict, Any], Any]
-    schedule: "Rate | Cron"
+    schedule: Rate | Cron
     next_at: float = 0.0
 
 
@@ -143,20 +144,20 @@ class Cron:
             weekday, nth = day_of_week.split("#")
             return _aws_weekday(day) == _values(weekday, 1, 7, _WEEKDAYS).pop() and (day.day - 1) // 7 + 1 == int(nth)
         if day_of_week.endswith("L") and len(day_of_week) > 1:
-            weekday = _values(day_of_week[:-1], 1, 7, _WEEKDAYS).pop()
-            return _aws_weekday(day) == weekday and day.day + 7 > last
+            last_weekday = _values(day_of_week[:-1], 1, 7, _WEEKDAYS).pop()
+            return _aws_weekday(day) == last_weekday and day.day + 7 > last
         return _aws_weekday(day) in _values(day_of_week, 1, 7, _WEEKDAYS)
 
     def next_after(self, moment: float) -> float:
         """The first matching minute after `moment` (epoch seconds), in UTC."""
         minutes, hours, day_of_month, months, day_of_week, years = self._fields()
-        start = datetime.fromtimestamp(moment, tz=timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        start = datetime.fromtimestamp(moment, tz=UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
         day = start.date()
         for _ in range(366 * 5):
             if day.year in years and day.month in months and self._day_matches(day, day_of_month, day_of_week):
                 for hour in sorted(hours):
                     for minute in sorted(minutes):
-                        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=timezone.utc)
+                        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
                         if candidate >= start:
                             return candidate.timestamp()
             day += timedelta(days=1)
@@ -216,7 +217,7 @@ def scheduled_event(rule_arn: str, account_id: str, region: str, moment: float) 
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": account_id,
-        "time": datetime.fromtimestamp(moment, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": datetime.fromtimestamp(moment, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [rule_arn],
         "detail": {},
@@ -332,7 +333,7 @@ class Pump:
         rule_arn = f"arn:aws:events:{self.region}:{self.account_id}:rule/{self._settings(source.name).name}"
         try:
             source.handler(scheduled_event(rule_arn, self.account_id, self.region, moment), self._context(source.name))
-        except Exception as exc:  # a failing schedule must not stop the others
+        except Exception as exc:  # noqa: BLE001 - a failing schedule must not stop the others
             log.error("pump: schedule %s failed: %s at %s", source.name, type(exc).__name__, _where(exc))
             return False
         log.info("pump: schedule %s ran", source.name)
@@ -352,7 +353,7 @@ class Pump:
         try:
             url = self.sqs.get_queue_url(QueueName=source.queue_name)["QueueUrl"]
             arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - not created yet, or the emulator is going away: tried again
             log.error("pump: queue %s for %s is not there (%s)", source.queue_name, source.name, type(exc).__name__)
             return False
         source.queue_url, source.queue_arn = url, arn
@@ -363,7 +364,7 @@ class Pump:
         ids = [r["messageId"] for r in records]
         try:
             failed = failed_item_ids(source.handler({"Records": records}, self._context(source.name)), ids)
-        except Exception as exc:  # Lambda fails the whole batch; the messages come back later
+        except Exception as exc:  # noqa: BLE001 - Lambda fails the whole batch; the messages come back later
             log.error("pump: %s failed a batch of %d: %s at %s", source.name, len(records), type(exc).__name__,
                       _where(exc))
             failed = set(ids)
@@ -409,7 +410,7 @@ class Pump:
                     self._stop.wait(5)
                     continue
                 self.poll(source)
-            except Exception as exc:  # the emulator going away, a throttle: log, pause, carry on
+            except Exception as exc:  # noqa: BLE001 - the emulator going away, a throttle: log, pause, carry on
                 if self._stop.is_set():
                     return
                 log.error("pump: polling %s failed: %s", source.name, type(exc).__name__)

@@ -28,10 +28,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.config import SettingsError
 from infra import definition
@@ -190,7 +190,8 @@ class Runtime:
 
         session = boto3.session.Session(region_name=region)
         self.simulator = SimulatorEvents(
-            session.client("ses", endpoint_url=self.emulator.url), session.client("sns", endpoint_url=self.emulator.url),
+            session.client("ses", endpoint_url=self.emulator.url),
+            session.client("sns", endpoint_url=self.emulator.url),
             account_id=DEFAULT_ACCOUNT_ID, region=region, delay=self.options.ses_event_delay)
         self.simulator.start()
         self.outbox.subscribe(self.simulator)

@@ -123,7 +123,8 @@ def _type_key(name: str) -> str:
 # --- the event records ----------------------------------------------------------------------------------
 def _headers(message: email.message.Message) -> tuple[list[dict[str, str]], bool]:
     """The message's headers as SES lists them, unfolded, and whether they had to be cut at 10 KB."""
-    listed, size = [], 0
+    listed: list[dict[str, str]] = []
+    size = 0
     for name, value in message.raw_items():
         value = " ".join(str(value).split())
         size += len(name) + len(value) + 4

@@ -21,7 +21,8 @@ _installed = False
 
 def is_message_valid_based_on_retention_period(self: SQSBackend, queue_name: str, message: Message) -> bool:
     """True while the message is younger than its queue's retention period (what moto's check answers)."""
-    retention_period = self.get_queue(queue_name).message_retention_period
+    # moto sets a queue's attributes (MessageRetentionPeriod among them) on the queue by name, untyped
+    retention_period = self.get_queue(queue_name).message_retention_period  # type: ignore[attr-defined]
     return retention_period + message.sent_timestamp / 1000 > unix_time()  # type: ignore[operator]
 
 

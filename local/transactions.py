@@ -53,7 +53,7 @@ def _check(backend: DynamoDBBackend, op: dict[str, Any], key: dict[str, Any]) ->
 
 
 def _write(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
-    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    names, values = op.get("ExpressionAttributeNames") or {}, op.get("ExpressionAttributeValues") or {}
     if op_type == "Put":
         backend.put_item(op["TableName"], op["Item"], expression_attribute_names=names,
                          expression_attribute_values=values)
@@ -111,7 +111,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
                 _restore(self, table_name, written_key, old)
             if isinstance(exc, MockValidationException):
                 raise
-            failed = [(None, None, None)] * len(plan)
+            failed: list[tuple[str | None, str | None, None]] = [(None, None, None)] * len(plan)
             failed[index] = (type(exc).__name__, str(exc), None)
             raise TransactionCanceledException(failed) from exc
         done.append((op["TableName"], key, before))

@@ -14,7 +14,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+# mypy (2.4) does not see this module's parser classes, though moto ships its types; at run time they are there
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
 _original = UpdateExpressionParser.make
 _installed = False
@@ -33,5 +34,5 @@ def install() -> None:
     """Make moto parse each update expression text once (idempotent)."""
     global _installed
     if not _installed:
-        UpdateExpressionParser.make = classmethod(_make)   # type: ignore[method-assign, assignment]
+        UpdateExpressionParser.make = classmethod(_make)
         _installed = True

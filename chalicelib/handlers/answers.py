@@ -8,10 +8,10 @@ document's promise, and `make test` fuzzes every operation and checks every answ
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 
 from pydantic import WithJsonSchema
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from chalicelib.models.campaigns import CampaignStatus, PauseReason
 from chalicelib.models.deliveries import DeliveryState

@@ -1,9 +1,9 @@
 """Reading HTML form posts: application/x-www-form-urlencoded and multipart/form-data."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Iterable
 from urllib.parse import parse_qsl
 
 from chalicelib import errors

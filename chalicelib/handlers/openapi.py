@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.handlers.http import GIF, HTML, JSON, REDIRECT, STATUS, Api, Call, bodies, json_response
 

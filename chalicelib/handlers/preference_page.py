@@ -2,8 +2,9 @@
 Save button, and the one-click "unsubscribe from all" in a form of its own."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
@@ -28,7 +29,7 @@ STATUS_WORDS = {
 }
 
 
-def centre_page(centre: "preferences.Centre", notice: str | None = None, problems: Mapping[str, str] | None = None,
+def centre_page(centre: preferences.Centre, notice: str | None = None, problems: Mapping[str, str] | None = None,
                 posted: Mapping[str, str] | None = None, status: int = 200) -> Response:
     """The whole page; `posted` refills what the member typed when `problems` sends it back."""
     problems = problems or {}
@@ -54,7 +55,7 @@ def centre_page(centre: "preferences.Centre", notice: str | None = None, problem
     return pages.page("Your email preferences", body, status)
 
 
-def _section(membership: "preferences.Membership", problem: str | None, posted: Mapping[str, str] | None) -> str:
+def _section(membership: preferences.Membership, problem: str | None, posted: Mapping[str, str] | None) -> str:
     contact_list, status = membership.contact_list, membership.status
     prefix = f"{contact_list.list_id}:"
     status_choice, fields_shown = preferences.STATUS_CHOICE, preferences.FIELDS_SHOWN

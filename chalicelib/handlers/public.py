@@ -2,8 +2,9 @@
 preference centre."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from chalice import Response
 

@@ -11,8 +11,7 @@ from chalicelib.models.base import Page
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 
 if TYPE_CHECKING:   # the services, named for readers and type checkers; at run time loaded on first use (cold start)
-    from chalicelib.services.audience import links, subscribers
-    from chalicelib.services.audience import activity
+    from chalicelib.services.audience import activity, links, subscribers
     from chalicelib.services.feedback import lookups
     from chalicelib.services.privacy import erasure
 else:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 from chalice.app import CaseInsensitiveMapping
@@ -33,8 +34,7 @@ NO_STORE = "no-store, no-cache, must-revalidate, private"
 
 
 def _visitor(call: Call) -> tracking.Visitor:
-    return tracking.Visitor(ip=call.ip, user_agent=call.user_agent,
-                            country=call.request.headers.get("cloudfront-viewer-country"))
+    return tracking.Visitor(ip=call.ip, user_agent=call.user_agent, country=call.country)
 
 
 @api.route(PIXEL_ROUTE, auth_required=False, answers={200: GIF})

@@ -7,7 +7,8 @@ maxReceiveCount, moves it to the dead-letter queue. Nothing is swallowed.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib import config, errors, queues
 from chalicelib.handlers.http import Api
@@ -29,7 +30,7 @@ def _each_record(event, work: Callable[[dict[str, Any], Callable[[], int]], None
             if not isinstance(body, dict):
                 raise errors.Malformed(f"A {what} message is not a JSON object.")
             work(body, remaining_ms)
-        except Exception as exc:  # reported below, never swallowed: SQS redelivers, then dead-letters
+        except Exception as exc:  # noqa: BLE001 - reported below, never swallowed: SQS redelivers, then dead-letters
             logger.error(f"{what} record failed", extra={
                 "message_id": record.to_dict().get("messageId"), "error": type(exc).__name__,
                 "receive_count": record.to_dict().get("attributes", {}).get("ApproximateReceiveCount")})
@@ -95,9 +96,8 @@ def export_account(event) -> dict[str, Any]:
 
 def _import(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
     from chalicelib.services.audience import imports
-    from chalicelib.storage import UploadFiles
-
     from chalicelib.services.campaigns import one_time
+    from chalicelib.storage import UploadFiles
 
     ended = imports.run(imports.Job.from_body(body), UploadFiles(), queues.enqueue, remaining_ms)
     if ended is not None and ended.added:   # R16: "send, delete most, import into a new list" is flagged

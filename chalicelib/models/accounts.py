@@ -36,8 +36,8 @@ class Account(BaseModel):
     status = UnicodeAttribute()            # services.accounts.plans.AccountStatus
     created_at = UnicodeAttribute()        # ISO 8601 UTC; the by_status index sorts on it
     updated_at = UTCDateTimeAttribute()
-    profile = MapAttribute()               # R1 fields the customer may edit (R7)
-    registration = MapAttribute()          # ip, user_agent, at, terms_version: fixed at signup (R1)
+    profile: MapAttribute[str, Any] = MapAttribute()  # R1 fields the customer may edit (R7)
+    registration: MapAttribute[str, Any] = MapAttribute()  # ip, user_agent, at, terms_version: fixed at signup (R1)
     owner_user_id = UnicodeAttribute()
     plan = UnicodeAttribute()              # services.accounts.plans.Plan
     trial_ends_at = UTCDateTimeAttribute(null=True)
@@ -55,8 +55,10 @@ class Account(BaseModel):
     trial_limit_passed_at = UTCDateTimeAttribute(null=True)  # R8: its subscribers passed the free limit: trial over
     # The reputation guard (services/feedback/reputation.py, models/reputation.py): the hold that pauses its
     # sending, with the figures that tripped it; and, after staff released one, where its counts start again.
-    reputation_hold = MapAttribute(null=True)   # {"rate", "value", "limit", "reported", "at", "notified_at"?, ...}
-    reputation_since = MapAttribute(null=True)  # {"at", "day", and that day's counts at the release}
+    # {"rate", "value", "limit", "reported", "at", "notified_at"?, ...}
+    reputation_hold: MapAttribute[str, Any] = MapAttribute(null=True)
+    # {"at", "day", and that day's counts at the release}
+    reputation_since: MapAttribute[str, Any] = MapAttribute(null=True)
 
     by_status = AccountsByStatus()
 

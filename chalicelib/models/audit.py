@@ -1,6 +1,8 @@
 """The audit trail of an account (R4): logins, attempts and staff accesses, newest first."""
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.models.base import BaseModel, Page, take_page
@@ -22,7 +24,7 @@ class AuditRecord(BaseModel):
     route = UnicodeAttribute(null=True)
     result = UnicodeAttribute(null=True)
     operation = UnicodeAttribute(null=True)          # what staff did, e.g. "approve"
-    details = MapAttribute(null=True)
+    details: MapAttribute[str, Any] = MapAttribute(null=True)
 
 
 def newest_first(account_id: str, limit: int, start: dict | None) -> Page[AuditRecord]:

@@ -3,20 +3,24 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
+from pynamodb.attributes import ListAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock, errors
 from chalicelib.config import get_settings
 
 T = TypeVar("T")
+Update = Action   # one change an update makes (`Model.attribute.set(…)`, `.add`, `.remove`), as services list them
 M = TypeVar("M", bound="BaseModel")
 
 
@@ -31,6 +35,8 @@ class BaseModel(Model):
         abstract = True
         logical_name = ""
         table_name: str | None = None
+        region: str | None      # set with table_name on the first connection
+        host: str | None
 
     @classmethod
     def _get_connection(cls):  # noqa: D401 - PynamoDB hook
@@ -48,6 +54,12 @@ class BaseModel(Model):
             return cls.get(hash_key, range_key)
         except cls.DoesNotExist:
             return None
+
+
+def string_list(*, null: bool | None = None, default: Callable[[], list[str]] | None = None) -> ListAttribute[str]:
+    """A list of strings. PynamoDB types `of` as the elements' own type where it takes their attribute class,
+    so `ListAttribute(of=UnicodeAttribute)` would read as a list of attributes."""
+    return ListAttribute(null=null, default=default, of=UnicodeAttribute)  # type: ignore[arg-type]
 
 
 def written(write: Callable[[], Any]) -> bool:

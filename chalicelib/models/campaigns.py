@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from enum import Enum
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -15,7 +15,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib import clock
-from chalicelib.models.base import BaseModel, Page, take_page, written
+from chalicelib.models.base import BaseModel, Page, string_list, take_page, written
 
 
 class CampaignStatus(str, Enum):
@@ -68,12 +68,12 @@ class Campaign(BaseModel):
     from_name = UnicodeAttribute(null=True)
     from_email = UnicodeAttribute(null=True)
     reply_to = UnicodeAttribute(null=True)
-    links = ListAttribute(of=UnicodeAttribute, default=list)   # the click table: /c/ tokens index it
+    links = string_list(default=list)   # the click table: /c/ tokens index it
     status = UnicodeAttribute()
     scheduled_at = UTCDateTimeAttribute(null=True)
     queue = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
-    review = MapAttribute(null=True)             # why it is held, and the screen's matches (R8, R21)
+    review: MapAttribute[str, Any] = MapAttribute(null=True)  # why it is held, and the screen's matches (R8, R21)
     status_reason = UnicodeAttribute(null=True)
     paused_reason = UnicodeAttribute(null=True)  # PauseReason when the service paused it; None when its owner did
     reserved = NumberAttribute(default=0)        # emails reserved from the quota or credits at send
@@ -98,11 +98,12 @@ class Campaign(BaseModel):
     clicks_total = NumberAttribute(default=0)
     clicks_unique = NumberAttribute(default=0)
     scanner_clicks = NumberAttribute(default=0)  # link scanners, counted apart
-    link_clicks = MapAttribute(default=dict)     # link index (str) -> clicks
+    link_clicks: MapAttribute[str, Any] = MapAttribute(default=dict)  # link index (str) -> clicks
     # Readers (recipients with a human open, or a click standing for one) by what their first one came from:
-    readers_by_device = MapAttribute(default=dict)    # device -> readers
-    readers_by_browser = MapAttribute(default=dict)   # browser (or image proxy) -> readers
-    readers_by_country = MapAttribute(default=dict)   # ISO 3166-1 alpha-2 (or "unknown") -> readers
+    readers_by_device: MapAttribute[str, Any] = MapAttribute(default=dict)  # device -> readers
+    readers_by_browser: MapAttribute[str, Any] = MapAttribute(default=dict)  # browser (or image proxy) -> readers
+    # ISO 3166-1 alpha-2 (or "unknown") -> readers
+    readers_by_country: MapAttribute[str, Any] = MapAttribute(default=dict)
     # SES feedback (services/feedback/ses_events.py), each counted once per event:
     delivered_count = NumberAttribute(default=0)
     hard_bounce_count = NumberAttribute(default=0)
@@ -112,7 +113,7 @@ class Campaign(BaseModel):
     unsubscribe_count = NumberAttribute(default=0)   # one-click unsubscribes from this campaign's emails
     # Auto-stop (R22): what stopped it, and the counters when it was last resumed after a stop, so that
     # its rates are judged on what was sent and happened since.
-    stop = MapAttribute(null=True)               # {"rate", "value", "threshold", "at", "notified_at"?}
+    stop: MapAttribute[str, Any] = MapAttribute(null=True)  # {"rate", "value", "threshold", "at", "notified_at"?}
     baseline_sent = NumberAttribute(null=True)
     baseline_hard_bounces = NumberAttribute(null=True)
     baseline_complaints = NumberAttribute(null=True)

@@ -1,8 +1,8 @@
 """Stored credentials of an account: sessions, API keys and one-time link tokens (by digest only)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from pynamodb.attributes import (
     ListAttribute,

@@ -2,9 +2,9 @@
 per finished chunk. Both are keyed by business keys, so a redelivered or redriven message finds them."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from enum import Enum
-from typing import Iterable, Mapping, Sequence
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
@@ -15,6 +15,7 @@ from chalicelib import clock
 from chalicelib.models.base import (
     BaseModel,
     Page,
+    Update,
     take_page,
     transact,
     transaction_connection,
@@ -109,7 +110,7 @@ def record(key: str, subscriber_id: str, state: DeliveryState, message_id: str |
 
     An update, not a put: SES's feedback about the email may already be on the item. A claim whose outcome
     never got written (the sender died first) stays claimed: it is not sent again."""
-    actions = [Delivery.state.set(state.value)]
+    actions: list[Update] = [Delivery.state.set(state.value)]
     if message_id:
         actions.append(Delivery.message_id.set(message_id))
     if state is DeliveryState.SENT:
@@ -176,15 +177,15 @@ def record_feedback(account_id: str, campaign_id: str, marker_key: str, counts: 
     actions = [getattr(Campaign, name).add(value) for name, value in counts.items() if value]
     if not actions:
         raise ValueError("a feedback marker always moves a counter")
-    with_subscriber = subscriber is not None and bool(subscriber_actions)
+    changed = subscriber if subscriber_actions else None
 
     def write(tx: TransactWrite) -> None:
         tx.save(marker, condition=Delivery.delivery_key.does_not_exist())
         tx.update(Campaign(account_id, campaign_id), actions=actions, condition=Campaign.campaign_id.exists())
-        if with_subscriber:
-            tx.update(subscriber, actions=list(subscriber_actions), condition=Subscriber.subscriber_id.exists())
+        if changed is not None:
+            tx.update(changed, actions=list(subscriber_actions), condition=Subscriber.subscriber_id.exists())
 
-    failed = transact(write, 3 if with_subscriber else 2)
+    failed = transact(write, 3 if changed is not None else 2)
     if failed[0]:
         return Recorded.AGAIN
     if any(failed):
@@ -221,7 +222,7 @@ def finish_chunk(account_id: str, campaign_id: str, chunk_id: str, generation: i
     now = clock.now()
     marker = Delivery(key, chunk_key(chunk_id), state=DeliveryState.DONE.value, sent=sent, failed=failed,
                       skipped=skipped, uncertain=uncertain, sent_at=now, expires_at=now + RETENTION)
-    counters = [Campaign.sent_count.add(sent), Campaign.failed_count.add(failed),
+    counters: list[Update] = [Campaign.sent_count.add(sent), Campaign.failed_count.add(failed),
                 Campaign.skipped_count.add(skipped), Campaign.uncertain_count.add(uncertain)]
     for current in ((True, False) if generation is not None else (False,)):
         try:

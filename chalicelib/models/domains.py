@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pynamodb.attributes import ListAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.models.base import BaseModel, Page, take_page, written
+from chalicelib.models.base import BaseModel, Page, Update, string_list, take_page, written
 from chalicelib.models.usage import transact
 
 
@@ -23,7 +23,7 @@ class Domain(BaseModel):
     account_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute(range_key=True)            # lower case, no trailing dot
     status = UnicodeAttribute()                        # DomainStatus
-    dkim_tokens = ListAttribute(of=UnicodeAttribute, default=list)
+    dkim_tokens = string_list(default=list)
     created_at = UTCDateTimeAttribute()
     checked_at = UTCDateTimeAttribute()
 
@@ -74,7 +74,7 @@ def release(account_id: str, name: str) -> bool:
 
 def record_status(domain: Domain, status: DomainStatus, tokens: list[str], at) -> bool:
     """Store what SES last said about the domain; False if it was deleted meanwhile."""
-    actions = [Domain.status.set(status.value), Domain.checked_at.set(at)]
+    actions: list[Update] = [Domain.status.set(status.value), Domain.checked_at.set(at)]
     if tokens:
         actions.append(Domain.dkim_tokens.set(tokens))
     return written(lambda: domain.update(actions=actions, condition=Domain.name.exists()))

@@ -7,9 +7,9 @@ MARKER_PREFIX reads events only). Both expire 13 months after they are written.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Iterator, Mapping
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError

@@ -17,7 +17,6 @@ from enum import Enum
 from typing import Any
 
 from pynamodb.attributes import (
-    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -28,7 +27,7 @@ from pynamodb.pagination import ResultIterator
 
 from chalicelib import clock, errors
 from chalicelib.models.audit import AuditRecord
-from chalicelib.models.base import BaseModel, Page, is_live, take_page, written
+from chalicelib.models.base import BaseModel, Page, Update, is_live, string_list, take_page, written
 from chalicelib.models.campaigns import Campaign
 from chalicelib.models.domains import Domain
 from chalicelib.models.lists import ContactList
@@ -67,10 +66,10 @@ class Export(BaseModel):
     kind = UnicodeAttribute(null=True)               # ExportKind; None: an account export
     list_id = UnicodeAttribute(null=True)
     format = UnicodeAttribute(null=True)             # "csv" | "json"
-    statuses = ListAttribute(of=UnicodeAttribute, null=True)   # only members in these statuses; None: all
+    statuses = string_list(null=True)   # only members in these statuses; None: all
     segment_id = UnicodeAttribute(null=True)         # only members matching this segment
     upload_id = UnicodeAttribute(null=True)          # the S3 multipart upload being written
-    parts = ListAttribute(of=UnicodeAttribute, null=True)      # ETags of the parts done, in order
+    parts = string_list(null=True)      # ETags of the parts done, in order
     next_key = UnicodeAttribute(null=True)           # JSON: the list's key where the next part starts
     rows = NumberAttribute(null=True)                # members written so far
     failure = UnicodeAttribute(null=True)            # why it failed, in words for the customer
@@ -149,8 +148,9 @@ def save_progress(item: Export, etag: str | None, next_key: dict[str, Any] | Non
     done = list(item.parts or [])
     condition = (Export.status == ExportStatus.PREPARING.value) & (Export.upload_id == item.upload_id)
     condition &= (size_of(Export.parts) == len(done)) if done else Export.parts.does_not_exist()
-    actions = [Export.parts.set([*done, etag] if etag else done), Export.rows.set(rows), Export.size_bytes.set(size),
-               Export.next_key.set(json.dumps(next_key)) if next_key else Export.next_key.remove()]
+    actions: list[Update] = [
+        Export.parts.set([*done, etag] if etag else done), Export.rows.set(rows), Export.size_bytes.set(size),
+        Export.next_key.set(json.dumps(next_key)) if next_key else Export.next_key.remove()]
     return written(lambda: item.update(actions=actions, condition=condition))
 
 
@@ -177,8 +177,8 @@ def preparing_since(account_id: str, since: datetime) -> Export | None:
 
 def mark_ready(item: Export, key: str, size: int, at: datetime) -> bool:
     """Record that the file is in the bucket; False if it was marked already (a job delivered twice)."""
-    actions = [Export.status.set(ExportStatus.READY.value), Export.object_key.set(key), Export.size_bytes.set(size),
-               Export.ready_at.set(at)]
+    actions: list[Update] = [Export.status.set(ExportStatus.READY.value), Export.object_key.set(key),
+                             Export.size_bytes.set(size), Export.ready_at.set(at)]
     return written(lambda: item.update(actions=actions, condition=Export.status == ExportStatus.PREPARING.value))
 
 

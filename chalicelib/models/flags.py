@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.models.base import BaseModel, Page, take_page, written
+from chalicelib.models.base import BaseModel, Page, Update, take_page, written
 from chalicelib.models.campaigns import Campaign
 from chalicelib.models.subscribers import Subscriber, list_key
 
@@ -38,7 +39,7 @@ class Flag(BaseModel):
     pattern_key = UnicodeAttribute(range_key=True)  # "<kind>#<what it is about>": one flag per pattern
     flag_id = UnicodeAttribute()                    # what staff routes name
     kind = UnicodeAttribute()                       # "one_time_mailing" (R16)
-    evidence = MapAttribute(default=dict)           # ids, times and counts; never an address
+    evidence: MapAttribute[str, Any] = MapAttribute(default=dict)  # ids, times and counts; never an address
     queue = UnicodeAttribute(null=True)             # OPEN while waiting for staff
     flagged_at = UnicodeAttribute()
     dismissed_at = UTCDateTimeAttribute(null=True)
@@ -64,7 +65,7 @@ def find_open(flag_id: str) -> Flag | None:
 
 def dismiss(flag: Flag, staff_user_id: str, note: str | None, at: datetime) -> bool:
     """Take the flag out of the queue; False if it was dismissed meanwhile."""
-    actions = [Flag.queue.remove(), Flag.dismissed_at.set(at), Flag.dismissed_by.set(staff_user_id)]
+    actions: list[Update] = [Flag.queue.remove(), Flag.dismissed_at.set(at), Flag.dismissed_by.set(staff_user_id)]
     if note:
         actions.append(Flag.dismissal_note.set(note))
     return written(lambda: flag.update(actions=actions, condition=Flag.queue == OPEN))

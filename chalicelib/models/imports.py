@@ -12,7 +12,6 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -21,7 +20,7 @@ from pynamodb.attributes import (
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.accounts import Account, Growth, grow
-from chalicelib.models.base import BaseModel, Page, take_page, transact, written
+from chalicelib.models.base import BaseModel, Page, string_list, take_page, transact, written
 from chalicelib.models.subscribers import list_key
 
 
@@ -48,7 +47,8 @@ class Import(BaseModel):
     list_id = UnicodeAttribute()
     status = UnicodeAttribute()                       # ImportStatus
     consent_source = UnicodeAttribute()
-    mapping = MapAttribute(null=True)                 # column -> "email" | field key; None: by the header's names
+    # column -> "email" | field key; None: by the header's names
+    mapping: MapAttribute[str, Any] = MapAttribute(null=True)
     update_existing = BooleanAttribute(default=False)
     object_key = UnicodeAttribute()                   # the uploaded file in the uploads bucket
     rows = NumberAttribute(null=True)                 # the file's rows (header and blank lines not counted)
@@ -61,8 +61,8 @@ class Import(BaseModel):
     skipped_suppressed = NumberAttribute(default=0)
     skipped_limit = NumberAttribute(default=0)
     delimiter = UnicodeAttribute(null=True)
-    targets = ListAttribute(of=UnicodeAttribute, null=True)   # per column: "email", a field key or ""
-    header = ListAttribute(of=UnicodeAttribute, null=True)
+    targets = string_list(null=True)   # per column: "email", a field key or ""
+    header = string_list(null=True)
     cursor_offset = NumberAttribute(default=0)        # byte offset of the next record to read
     cursor_line = NumberAttribute(default=1)          # the line it starts on
     reserved = NumberAttribute(null=True)             # subscribers reserved for the page at cursor_offset

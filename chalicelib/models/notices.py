@@ -15,9 +15,9 @@ import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import partial
 
 from pynamodb.attributes import (
-    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -26,7 +26,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib import clock, ids
-from chalicelib.models.base import BaseModel, is_live, written
+from chalicelib.models.base import BaseModel, is_live, string_list, written
 
 NOTICE_PREFIX = "n#"
 MARKER_KEY = "queued"
@@ -84,7 +84,7 @@ class Notice(BaseModel):
     seq = NumberAttribute(null=True)
     # the digest in flight
     state = UnicodeAttribute(null=True)               # DigestState
-    notice_keys = ListAttribute(of=UnicodeAttribute, null=True)
+    notice_keys = string_list(null=True)
     claimed_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
@@ -189,6 +189,6 @@ def delete_for_address(email_key: str, account_id: str | None = None) -> int:
     within = Notice.list_key.startswith(f"{account_id}#") if account_id else None
     deleted = 0
     for item in Notice.by_email.query(email_key, within):
-        if written(lambda item=item: item.delete(condition=Notice.notice_key.exists())):
+        if written(partial(item.delete, condition=Notice.notice_key.exists())):
             deleted += 1
     return deleted

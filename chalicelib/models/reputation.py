@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.transactions import TransactWrite
@@ -102,7 +102,7 @@ def credit(campaign: Campaign, day: str) -> bool:
     delta = uncredited(campaign)
     now = clock.now()
     marks, condition = [], Campaign.campaign_id.exists()
-    for name, (counter, mark) in CAMPAIGN_COUNTERS.items():
+    for counter, mark in CAMPAIGN_COUNTERS.values():
         attribute = getattr(Campaign, mark)
         old = getattr(campaign, mark)
         marks.append(attribute.set(int(getattr(campaign, counter) or 0)))
@@ -185,7 +185,7 @@ def note_hold(account: Account, actions: list, condition) -> bool:
 
 def expiry_of(day: str) -> datetime:
     """When a day's item may go: KEEP_DAYS after the day."""
-    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc) + timedelta(days=KEEP_DAYS)
+    return datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=KEEP_DAYS)
 
 
 def forget(account_id: str, created: datetime, now: datetime) -> int:

@@ -119,8 +119,9 @@ def key_names(model: type[BaseModel]) -> list[str]:
     return names
 
 
-def first_items(model: type[M], hash_key: str, limit: int) -> list[M]:
-    """Up to `limit` items under one hash key, keys only (read consistently: just-deleted items are not seen again)."""
+def first_items(model: type[M], hash_key: str, limit: int | None) -> list[M]:
+    """Up to `limit` items (None: all) under one hash key, keys only (read consistently: just-deleted items are not
+    seen again)."""
     return list(model.query(hash_key, limit=limit, consistent_read=True, attributes_to_get=key_names(model)))
 
 

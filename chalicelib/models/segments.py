@@ -1,7 +1,7 @@
 """Saved segments: a named set of conditions on a list's members, and the last exact count of its matches."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -29,7 +29,8 @@ class SavedSegment(BaseModel):
     list_key = UnicodeAttribute()
     name = UnicodeAttribute()
     definition = UnicodeAttribute()                 # JSON: {"match", "conditions": [{field, op, value?, type}]}
-    count = NumberAttribute(null=True)              # members matching, when last counted
+    # members matching, when last counted; it hides Model.count, which nothing calls on segments
+    count = NumberAttribute(null=True)  # type: ignore[assignment]
     subscribed = NumberAttribute(null=True)         # ... of whom subscribed
     counted_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()

@@ -1,8 +1,9 @@
 """Subscribers: one item per (list, address), keyed so that a duplicate add is a failed conditional put."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import Enum
-from typing import Any, Iterator
+from typing import Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -51,8 +52,8 @@ class Subscriber(BaseModel):
     email_key = UnicodeAttribute()                      # keyed hash of the address, account independent
     status = UnicodeAttribute()                         # SubscriberStatus
     list_status = UnicodeAttribute()                    # "<list_key>#<status>"
-    fields = MapAttribute(default=dict)
-    consent = MapAttribute(default=dict)                # source, ip, at; confirmed_ip, confirmed_at
+    fields: MapAttribute[str, Any] = MapAttribute(default=dict)
+    consent: MapAttribute[str, Any] = MapAttribute(default=dict)  # source, ip, at; confirmed_ip, confirmed_at
     created_at = UnicodeAttribute()                     # ISO 8601 UTC; the by_status index sorts on it
     updated_at = UTCDateTimeAttribute()
     confirmed_at = UTCDateTimeAttribute(null=True)

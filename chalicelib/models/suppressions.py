@@ -95,7 +95,8 @@ def mark_erased(account_id: str, email_key: str, at: datetime) -> bool:
 
 def claim_erasure_record(account_id: str, email_key: str, at: datetime) -> bool:
     """Note that the account is being told (and its audit trail written) of the erasure; False if it was already."""
-    condition = (Suppression.reason == SuppressionReason.ERASED.value) & Suppression.erasure_recorded_at.does_not_exist()
+    condition = (Suppression.reason == SuppressionReason.ERASED.value) \
+        & Suppression.erasure_recorded_at.does_not_exist()
     return written(lambda: Suppression(account_id, email_key).update(
         actions=[Suppression.erasure_recorded_at.set(at)], condition=condition))
 

@@ -105,6 +105,7 @@ def _take(tx: TransactWrite, account_id: str, charge: Charge, account_statuses: 
         return
     tx.condition_check(Account, account_id, condition=terms)
     if charge.source in ("trial", "monthly"):
+        assert charge.cap is not None, "a trial or monthly charge carries its cap (quota.charge_for)"
         room = Usage.emails.does_not_exist() | (Usage.emails <= charge.cap - charge.amount)
         tx.update(Usage(account_id, charge.period),
                   actions=[Usage.emails.add(charge.amount), Usage.updated_at.set(clock.now())], condition=room)

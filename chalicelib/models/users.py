@@ -8,7 +8,7 @@ from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.models.base import BaseModel, Page, take_page, transact, transaction_connection, written
+from chalicelib.models.base import BaseModel, Page, Update, take_page, transact, transaction_connection, written
 
 
 class UserStatus(str, Enum):
@@ -131,7 +131,7 @@ def accept_invitation(user: User, digest: str, password_hash: str, guard: BaseMo
     invitation's guard, in one transaction: only a live invitation with this token's digest, only once."""
     live = ((User.status == UserStatus.INVITED.value) & (User.invitation_digest == digest)
             & (User.invitation_expires_at > now))
-    actions = [User.status.set(UserStatus.ACTIVE.value), User.password_hash.set(password_hash),
+    actions: list[Update] = [User.status.set(UserStatus.ACTIVE.value), User.password_hash.set(password_hash),
                User.email_verified_at.set(now), User.invitation_digest.remove(), User.invitation_expires_at.remove()]
     login = Login(user.email, account_id=user.account_id, user_id=user.user_id)
 
@@ -149,7 +149,7 @@ def confirm_new_email(user: User, digest: str, now: datetime) -> Outcome:
     assert user.new_email is not None
     live = ((User.new_email_digest == digest) & (User.new_email_expires_at > now) & (User.email == user.email)
             & (User.new_email == user.new_email))
-    actions = [User.email.set(user.new_email), User.email_verified_at.set(now), User.new_email.remove(),
+    actions: list[Update] = [User.email.set(user.new_email), User.email_verified_at.set(now), User.new_email.remove(),
                User.new_email_digest.remove(), User.new_email_expires_at.remove()]
     old = Login(user.email)
     new = Login(user.new_email, account_id=user.account_id, user_id=user.user_id)
@@ -181,5 +181,6 @@ def change_role(user: User, role: str) -> bool:
 
 def renew_invitation(user: User, role: str, digest: str, expires_at: datetime) -> bool:
     """Give a pending invitation a new link (the old one stops working) and role; False once it was accepted."""
-    actions = [User.role.set(role), User.invitation_digest.set(digest), User.invitation_expires_at.set(expires_at)]
+    actions: list[Update] = [User.role.set(role), User.invitation_digest.set(digest),
+                             User.invitation_expires_at.set(expires_at)]
     return written(lambda: user.update(actions=actions, condition=User.status == UserStatus.INVITED.value))

@@ -4,8 +4,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from chalicelib import errors
 from chalicelib.rendering import footer, markup, template
@@ -26,9 +27,9 @@ class CompiledCampaign:
     """Templates ready to personalise, and the link table the campaign stores for its click redirects."""
 
     content_hash: str
-    subject: "Template"
-    html: "Template"
-    text: "Template"
+    subject: Template
+    html: Template
+    text: Template
     links: tuple[str, ...]
     html_bytes: int
 

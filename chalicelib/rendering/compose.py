@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.rendering import footer, mime, template, tracking

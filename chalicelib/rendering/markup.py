@@ -7,9 +7,9 @@ inliner see plain HTML, and put back afterwards.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from chalicelib import errors
@@ -88,7 +88,7 @@ def _check_structure(masked: Masked, processed: str, source: str) -> None:
     seen = [int(i) for i in MARKER.findall(processed) if int(i) in masked.structural]
     if seen == masked.structural:
         return
-    culprit = next((want for want, got in zip(masked.structural, seen) if want != got), None)
+    culprit = next((want for want, got in zip(masked.structural, seen, strict=False) if want != got), None)
     if culprit is None:
         culprit = masked.structural[len(seen)] if len(seen) < len(masked.structural) else masked.structural[-1]
     raise template_error("html", masked.line_of(culprit, source),
@@ -217,7 +217,7 @@ def link_text(text_source: str, table: _LinkTable) -> str:
         url = m.group().rstrip(".,;:!?)]}")
         trailing = m.group()[len(url):]
         following = masked.text[m.end():m.end() + 1]
-        if following == OPEN or not trailing and following and not following.isspace() and following not in "<>\"'":
+        if following == OPEN or (not trailing and following and not following.isspace() and following not in "<>\"'"):
             return m.group()
         target = trackable(url)
         if target is None:

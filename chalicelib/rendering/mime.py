@@ -96,6 +96,8 @@ def _written(part: EmailMessage | MIMEPart) -> str:
         boundary = match.group(1)
         between = f"{NL}--{boundary}{NL}"
         return f"{head}--{boundary}{NL}{between.join(map(_written, payload))}{NL}--{boundary}--{NL}"
+    if not isinstance(payload, str):
+        raise ValueError("a leaf part whose payload is not the text build() gave it")
     return head + payload.replace("\r\n", "\n").replace("\r", "\n").replace("\n", NL)
 
 

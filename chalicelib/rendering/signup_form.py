@@ -2,8 +2,9 @@
 own site. Every name and label is customer input and is escaped here; nothing needs a script or a stylesheet."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from html import escape
-from typing import Iterable, Mapping, Protocol
+from typing import Protocol
 
 HONEYPOT = "hp-website"   # not an identifier, so no list field can have this name
 STAMP = "form-stamp"      # the signed time the form was handed out (not an identifier either)

@@ -10,8 +10,9 @@ values is rendered as for a recipient without custom values, which the save-time
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import errors
 
@@ -98,7 +99,8 @@ def _cap(value: str) -> str:
 @lru_cache(maxsize=2)
 def environment(html: bool):
     """The sandboxed Jinja environment: HTML autoescaped, missing values empty, no globals."""
-    from jinja2 import Undefined, tests as jt
+    from jinja2 import Undefined
+    from jinja2 import tests as jt
     from jinja2.sandbox import SandboxedEnvironment
 
     class Missing(Undefined):
@@ -106,10 +108,11 @@ def environment(html: bool):
 
         __slots__ = ()
 
-        def __lt__(self, other: Any) -> bool:
+        # Jinja's stubs type the comparisons as its failing method; a Missing compares false instead.
+        def __lt__(self, other: Any) -> bool:  # type: ignore[override]
             return False
 
-        __le__ = __gt__ = __ge__ = __lt__
+        __le__ = __gt__ = __ge__ = __lt__  # type: ignore[assignment]
 
     env = SandboxedEnvironment(autoescape=html, undefined=Missing, finalize=_finalize,
                                auto_reload=False, cache_size=0)
@@ -154,7 +157,8 @@ def check(part: str, source: str, known: Iterable[str]) -> None:
             raise _error(part, line, f"unknown filter '{node.name}'; available: {', '.join(sorted(env.filters))}")
         if isinstance(node, nodes.Test) and node.name not in env.tests:
             raise _error(part, line, f"unknown test '{node.name}'")
-        if isinstance(node, nodes.Name) and node.ctx == "store" and (node.name.startswith("_") or node.name in BUILTINS):
+        if isinstance(node, nodes.Name) and node.ctx == "store" and (
+                node.name.startswith("_") or node.name in BUILTINS):
             raise _error(part, line, f"'{node.name}' cannot be assigned")
         if isinstance(node, (nodes.Filter, nodes.Test)) and (node.dyn_args or node.dyn_kwargs):
             raise _error(part, line, "*args and **kwargs are not allowed")
@@ -177,7 +181,7 @@ def _describe(node: Any) -> str:
         nodes.Getitem: "item access ('[]')", nodes.ScopedEvalContextModifier: "{% autoescape %}",
         nodes.Scope: "{% autoescape %}", nodes.Slice: "slicing",
     }
-    if isinstance(node, nodes.BinExpr) or isinstance(node, nodes.UnaryExpr):
+    if isinstance(node, (nodes.BinExpr, nodes.UnaryExpr)):
         return f"the operator '{node.operator}'"
     return names.get(type(node), type(node).__name__)
 
@@ -187,7 +191,7 @@ def _error(part: str, line: int, problem: str) -> errors.Invalid:
                           details={"part": part, "line": line})
 
 
-def build(source: str, html: bool) -> "Template":
+def build(source: str, html: bool) -> Template:
     """A compiled template from a checked (or generated) source."""
     from jinja2 import TemplateError
 
@@ -198,7 +202,7 @@ def build(source: str, html: bool) -> "Template":
                              f"{exc}.", code="template_error") from exc
 
 
-def render(template: "Template", values: Mapping[str, Any], fallback: Mapping[str, Any],
+def render(template: Template, values: Mapping[str, Any], fallback: Mapping[str, Any],
            max_chars: int, on_fallback: Callable[[str], None] | None = None) -> str:
     """The template rendered with `values`; with `fallback` if that fails or grows past `max_chars`."""
     try:

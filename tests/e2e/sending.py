@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,8 +91,9 @@ def add_addresses(sender: Sender, state: str, addresses: list[str], workers: int
 
 def create_campaign(sender: Sender, subject: str) -> str:
     with sender.client() as http:
-        created = http.post("/v1/campaigns", json={"list_id": sender.list_id, "name": subject, "subject": subject
-                                                   + " for {{ first_name }}", "html": HTML.replace("{domain}", sender.domain)})
+        created = http.post("/v1/campaigns", json={
+            "list_id": sender.list_id, "name": subject, "subject": subject + " for {{ first_name }}",
+            "html": HTML.replace("{domain}", sender.domain)})
         assert created.status_code == 201, created.text
         return created.json()["campaign"]["id"]
 

@@ -75,7 +75,8 @@ def test_an_account_bouncing_five_percent_is_held_paused_refused_told_once_and_r
         assert http.post(f"/v1/campaigns/{campaign_id}/resume").status_code == 422
 
     # and the owner is told once
-    held = eventually(lambda: owner_subjects(local_runtime, sender), lambda subjects: any("paused" in s for s in subjects))
+    held = eventually(lambda: owner_subjects(local_runtime, sender),
+                      lambda subjects: any("paused" in s for s in subjects))
     assert len([s for s in held if "is paused" in s]) == 1, held
 
     # and staff see the account on hold with its figures

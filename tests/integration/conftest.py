@@ -57,8 +57,9 @@ def empty_everything() -> None:
     for logical, spec in TABLES.items():
         table = settings.table_name(logical)
         keys = [spec["hash"]] + ([spec["range"]] if spec.get("range") else [])
-        for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=", ".join(
-                f"#k{i}" for i in range(len(keys))), ExpressionAttributeNames={f"#k{i}": k for i, k in enumerate(keys)}):
+        for page in dynamodb.get_paginator("scan").paginate(
+                TableName=table, ProjectionExpression=", ".join(f"#k{i}" for i in range(len(keys))),
+                ExpressionAttributeNames={f"#k{i}": k for i, k in enumerate(keys)}):
             for item in page["Items"]:
                 dynamodb.delete_item(TableName=table, Key=item)
     sqs = aws.client("sqs")

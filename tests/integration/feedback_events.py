@@ -79,7 +79,7 @@ def feed(client, *bodies: str) -> tuple[dict, list[str]]:
         "messageAttributes": {}, "md5OfBody": "0" * 32, "eventSource": "aws:sqs",
         "eventSourceARN": f"arn:aws:sqs:eu-west-1:123456789012:{get_settings().queue_name('feedback')}",
         "awsRegion": "eu-west-1",
-    } for message_id, body in zip(ids, bodies)]
+    } for message_id, body in zip(ids, bodies, strict=True)]
     return client.lambda_.invoke("apply_feedback", {"Records": records}).payload, ids
 
 

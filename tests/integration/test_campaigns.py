@@ -50,7 +50,8 @@ def test_given_a_template_error_when_saved_then_422_names_the_line(client, tenan
     contact_list = audience(client, person, members=0, domain=False)
 
     answer = api_call(client, "POST", "/v1/campaigns",
-                      campaign_body(contact_list["id"], html="<p>ok</p>\n<p>{{ first_name </p>"), headers=person.headers)
+                      campaign_body(contact_list["id"], html="<p>ok</p>\n<p>{{ first_name </p>"),
+                      headers=person.headers)
 
     assert answer.status_code == 422
     error = answer.json_body["error"]
@@ -218,8 +219,8 @@ def test_given_a_trial_with_too_few_emails_left_then_422_trial_limit(client, ten
 def test_given_more_subscribers_than_the_level_then_422_subscriber_limit_exceeded(client, tenant, staff):
     person = tenant(plan="monthly", subscriber_level=2)
     contact_list = audience(client, person, members=2)
-    api_call(client, "PATCH", f"/v1/admin/accounts/{person.account_id}/plan", {"plan": "monthly", "subscriber_level": 1},
-             headers=staff.headers)
+    api_call(client, "PATCH", f"/v1/admin/accounts/{person.account_id}/plan",
+             {"plan": "monthly", "subscriber_level": 1}, headers=staff.headers)
     assert refusal(client, person, contact_list)["code"] == "subscriber_limit_exceeded"
 
 

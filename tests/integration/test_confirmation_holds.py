@@ -50,8 +50,8 @@ def test_an_unapproved_account_sends_at_most_a_days_confirmations_even_in_parall
         answers = list(pool.map(lambda a: add_subscriber(client, person, contact_list["id"], a), addresses))
 
     # Then exactly the day's number are added and mailed; the rest are told when to come back, and kept nowhere
-    added = [a for a, answer in zip(addresses, answers) if answer.status_code == 201]
-    refused = [(a, answer) for a, answer in zip(addresses, answers) if answer.status_code != 201]
+    added = [a for a, answer in zip(addresses, answers, strict=True) if answer.status_code == 201]
+    refused = [(a, answer) for a, answer in zip(addresses, answers, strict=True) if answer.status_code != 201]
     assert len(added) == DAILY and len(refused) == 6, [r.status_code for _, r in refused]
     for _, answer in refused:
         assert answer.status_code == 429 and answer.json_body["error"]["code"] == "confirmation_limit"

@@ -43,7 +43,7 @@ def test_concurrent_dynamodb_transactions_all_succeed_without_retries(emulator):
                 dynamodb.transact_write_items(TransactItems=[
                     {"Put": {"TableName": "load", "Item": {"k": {"S": f"{worker}-{n}"}, "v": {"S": "x" * 200}}}},
                 ])
-            except Exception as exc:  # any failure is what this test is about
+            except Exception as exc:  # noqa: BLE001 - any failure is what this test is about
                 failures.append(type(exc).__name__)
 
     # When they all write at once (moto alone fails some: its backends are not thread-safe)
@@ -118,7 +118,7 @@ def test_the_processs_own_calls_get_the_answers_they_get_over_http_without_the_s
 
         # When the item is put in this process, and then each call is made both ways
         assert _answer(lambda: calls["put"](in_process)) == ("answer", {})
-        answers = {name: (_answer(lambda: call(over_http)), _answer(lambda: call(in_process)))
+        answers = {name: (_answer(lambda call=call: call(over_http)), _answer(lambda call=call: call(in_process)))
                    for name, call in calls.items()}
 
         # Then both ways get the same answers and errors (the update adds one each time), and the emulator saw

@@ -23,7 +23,6 @@ from tests.integration.feedback_events import (
 )
 from tests.integration.listing import make_list, path_of, subscribe
 
-
 # --- bounces ----------------------------------------------------------------------------------------
 
 def test_a_hard_bounce_bounces_and_suppresses_the_address_counts_once_and_a_redelivery_changes_nothing(

@@ -253,7 +253,8 @@ def test_a_crash_between_pages_resumes_without_losing_or_doubling_a_row(client, 
     queues.enqueue("imports", {"account_id": person.account_id, "list_id": list_id, "import_id": found["id"]})
     run_jobs()
     again = read_import(client, person, list_id, found["id"])
-    assert {k: v for k, v in again.items() if k != "errors_url"} == {k: v for k, v in found.items() if k != "errors_url"}
+    assert {k: v for k, v in again.items() if k != "errors_url"} \
+        == {k: v for k, v in found.items() if k != "errors_url"}
     assert subscriber_count(person) == 10
 
 

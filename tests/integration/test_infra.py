@@ -16,7 +16,7 @@ from moto import mock_aws
 from chalicelib.config import get_settings, parse_keys
 from chalicelib.models.base import all_models
 from infra import definition
-from infra.package import PROJECT_DIR, PackageError, build, merge
+from infra.package import PackageError, build, merge
 from infra.provision import Provisioner
 
 CFN_LINT = [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
@@ -161,7 +161,8 @@ def test_sqs_consumers_read_the_stage_queue_and_report_partial_batch_failures(tm
 
 
 def test_a_consumer_slower_than_a_sixth_of_its_queue_visibility_timeout_is_refused(tmp_path):
-    project = consumer_project(tmp_path / "app", timeout=definition.QUEUES["send"] // definition.VISIBILITY_PER_TIMEOUT + 1)
+    project = consumer_project(tmp_path / "app",
+                               timeout=definition.QUEUES["send"] // definition.VISIBILITY_PER_TIMEOUT + 1)
     with pytest.raises(PackageError, match="visibility timeout"):
         build("dev", "eu-west-1", tmp_path / "out", project_dir=project)
 
@@ -172,8 +173,10 @@ def _check_table(aws, props: dict, made: str) -> None:
     assert table["KeySchema"] == props["KeySchema"]
     assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
         (a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]}
-    made_indexes = {i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in table.get("GlobalSecondaryIndexes", [])}
-    defined_indexes = {i["IndexName"]: (i["KeySchema"], i["Projection"]) for i in props.get("GlobalSecondaryIndexes", [])}
+    made_indexes = {i["IndexName"]: (i["KeySchema"], i["Projection"])
+                    for i in table.get("GlobalSecondaryIndexes", [])}
+    defined_indexes = {i["IndexName"]: (i["KeySchema"], i["Projection"])
+                       for i in props.get("GlobalSecondaryIndexes", [])}
     assert made_indexes == defined_indexes
     assert table["BillingModeSummary"]["BillingMode"] == props["BillingMode"]
     assert table["SSEDescription"]["Status"] == "ENABLED"
@@ -205,7 +208,8 @@ def _check_queue(aws, props: dict, made: str) -> None:
 
 
 def _check_topic(aws, props: dict, made: str) -> None:
-    arns = [t["TopicArn"] for t in aws("sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{props['TopicName']}")]
+    arns = [t["TopicArn"] for t in aws("sns").list_topics()["Topics"]
+            if t["TopicArn"].endswith(f":{props['TopicName']}")]
     assert arns
     attributes = aws("sns").get_topic_attributes(TopicArn=arns[0])["Attributes"]
     assert attributes.get("KmsMasterKeyId") == props.get("KmsMasterKeyId")
@@ -328,7 +332,8 @@ def test_provisioning_creates_every_resource_the_template_defines():
         for logical_id, resource in definition.resources(settings.stage, settings.sender_domain).items():
             assert resource["Type"] in DRIFT_CHECKS, f"no drift check for {resource['Type']} ({logical_id}); add one"
             assert logical_id in provisioner.made, f"{logical_id} was not provisioned"
-            DRIFT_CHECKS[resource["Type"]](aws, provisioner.resolve(resource["Properties"]), provisioner.made[logical_id])
+            DRIFT_CHECKS[resource["Type"]](aws, provisioner.resolve(resource["Properties"]),
+                                           provisioner.made[logical_id])
 
 
 def test_provisioning_again_keeps_the_keys_a_stage_already_has():

@@ -168,7 +168,7 @@ def test_an_export_of_a_segment_holds_only_its_members(client, shop):
     assert made.status_code == 201, made.json_body
 
     # When the segment is exported
-    ready, content = exported(client, person, listed["id"], segment_id=made.json_body["segment"]["id"])
+    _, content = exported(client, person, listed["id"], segment_id=made.json_body["segment"]["id"])
 
     # Then the file holds the segment's members and no one else
     assert [row["email"] for row in csv_rows(content)] == ["ada@readers.example"]

@@ -1,4 +1,5 @@
-"""The sign-in throttle holds against parallel guesses: each attempt is reserved atomically before the password is checked."""
+"""The sign-in throttle holds against parallel guesses: each attempt is reserved atomically before the password is
+checked."""
 from __future__ import annotations
 
 import threading

@@ -42,7 +42,8 @@ def test_raw_and_simple_sends_are_kept_in_order_with_their_recipients(ses):
     # Given the service's way of sending (SES v2, raw MIME) and a simple send
     sesv2, outbox = ses
     raw_id = sesv2.send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["reader@example.eu"]},
-                              Content={"Raw": {"Data": raw_message("reader@example.eu", "Confirm your list")}})["MessageId"]
+                              Content={"Raw": {"Data": raw_message("reader@example.eu", "Confirm your list")}},
+                              )["MessageId"]
     simple_id = sesv2.send_email(
         FromEmailAddress=SENDER, Destination={"ToAddresses": ["other@example.eu"], "CcAddresses": ["cc@example.eu"]},
         Content={"Simple": {"Subject": {"Data": "Plain news"}, "Body": {"Text": {"Data": "Just text."}}}},

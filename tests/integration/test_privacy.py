@@ -18,12 +18,10 @@ from tests.integration.campaign_sending import campaign, deliveries_by_address, 
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, make_list, path_of, subscribe, subscriber_count
 from tests.integration.mailbox import last_link_to, messages_to, text_of
-from tests.integration.signup_forms import post_form
 from tests.integration.privacy_world import (
     ADDRESS,
     BYSTANDER,
     ERASED_PAGE,
-    FORM,
     GIVEN_AS,
     NOTICE_SUBJECT,
     ask,
@@ -36,6 +34,7 @@ from tests.integration.privacy_world import (
     suppression,
     tables_holding,
 )
+from tests.integration.signup_forms import post_form
 
 pytestmark = pytest.mark.usefixtures("quick_answers")
 

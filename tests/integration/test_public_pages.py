@@ -4,12 +4,19 @@ from __future__ import annotations
 import re
 
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.services.audience import links, suppressions
+from chalicelib.services.audience import suppressions
 from tests.integration.conftest import api_call
 from tests.integration.listing import add_subscriber, make_list, path_of, subscribe, subscriber_count
 from tests.integration.mailbox import links_in, messages_to, text_of
 from tests.integration.signup_forms import (  # noqa: F401 - owner, single and double are fixtures
-    FORM, double, form_path, html, owner, post_form, single, stamp_for,
+    FORM,
+    double,
+    form_path,
+    html,
+    owner,
+    post_form,
+    single,
+    stamp_for,
 )
 
 

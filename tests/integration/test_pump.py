@@ -5,11 +5,13 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
-from chalice import Chalice, Cron as ChaliceCron, Rate as ChaliceRate
+from chalice import Chalice
+from chalice import Cron as ChaliceCron
+from chalice import Rate as ChaliceRate
 from moto import mock_aws
 
 from local.pump import Cron, Pump, failed_item_ids, parse_schedule
@@ -158,7 +160,8 @@ def test_only_the_reported_records_of_a_partial_failure_come_back(sqs, queues):
     recorder = Recorder()
 
     def fail_bad(event: dict) -> dict:
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "bad"]}
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]}
+                                      for r in event["Records"] if r["body"] == "bad"]}
 
     recorder.answer = fail_bad
     pump = Pump(make_app(recorder), sqs, region=REGION)
@@ -285,7 +288,7 @@ def test_the_threads_consume_until_stopped_and_survive_a_failure(sqs, queues):
 
 
 def utc(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
 @pytest.mark.parametrize("expression, after, expected", [

@@ -14,8 +14,8 @@ import pytest
 from chalicelib import clock, errors
 from chalicelib.models import reputation as store
 from chalicelib.models.reputation import Counts
-from tests.integration.campaigning import add_domain
 from tests.integration.campaign_sending import drain, make_pump, start_sending
+from tests.integration.campaigning import add_domain
 from tests.integration.conftest import api_call
 from tests.integration.feedback_events import NOTHING_FAILED, Sent, event, feed, sent_to
 from tests.integration.mailbox import messages_to, text_of

@@ -10,6 +10,7 @@ from datetime import timedelta
 from chalicelib import aws, clock
 from chalicelib.config import get_settings
 from chalicelib.models import accounts as account_store
+from chalicelib.models import reputation
 from chalicelib.models import retention as retention_store
 from chalicelib.models.accounts import Account
 from chalicelib.models.base import all_models
@@ -17,7 +18,6 @@ from chalicelib.models.deliveries import Delivery, DeliveryState
 from chalicelib.models.deliveries import campaign_key as ledger_key
 from chalicelib.models.events import Event, EventKind
 from chalicelib.models.events import campaign_key as events_key
-from chalicelib.models import reputation
 from chalicelib.models.reputation import ReputationDay
 from chalicelib.models.usage import Usage
 from chalicelib.services.accounts.plans import AccountStatus
@@ -109,8 +109,8 @@ def test_the_purge_reaches_every_table_a_model_defines():
 
     assert unreached == [], (
         f"{unreached}: the purge cannot find an account's items there. Key the table by account_id, "
-        "list_key or campaign_key, or give it a step in services/retention/account_purge.py (REACHED_THROUGH), or say why it "
-        "holds no account's data (NOT_ACCOUNT_DATA).")
+        "list_key or campaign_key, or give it a step in services/retention/account_purge.py (REACHED_THROUGH), "
+        "or say why it holds no account's data (NOT_ACCOUNT_DATA).")
 
 
 def test_every_table_with_a_ttl_has_a_backstop_and_the_audit_trail_has_none():

@@ -62,7 +62,8 @@ class Simulated:
         message.set_content("Hello there.")
         options = {"ConfigurationSetName": configuration_set} if configuration_set else {}
         return self.sesv2.send_email(
-            FromEmailAddress=SENDER, Destination={"ToAddresses": list(to)}, Content={"Raw": {"Data": message.as_bytes()}},
+            FromEmailAddress=SENDER, Destination={"ToAddresses": list(to)},
+            Content={"Raw": {"Data": message.as_bytes()}},
             EmailTags=[{"Name": k, "Value": v} for k, v in (TAGS if tags is None else tags).items()], **options,
         )["MessageId"]
 
@@ -305,13 +306,15 @@ def test_a_list_takes_simulator_addresses_though_they_look_like_role_mailboxes(c
 
     # When simulator addresses, with and without a label, are added
     added = [add_subscriber(client, owner, contact_list["id"], address) for address in (
-        "bounce+7@simulator.amazonses.com", "Complaint@Simulator.AmazonSES.com", "suppressionlist@simulator.amazonses.com")]
+        "bounce+7@simulator.amazonses.com", "Complaint@Simulator.AmazonSES.com",
+        "suppressionlist@simulator.amazonses.com")]
     role = add_subscriber(client, owner, contact_list["id"], "bounce@acme.example")
 
     # Then they are subscribed, while the same local part at any other domain is still a role mailbox (R15)
     assert [a.status_code for a in added] == [201, 201, 201], [a.json_body for a in added]
     assert [a.json_body["subscriber"]["email"] for a in added] == [
-        "bounce+7@simulator.amazonses.com", "complaint@simulator.amazonses.com", "suppressionlist@simulator.amazonses.com"]
+        "bounce+7@simulator.amazonses.com", "complaint@simulator.amazonses.com",
+        "suppressionlist@simulator.amazonses.com"]
     assert role.status_code == 422 and role.json_body["error"]["code"] == "role_address"
 
 

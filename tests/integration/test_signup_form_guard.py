@@ -15,7 +15,13 @@ from tests.integration.conftest import api_call, stop_account
 from tests.integration.listing import make_list, path_of, subscriber_count
 from tests.integration.mailbox import messages_to
 from tests.integration.signup_forms import (  # noqa: F401 - owner, single and double are fixtures
-    double, html, owner, post_form, single, stamp_for, stamp_in,
+    double,
+    html,
+    owner,
+    post_form,
+    single,
+    stamp_for,
+    stamp_in,
 )
 from tests.integration.test_subscriber_limits import atomic_moto  # noqa: F401 - a fixture used below
 

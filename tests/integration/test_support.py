@@ -8,7 +8,7 @@ suppression."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,8 +18,7 @@ from chalicelib.models import subscribers as subscriber_store
 from chalicelib.models.deliveries import Delivery, DeliveryState
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
-from chalicelib.services.audience import suppressions
-from chalicelib.services.audience import activity
+from chalicelib.services.audience import activity, suppressions
 from tests.integration.campaign_sending import (
     audience,
     deliveries_by_address,
@@ -308,7 +307,7 @@ def test_a_click_with_images_blocked_counts_as_the_open_too_and_a_deleted_subscr
 def test_feedback_that_arrives_before_the_senders_own_record_is_kept(moto_env):
     # SES may report the delivery before the sender has written SES's answer onto the claim
     key = deliveries.campaign_key("acc_early", "cmp_early")
-    delivered = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
+    delivered = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     assert deliveries.claim(key, "sub_early", "0#0#0")
     assert deliveries.note_outcome("acc_early", "cmp_early", "sub_early", [Delivery.delivered_at.set(delivered)])
 

@@ -44,7 +44,8 @@ def test_ses_publishes_what_the_consumer_applies_and_never_opens_or_clicks(templ
 
 # --- least privilege: each function's role, against its list -------------------------------------
 SENDER_IDENTITY = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderDomain}"
-CONFIGURATION_SET = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${SesConfigurationSet}"
+CONFIGURATION_SET = ("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
+                     "configuration-set/${SesConfigurationSet}")
 STAGE_IDENTITIES = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
 TABLE_ACTIONS = {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
                  "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
@@ -87,7 +88,8 @@ def grants(*, scans=(), sends_to=(), consumes=None, mails=False, as_customers=Fa
 PURGE = {"domains": "remove", "buckets": {"exports": "delete"}}
 ALLOWED = {
     "APIHandler": grants(scans=["accounts"], sends_to=["fanout", "exports", "imports", "password-resets"], mails=True,
-                         as_customers=True, domains="manage", buckets={"exports": "write", "uploads": "write"}),
+                         as_customers=True, domains="manage", buckets={"exports": "write", "uploads": "write"})
+                  | {("secretsmanager:GetSecretValue", "LinkDistributionToken")},   # whose reader headers to trust
     "StartDueCampaigns": grants(sends_to=["fanout"]),
     "FanoutCampaign": grants(consumes="fanout", sends_to=["fanout", "send"]),
     "SendChunk": grants(consumes="send", mails=True, as_customers=True),
@@ -286,7 +288,8 @@ def test_api_gateways_own_refusals_answer_in_the_error_shape_with_their_status(t
     expected = {"THROTTLED": (429, "rate_limited"), "QUOTA_EXCEEDED": (429, "rate_limited"),
                 "ACCESS_DENIED": (403, "forbidden"), "UNAUTHORIZED": (401, "unauthorized"),
                 "REQUEST_TOO_LARGE": (413, "too_large"), "BAD_REQUEST_BODY": (400, "malformed_request"),
-                "INTEGRATION_TIMEOUT": (504, "upstream_unavailable"), "MISSING_AUTHENTICATION_TOKEN": (404, "not_found")}
+                "INTEGRATION_TIMEOUT": (504, "upstream_unavailable"),
+                "MISSING_AUTHENTICATION_TOKEN": (404, "not_found")}
     for kind, (status, code) in expected.items():
         body = json.loads(responses[kind]["responseTemplates"]["application/json"])
         assert (responses[kind]["statusCode"], body["error"]["code"]) == (status, code), kind

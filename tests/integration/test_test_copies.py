@@ -97,7 +97,8 @@ def test_an_unapproved_account_sends_test_copies_to_its_users_verified_address(c
 ])
 def test_test_copies_are_counted_and_refused_when_the_plan_cannot_take_them(client, tenant, plan, setup, code):
     # Given an approved account whose plan has room for exactly one or two more emails
-    person = tenant(plan=plan, **({"subscriber_level": setup["subscriber_level"]} if "subscriber_level" in setup else {}))
+    person = tenant(plan=plan,
+                    **({"subscriber_level": setup["subscriber_level"]} if "subscriber_level" in setup else {}))
     period = TRIAL_PERIOD if plan == "trial" else clock.now().strftime("%Y-%m")
     if "used" in setup:
         set_used(person, period, setup["used"])

@@ -29,7 +29,8 @@ def item(client, key: str) -> dict | None:
 
 def add_one(key: str = "counter", attribute: str = "n") -> dict:
     return {"Update": {"TableName": TABLE, "Key": {"pk": {"S": key}}, "UpdateExpression": "ADD #a :one",
-                       "ExpressionAttributeNames": {"#a": attribute}, "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+                       "ExpressionAttributeNames": {"#a": attribute},
+                       "ExpressionAttributeValues": {":one": {"N": "1"}}}}
 
 
 def put_new(key: str) -> dict:

@@ -34,6 +34,17 @@ def test_a_non_production_stage_may_override_the_region_and_production_may_not()
         load({**override, "MAILROOM_STAGE": "prod"})
 
 
+def test_the_link_distributions_token_is_read_when_the_stage_has_one():
+    # Given the environment a deployed API function gets, and the local runtime's (no distribution)
+    deployed = {"AWS_REGION": "eu-west-1", "MAILROOM_SECRET_KEY": SECRET, "MAILROOM_DISTRIBUTION_TOKEN": "t" * 48}
+    local = {"AWS_REGION": "eu-west-1", "MAILROOM_SECRET_KEY": SECRET}
+
+    # Then the deployed settings hold the token, and the local ones none (viewer headers are read as they come)
+    assert load(deployed).distribution_token == "t" * 48
+    assert load(local).distribution_token is None
+    assert load({**local, "MAILROOM_DISTRIBUTION_TOKEN": ""}).distribution_token is None
+
+
 def test_a_short_secret_is_refused():
     with pytest.raises(SettingsError, match="MAILROOM_SECRET_KEY"):
         load({"AWS_REGION": "eu-west-1", "MAILROOM_SECRET_KEY": "short"})

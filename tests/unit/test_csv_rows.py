@@ -72,7 +72,7 @@ def test_what_no_csv_holds_is_unreadable_with_the_line_named(data, words):
 def test_binary_files_are_refused_by_their_first_bytes():
     with pytest.raises(Unreadable, match="binary data"):
         csv_rows.check_text(b"PK\x03\x04\x14\x00\x06\x00")
-    csv_rows.check_text("email\nann@x.example\n".encode())
+    csv_rows.check_text(b"email\nann@x.example\n")
 
 
 @pytest.mark.parametrize("name", ["email", "Email", "E-mail", "e_mail", "Email Address", " EMAIL ", "Mail"])

@@ -41,8 +41,9 @@ def requests(rng: random.Random) -> list[tuple[str, dict]]:
         ("PutItem", {"TableName": "t", "Item": item, "ExpressionAttributeValues": {":v": value(rng)}}),
         ("BatchWriteItem", {"RequestItems": {"t": [{"PutRequest": {"Item": item}}, {"DeleteRequest": {"Key": item}}]}}),
         ("BatchGetItem", {"RequestItems": {"t": {"Keys": [item, item]}}}),
-        ("TransactWriteItems", {"TransactItems": [{"Update": {"TableName": "t", "Key": item, "UpdateExpression": "SET a = :v",
-                                                             "ExpressionAttributeValues": {":v": value(rng)}}}]}),
+        ("TransactWriteItems", {"TransactItems": [{"Update": {
+            "TableName": "t", "Key": item, "UpdateExpression": "SET a = :v",
+            "ExpressionAttributeValues": {":v": value(rng)}}}]}),
         ("Query", {"TableName": "t", "ExclusiveStartKey": item, "ExpressionAttributeValues": {":p": value(rng)}}),
     ]
 
@@ -61,5 +62,6 @@ def test_requests_read_as_moto_reads_them(seed):
 
 def test_binary_values_are_still_decoded():
     shape = get_session().get_service_model("dynamodb").operation_model("PutItem")
-    raw = {"body": json.dumps({"TableName": "t", "Item": {"b": {"B": base64.b64encode(b"\x00\xff").decode()}}}).encode()}
+    item = {"b": {"B": base64.b64encode(b"\x00\xff").decode()}}
+    raw = {"body": json.dumps({"TableName": "t", "Item": item}).encode()}
     assert dynamodb_requests.DynamoDBJSONParser(shape, map_type=dict).parse(raw)["Item"]["b"] == {"B": b"\x00\xff"}

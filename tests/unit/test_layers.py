@@ -1,5 +1,6 @@
 """The layers hold: the import contracts of .importlinter are kept, and each fails when its line is crossed;
-the handlers' lazily loaded services are the ones they name for readers and type checkers."""
+the handlers' lazily loaded services are the ones they name for readers and type checkers; the code type-checks
+(mypy) and lints (ruff) clean."""
 from __future__ import annotations
 
 import ast
@@ -114,9 +115,17 @@ def test_a_handlers_lazy_modules_are_the_ones_it_names(handler):
     assert lazy == typed_modules
 
 
-def test_the_handlers_type_check_into_the_services_they_call():
-    # mypy.ini: the app and its handlers, with the services, models and adapters they call followed.
+def test_the_code_type_checks():
+    # pyproject.toml [tool.mypy]: the app, chalicelib, the local runtime, infra, tools and the benches, all checked.
     result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", "/dev/null"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_code_passes_the_linter():
+    # pyproject.toml [tool.ruff]: every Python file in the repository, tests included.
+    result = subprocess.run([str(BIN / "ruff"), "check", "--no-cache", "--output-format", "concise", "."], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 0, result.stdout + result.stderr

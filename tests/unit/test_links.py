@@ -1,6 +1,7 @@
 """Signed links of the public pages: they round-trip, carry ids only, and refuse forgeries."""
 from __future__ import annotations
 
+from datetime import UTC
 from urllib.parse import urlparse
 
 import pytest
@@ -88,9 +89,9 @@ def test_a_form_url_reads_the_same_every_time_it_is_made():
 
 
 def test_a_form_stamp_tells_when_the_form_was_shown_and_only_for_its_own_list():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    shown = datetime(2026, 3, 1, 12, 0, 5, tzinfo=timezone.utc)
+    shown = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
     stamp = links.form_stamp("acc_1", "lst_1", shown)
 
     assert links.read_form_stamp(stamp, "acc_1", "lst_1") == shown

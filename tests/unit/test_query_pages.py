@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -116,7 +117,8 @@ def test_patched_query_pages_are_moto_pages(key_type, monkeypatch):
                 answered = pages(client, "patched", query, query_pages._query, mutate)
             assert answered == expected, (case, query)
             seen["pages"] += len(expected)
-            seen["size cuts"] += sum(1 for page in expected if "LastEvaluatedKey" in page and page["ScannedCount"] < query.get("Limit", 10**6))
+            seen["size cuts"] += sum(1 for page in expected
+                                     if "LastEvaluatedKey" in page and page["ScannedCount"] < query.get("Limit", 10**6))
         assert seen["pages"] > 80 and seen["size cuts"] > 5   # the cases reach many pages, and pages cut by size
 
 

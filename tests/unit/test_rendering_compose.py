@@ -69,7 +69,7 @@ def bobs(newsletter):
 class Ancestry(HTMLParser):
     """The open elements (tag, style) around the first occurrence of a text."""
 
-    VOID = {"br", "img", "meta", "link", "hr", "input", "area", "base", "col", "wbr", "source"}
+    VOID = frozenset({"br", "img", "meta", "link", "hr", "input", "area", "base", "col", "wbr", "source"})
 
     def __init__(self, needle: str):
         super().__init__()
@@ -122,7 +122,7 @@ def test_given_a_composed_email_then_list_unsubscribe_is_one_https_url_the_publi
 
 def test_given_a_composed_email_then_the_raw_list_unsubscribe_header_is_one_unencoded_line(newsletter):
     raw = compose(newsletter, BOB, CONTEXT).as_bytes()
-    line = next(l for l in raw.split(b"\r\n") if l.startswith(b"List-Unsubscribe:"))
+    line = next(each for each in raw.split(b"\r\n") if each.startswith(b"List-Unsubscribe:"))
     assert re.fullmatch(rb"List-Unsubscribe: <https://mailroom\.test\.invalid/unsubscribe/[\w.-]+>", line)
     assert b"\n" not in raw.replace(b"\r\n", b"")   # CRLF line ends throughout
 

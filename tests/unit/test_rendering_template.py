@@ -106,7 +106,8 @@ def test_given_a_value_with_markup_when_rendered_then_html_escapes_it_and_text_k
 
 
 def test_given_conditionals_when_rendered_then_each_recipient_gets_their_branch():
-    html = '<table>{% if city == "Riga" %}<tr><td>Riga shop</td></tr>{% else %}<tr><td>Online</td></tr>{% endif %}</table>'
+    html = ('<table>{% if city == "Riga" %}<tr><td>Riga shop</td></tr>{% else %}<tr><td>Online</td></tr>'
+            '{% endif %}</table>')
     assert "Riga shop" in body_of(html, {"city": "Riga"}).html
     online = body_of(html, {"city": "Tallinn"}).html
     assert "Online" in online and "Riga shop" not in online

@@ -23,7 +23,8 @@ ACCOUNT, CAMPAIGN, LIST, SUBSCRIBER = ("acc_01jd0c5v6k9x8h2m3n4p5q6r7s", "cmp_01
 # Made by the code of commit 31ccbfd with LEGACY as MAILROOM_SECRET_KEY: links in mail already sent.
 SENT_CLICK = ("/c/.eJyLVkpMTo43MMxKMUg2LTPLtqywyDDKNc4zKTAtNCsyL1bSUUrOLcCtoASooLg0Kd44zSjRMtkk1TDJPMUi0SzNNNUk2TjJKNHQ"
               "UknHPBYAZacfDA.axGqgQ.0xeWReu88jXzseyVeypLMKi4f0o")
-SENT_OPEN = ("/o/.eJyLVkpMTo43MMxKMUg2LTPLtqywyDDKNc4zKTAtNCsyL1bSUUrOLcCtoASooLg0Kd44zSjRMtkk1TDJPMUi0SzNNNUk2TjJKNHQUikW"
+SENT_OPEN = ("/o/.eJyLVkpMTo43MMxKMUg2LTPLtqywyDDKNc4zKTAtNCsyL1bSUUrOLcCtoASooLg0Kd44zSjRMtkk1TDJPMUi0SzNNNUk2TjJKNHQ"
+             "UikW"
              "ACgdHqk.axGqgQ.YNB8DYACx852McJY8PipBFO4Z5A.gif")
 SENT_UNSUBSCRIBE = ("/unsubscribe/.eJx1zEsKgCAUAMC7uG7h_3OWiNCnEpVhqdHx8wLuh5mRBVgx2T0G8crDfHqjiV08i1s-qqAJnaWOQeugNLey"
                     "SK0BHohTXlsZReDAHLXEdAApj4eKlh_PtSkI.axGqgQ.5fhp2-2xw8Vcw7gpV0OZw1wjVwY")

@@ -1,7 +1,7 @@
 """Fixed-window rate limits, against an in-memory counter store."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from chalicelib.models import throttles as store
 from chalicelib.services.accounts import throttle
 
 LIMIT = throttle.Limit("test", 3, timedelta(minutes=15))
-START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -134,8 +134,8 @@ def campaign_stopped(to: str, campaign_name: str, campaign_id: str, rate: str, v
     name = RATE_NAMES.get(rate, rate)
     campaign_name = " ".join(campaign_name.split())[:100]   # one line: it goes into the subject
     lead = (f"We stopped sending your campaign \u201c{campaign_name}\u201d ({campaign_id}). Its {name} is "
-            f"{percent(value)} of the {judged} emails whose delivery we know of so far; {limit_phrase(rate, threshold)}. No further "
-            "emails of it go out until you resume it.")
+            f"{percent(value)} of the {judged} emails whose delivery we know of so far; "
+            f"{limit_phrase(rate, threshold)}. No further emails of it go out until you resume it.")
     steps = [
         ("Clean the list: remove the addresses that bounced or never engage; bounced and complaining "
          "addresses are already suppressed for you."),

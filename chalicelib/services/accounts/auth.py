@@ -339,7 +339,7 @@ class ResetJob:
                 "user_agent": self.origin.user_agent, "route": self.origin.route}
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> "ResetJob":
+    def from_body(cls, body: dict[str, Any]) -> ResetJob:
         def text(name: str) -> str | None:
             value = body.get(name)
             if value is not None and not isinstance(value, str):

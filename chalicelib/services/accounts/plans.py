@@ -67,7 +67,7 @@ def _months_between(earlier: datetime, later: datetime) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
-def subscriber_limit(plan: Plan | str, subscriber_level: int | None) -> int | None:
+def subscriber_limit(plan: Plan | str, subscriber_level: float | None) -> int | None:
     """How many subscribers the account may store; None means no limit from the plan."""
     plan = Plan(plan)
     if plan in (Plan.TRIAL, Plan.FREE):
@@ -77,7 +77,7 @@ def subscriber_limit(plan: Plan | str, subscriber_level: int | None) -> int | No
     return None
 
 
-def growth(plan: Plan | str, subscriber_level: int | None, amount: int) -> Growth:
+def growth(plan: Plan | str, subscriber_level: float | None, amount: int) -> Growth:
     """`amount` more subscribers as the plan lets them in: never past its limit, except that a trial may pass the
     free limit, which ends the trial for good (R8, 002 Payments 2: "even if Customer manually removes names")."""
     if Plan(plan) is Plan.TRIAL:
@@ -85,7 +85,7 @@ def growth(plan: Plan | str, subscriber_level: int | None, amount: int) -> Growt
     return Growth(amount, subscriber_limit(plan, subscriber_level))
 
 
-def monthly_email_cap(plan: Plan | str, subscriber_level: int | None) -> int | None:
+def monthly_email_cap(plan: Plan | str, subscriber_level: float | None) -> int | None:
     """R10: 109 × the purchased level per month on the monthly plan; R8: 100 in the trial."""
     plan = Plan(plan)
     if plan is Plan.MONTHLY:

@@ -2,16 +2,17 @@
 (R8–R12), each audited on the account (R4); and staff users themselves."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib import clock, errors, ids, security
 from chalicelib.log import logger
 from chalicelib.models import accounts as store
 from chalicelib.models import campaigns, reputation, users
 from chalicelib.models.accounts import Account
-from chalicelib.models.base import Page
+from chalicelib.models.base import Page, Update
 from chalicelib.models.campaigns import SUSPENDED_SENTENCE, PauseReason
 from chalicelib.models.users import Login, User
 from chalicelib.services import addresses
@@ -140,8 +141,8 @@ def change_plan(staff: Principal, account_id: str, change: PlanChange, origin: O
         level = int(account.subscriber_level or 0) if was_monthly else 0
         if (change.subscriber_level or 0) < level:
             _check_lowering(account, level, change.subscriber_level, now)
-        actions = [Account.plan.set(plan.value), Account.updated_at.set(now)]
-        if plan is Plan.MONTHLY:
+        actions: list[Update] = [Account.plan.set(plan.value), Account.updated_at.set(now)]
+        if plan is Plan.MONTHLY and change.subscriber_level is not None:   # a monthly plan always names its level
             actions.append(Account.subscriber_level.set(change.subscriber_level))
             if not was_monthly or account.monthly_since is None:
                 actions.append(Account.monthly_since.set(now))   # a term starts (or is known from now on)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib import clock, errors, security
 from chalicelib.models import throttles as store
@@ -24,7 +24,7 @@ RESET_REQUESTS_PER_EMAIL = Limit("reset-email", 5, timedelta(hours=1))
 # Every signup counts, taken address or not: a 409 tells whether an address has an account.
 SIGNUPS_PER_IP = Limit("signup-ip", 20, timedelta(hours=1))
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _window(limit: Limit, now: datetime) -> tuple[int, datetime]:

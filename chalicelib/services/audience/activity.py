@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.models import subscribers as store
+from chalicelib.models.base import Update
 from chalicelib.models.subscribers import Subscriber
 
 OPEN_WEIGHT = 0.4    # a campaign opened, and no more
@@ -61,7 +62,7 @@ def engaged(account_id: str, list_id: str, subscriber_id: str, at: datetime, *, 
             clicked: bool) -> None:
     """A reader opened (and/or clicked in) a campaign for the first time, at `at`. A subscriber deleted or
     erased since is ignored."""
-    actions = [Subscriber.last_activity_at.set(at)]
+    actions: list[Update] = [Subscriber.last_activity_at.set(at)]
     if opened:
         actions += [Subscriber.opened.add(1), Subscriber.last_opened_at.set(at)]
     if clicked:

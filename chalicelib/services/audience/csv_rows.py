@@ -153,7 +153,7 @@ def columns(header: list[str], fields: Iterable[FieldName], mapping: Mapping[str
                                  f"(its columns: {shown}).")
             targets[index] = target
     else:
-        by_simple = {}
+        by_simple: dict[str, str] = {}
         for field in fields:
             by_simple.setdefault(simple_name(field.label), field.key)
             by_simple[simple_name(field.key)] = field.key
@@ -171,7 +171,7 @@ def columns(header: list[str], fields: Iterable[FieldName], mapping: Mapping[str
 def row_values(targets: list[str], cells: list[str]) -> tuple[str, dict[str, str]]:
     """The address cell and the field cells of one record (missing cells read as blank)."""
     email, values = "", {}
-    for target, cell in zip(targets, cells):
+    for target, cell in zip(targets, cells, strict=False):
         if target == EMAIL:
             email = cell
         elif target:

@@ -11,8 +11,8 @@ the hourly limits guard it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Mapping
 
 from chalicelib import clock, errors
 from chalicelib.models import accounts as account_store

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, BinaryIO, Callable, Iterator, Mapping, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from chalicelib import clock, errors, ids
 from chalicelib.log import logger
@@ -108,9 +109,10 @@ class Job:
     def from_body(cls, body: dict[str, Any]) -> Job:
         """Read a queue message; a malformed one raises errors.Malformed (it ends in the dead-letter queue)."""
         values = [body.get(name) for name in ("account_id", "list_id", "import_id")]
-        if not all(isinstance(value, str) and value for value in values):
+        ids = [value for value in values if isinstance(value, str) and value]
+        if len(ids) != len(values):
             raise errors.Malformed("The import message lacks its account, list or import id.")
-        return cls(*values)
+        return cls(*ids)
 
     def body(self) -> dict[str, str]:
         return {"account_id": self.account_id, "list_id": self.list_id, "import_id": self.import_id}
@@ -348,7 +350,7 @@ def _next_page(item: Import, files: Files) -> bool:
     counts = [Import.processed.add(tally.processed), Import.added.add(tally.added), Import.updated.add(tally.updated),
               Import.cursor_offset.set(end), Import.cursor_line.set(next_line)]
     counts += [getattr(Import, f"skipped_{reason}").add(n) for reason, n in tally.skipped.items()]
-    if store.commit_page(item, item.cursor_offset, counts, granted - tally.added):
+    if store.commit_page(item, int(item.cursor_offset), counts, granted - tally.added):
         logger.info("import page done", extra={"account_id": item.account_id, "import_id": item.import_id,
                                                "line": item.cursor_line, "added": tally.added,
                                                "updated": tally.updated, "skipped": sum(tally.skipped.values())})

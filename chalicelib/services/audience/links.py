@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib import security
 from chalicelib.config import get_settings
@@ -64,7 +64,7 @@ def form_url(account_id: str, list_id: str) -> str:
 def read_form(token: str) -> ListRef | None:
     """The list a signup form token names; None if forged or altered."""
     payload = security.unsign_fixed("form", token)
-    if _ids(payload, 2):
+    if payload is not None and _ids(payload, 2):
         return ListRef(*payload)
     return None
 
@@ -91,7 +91,7 @@ def read_form_stamp(token: str, account_id: str, list_id: str) -> datetime | Non
     payload = security.unsign("form-stamp", token) if token else None
     if (isinstance(payload, list) and len(payload) == 3 and payload[:2] == [account_id, list_id]
             and type(payload[2]) is int and payload[2] > 0):
-        return datetime.fromtimestamp(payload[2], timezone.utc)
+        return datetime.fromtimestamp(payload[2], UTC)
     return None
 
 

@@ -108,11 +108,11 @@ def _digest(key: str, mailer: Mailer) -> int:
     if waiting:
         contact_list = list_store.get(queued.account_id, queued.list_id)
         recipient = _recipient(queued.account_id, contact_list)
-        told = _to_tell(contact_list, waiting) if recipient else []
+        told = _to_tell(contact_list, waiting) if recipient and contact_list else []
         keys = [notice.notice_key for notice in waiting]
         if not store.claim_digest(queued.account_id, queued.list_id, keys, now):
             return 0   # another run is making this list's digest
-        if told:
+        if told and recipient and contact_list:
             try:
                 mailer.send(digest_email(recipient, contact_list, told))
             except errors.UpstreamError:

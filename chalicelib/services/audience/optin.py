@@ -1,9 +1,9 @@
 """What people do through the public pages: confirm an opt-in (R13), unsubscribe (R19), sign up (R18)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Mapping
 
 from chalicelib import clock, errors
 from chalicelib.log import logger
@@ -35,7 +35,7 @@ def confirm(token: str, ip: str | None) -> ContactList:
     ref = links.read_confirm(token)
     subscriber = store.get(ref.account_id, ref.list_id, ref.subscriber_id) if ref else None
     contact_list = list_store.get(ref.account_id, ref.list_id) if ref else None
-    if subscriber is None or contact_list is None:
+    if ref is None or subscriber is None or contact_list is None:
         raise errors.NotFound("confirmation link")
     if subscriber.status == SubscriberStatus.SUBSCRIBED.value:
         _lift_unsubscribe(subscriber)   # in case a first click stopped halfway

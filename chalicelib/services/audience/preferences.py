@@ -16,8 +16,9 @@ leave or rejoin one list, or leave every list at once (R19).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib import clock, errors
 from chalicelib.log import logger

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from chalicelib import clock, errors, ids
 from chalicelib.log import logger
@@ -112,7 +113,7 @@ class Definition:
         return json.dumps({"match": self.match.value, "conditions": [c.stored() for c in self.conditions]})
 
     @classmethod
-    def from_json(cls, raw: str) -> "Definition":
+    def from_json(cls, raw: str) -> Definition:
         data = json.loads(raw)
         return cls(Match(data["match"]), tuple(
             Condition(c["field"], c["op"], c.get("value"), Kind(c["type"])) for c in data["conditions"]))
@@ -307,12 +308,12 @@ def parse(definitions: Iterable[FieldDefinition], match: str, conditions: list[d
 
 def _condition(kinds: Mapping[str, Kind], n: int, raw: Mapping[str, Any]) -> Condition:
     name, op, value = raw.get("field"), raw.get("op"), raw.get("value")
-    if name not in kinds:
+    if not isinstance(name, str) or name not in kinds:
         custom = ", ".join(sorted(k for k in kinds if k not in BUILT_IN)) or "none"
         raise _invalid(str(name), f"Condition {n}: the list has no field {name!r} (its own fields: {custom}; and "
                                   f"{', '.join(BUILT_IN)}).", code="unknown_field")
     kind = kinds[name]
-    if op not in OPS[kind]:
+    if not isinstance(op, str) or op not in OPS[kind]:
         raise _invalid(name, f"Condition {n}: {op!r} does not fit the field {name!r}, which holds "
                              f"{_KIND_WORDS[kind]}; use one of {', '.join(OPS[kind])}.")
     if op in PRESENCE:
@@ -398,14 +399,14 @@ def _comparable(kind: Kind, value: Any) -> Any:
     if kind is Kind.DATE:
         return _day(value) if isinstance(value, str) else None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     return None
 
 
 def _compare(kind: Kind, op: str, actual: Any, wanted: Any, now: datetime) -> bool:
     if op == "within_days":
         if kind is Kind.DATE:
-            today = now.astimezone(timezone.utc).date()
+            today = now.astimezone(UTC).date()
             return today - timedelta(days=wanted) <= actual <= today
         return now - timedelta(days=wanted) <= actual <= now
     if kind in (Kind.TEXT, Kind.ADDRESS, Kind.STATUS):
@@ -449,4 +450,4 @@ def _moment(raw: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 from chalicelib import errors
 

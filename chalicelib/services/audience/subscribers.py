@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from chalicelib import clock, errors, security
 from chalicelib.log import logger
@@ -275,7 +276,7 @@ def _consent_time(raw: str | None) -> str:
     except ValueError:
         raise errors.Invalid("consent.at must be an ISO 8601 date and time.", code="invalid_consent") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     if moment > clock.now() + CLOCK_SKEW:
         raise errors.Invalid("consent.at cannot be in the future.", code="invalid_consent")
     return clock.iso(moment)

@@ -84,10 +84,8 @@ def remove(account_id: str, email: str) -> None:
         raise _permanent()
     # Members first: if what follows fails, the suppression is still there and a retry finishes the job.
     reactivated = _reactivate_bounced(account_id, key)
-    if not store.delete_if(account_id, key, CUSTOMER_REMOVABLE):
-        existing = store.get(account_id, key)
-        if existing is not None:   # a complaint or unsubscribe replaced it meanwhile
-            raise _permanent()
+    if not store.delete_if(account_id, key, CUSTOMER_REMOVABLE) and store.get(account_id, key) is not None:
+        raise _permanent()   # a complaint or unsubscribe replaced it meanwhile
     logger.info("suppression removed", extra={"account_id": account_id, "reason": existing.reason,
                                               "members_reactivated": reactivated})
 

@@ -110,7 +110,7 @@ def update(account_id: str, campaign_id: str, changes: dict[str, Any]) -> Campai
     if content_changed:
         campaign.links = list(_compile(values, _list(account_id, values["list_id"])).links)
         campaign.approved_at = None
-    segment_id = changes["segment_id"] if "segment_id" in changes else campaign.segment_id
+    segment_id = changes.get("segment_id", campaign.segment_id)
     if segment_id is not None and ("segment_id" in changes or "list_id" in changes):
         segments.for_campaign(account_id, values["list_id"], segment_id)
     for name, value in changes.items():
@@ -190,7 +190,7 @@ def send_test(account_id: str, campaign_id: str, emails: Iterable[str], mailer: 
     account = accounts.get(account_id)
     refusal = gate.account_refusal(account.status, allow_pending=True, hold=gate.hold_of(account))
     if refusal is not None:
-        raise errors.Invalid(refusal.message, code=refusal.code)
+        raise refusal_error(refusal)
     test_copies.check_recipients(account, recipients)
     contact_list = _list_of(campaign)
     details = sender_of(campaign, contact_list)
@@ -428,7 +428,7 @@ def resume(account_id: str, campaign_id: str) -> Campaign:
             account.trial_ends_at is None or account.trial_ends_at <= clock.now()):
         refusal = gate.trial_expired(account.trial_limit_passed_at)   # R8: paused before its end, paused after
     if refusal is not None:
-        raise errors.Invalid(refusal.message, code=refusal.code)
+        raise refusal_error(refusal)
     generation = int(campaign.generation or 0) + 1
     # After an auto-stop, rates count again from here (R22): the bounces that stopped it are not held against it.
     stopped = campaign.status == CampaignStatus.STOPPED.value

@@ -9,9 +9,10 @@ sent to a segment keeps, of each page, only the members its copy of the segment 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from chalicelib import errors
 from chalicelib.log import logger
@@ -42,7 +43,7 @@ class FanoutJob:
     generation: int
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> "FanoutJob":
+    def from_body(cls, body: dict[str, Any]) -> FanoutJob:
         """Read a fanout message; a malformed one raises errors.Malformed (it will end in the dead-letter queue)."""
         try:
             return cls(str(body["account_id"]), str(body["campaign_id"]), int(body.get("generation", 0)))

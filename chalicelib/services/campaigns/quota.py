@@ -5,6 +5,7 @@ against a quota that fits one can never both pass, and a give-back happens exact
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from enum import Enum
 
@@ -33,16 +34,16 @@ def charge_for(account: Account, amount: int, now: datetime) -> Charge:
     """What sending `amount` emails takes from the account, and the terms under which it may."""
     plan = Plan(account.plan)
     limit = subscriber_limit(plan, account.subscriber_level)
-    common = {"amount": amount, "plan": plan.value, "subscriber_limit": limit}
+    common = Charge(None, None, amount=amount, plan=plan.value, subscriber_limit=limit)
     if plan is Plan.TRIAL:
-        return Charge(Source.TRIAL.value, store.TRIAL_PERIOD, cap=monthly_email_cap(plan, None),
-                      trial_ends_after=now, **common)
+        return replace(common, source=Source.TRIAL.value, period=store.TRIAL_PERIOD,
+                       cap=monthly_email_cap(plan, None), trial_ends_after=now)
     if plan is Plan.MONTHLY:
-        return Charge(Source.MONTHLY.value, store.month_of(now),
-                      cap=monthly_email_cap(plan, account.subscriber_level), **common)
+        return replace(common, source=Source.MONTHLY.value, period=store.month_of(now),
+                       cap=monthly_email_cap(plan, account.subscriber_level))
     if plan is Plan.PAYG:
-        return Charge(Source.CREDITS.value, None, credits_bought_after=gate.credits_valid_after(now), **common)
-    return Charge(None, None, **common)
+        return replace(common, source=Source.CREDITS.value, credits_bought_after=gate.credits_valid_after(now))
+    return common
 
 
 def take(account: Account, amount: int, now: datetime) -> Charge:
@@ -110,7 +111,7 @@ def release_unsent(campaign: Campaign) -> int:
             return 0
         charged = int(fresh.sent_count or 0) + int(fresh.failed_count or 0) + int(fresh.uncertain_count or 0)
         amount = max(int(fresh.reserved or 0) - charged, 0)
-        condition = ((Campaign.released.does_not_exist() | (Campaign.released == False))
+        condition = ((Campaign.released.does_not_exist() | (Campaign.released == False))  # noqa: E712 - a condition
                      & (Campaign.sent_count == fresh.sent_count) & (Campaign.failed_count == fresh.failed_count)
                      & _uncertain_is(int(fresh.uncertain_count or 0)))
         actions = [Campaign.released.set(True), Campaign.updated_at.set(clock.now())]

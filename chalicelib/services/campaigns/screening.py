@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
-from typing import Iterable
 from urllib.parse import urlsplit
 
 TERMS: dict[str, tuple[str, ...]] = {
@@ -161,7 +161,7 @@ def visible_text(html: str) -> str:
     return " ".join(_read(html).parts)
 
 
-def _read(html: str) -> "_TextReader":
+def _read(html: str) -> _TextReader:
     reader = _TextReader()
     reader.feed(html)
     reader.close()

@@ -18,11 +18,12 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from chalicelib import clock, errors, outbound, ses
 from chalicelib.log import logger
@@ -33,8 +34,8 @@ from chalicelib.models.deliveries import ChunkOutcome, DeliveryState
 from chalicelib.models.subscribers import SubscriberStatus
 from chalicelib.rendering.campaign import compile_campaign
 from chalicelib.rendering.compose import ComposedEmail, ListDetails, Recipient, SendContext, compose
-from chalicelib.services.campaigns.progress import CHUNK_SIZE, complete_if_done
 from chalicelib.services.accounts.plans import AccountStatus
+from chalicelib.services.campaigns.progress import CHUNK_SIZE, complete_if_done
 from chalicelib.services.feedback import autostop, reputation
 
 SAFETY_MARGIN_S = 5.0    # stop this long before the invocation's end, so the claim is given back in time
@@ -82,7 +83,7 @@ class Chunk:
     subscriber_ids: tuple[str, ...]
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> "Chunk":
+    def from_body(cls, body: dict[str, Any]) -> Chunk:
         """Read a send message; a malformed one raises errors.Malformed (it will end in the dead-letter queue)."""
         try:
             ids = body["subscriber_ids"]
@@ -128,7 +129,7 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     account = accounts.read_now(chunk.account_id)
     if _is_current(campaign, chunk.generation) and _account_halts(campaign, account):
         campaign = None   # paused for its account: not current any more
-    if not _is_current(campaign, chunk.generation) or autostop.check(
+    if campaign is None or not _is_current(campaign, chunk.generation) or autostop.check(
             [(chunk.account_id, chunk.campaign_id)], notices or ses.mailer()):
         _count_dropped(chunk, key)
         return ChunkReport(ChunkOutcomeKind.DROPPED)
@@ -185,7 +186,7 @@ def _account_halts(campaign: Campaign, account) -> bool:
     return True
 
 
-def _await_feedback(campaign: Campaign, chunk: Chunk, pacing: Pacing, deadline: float) -> Campaign | None:
+def _await_feedback(campaign: Campaign | None, chunk: Chunk, pacing: Pacing, deadline: float) -> Campaign | None:
     """Wait until SES has reported on all but about a chunk of the campaign's emails, so that the auto-stop
     rates (R22) are known before more leave: a sender that outran its feedback would mail a whole list
     before a bounce rate could stop it. Only while feedback is flowing, or may yet be (_outrunning). Reports
@@ -353,7 +354,7 @@ def _fields(member) -> dict[str, Any]:
     return fields.as_dict() if hasattr(fields, "as_dict") else dict(fields or {})
 
 
-def _is_current(campaign: Campaign | None, generation: int) -> bool:
+def _is_current(campaign: Campaign | None, generation: int) -> TypeGuard[Campaign]:
     return (campaign is not None and campaign.status == CampaignStatus.SENDING.value
             and int(campaign.generation or 0) == generation)
 

@@ -111,7 +111,7 @@ def credit(touched: Iterable[tuple[str, str]]) -> set[str]:
         for _ in range(CREDIT_ATTEMPTS):
             campaign = deliveries.read_campaign(account_id, campaign_id)
             delta = store.uncredited(campaign) if campaign is not None else Counts()
-            if delta == Counts() or store.credit(campaign, day):
+            if campaign is None or delta == Counts() or store.credit(campaign, day):
                 break
         else:
             raise errors.UpstreamError("A campaign's reports could not be credited to its account just now.")

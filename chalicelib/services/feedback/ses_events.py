@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from chalicelib import clock, errors
@@ -40,8 +41,7 @@ from chalicelib.outbound import Mailer
 from chalicelib.rendering.mime import read_tag_value
 from chalicelib.rendering.tracking import is_test
 from chalicelib.services import addresses
-from chalicelib.services.audience import subscribers, suppressions
-from chalicelib.services.audience import activity
+from chalicelib.services.audience import activity, subscribers, suppressions
 from chalicelib.services.feedback import autostop, reputation
 
 SOFT_BOUNCES_IN_A_ROW = 3          # then the address is treated as a hard bounce
@@ -125,39 +125,38 @@ def parse(body: Mapping[str, Any]) -> list[Feedback]:
     if not isinstance(destination, list):
         raise errors.Malformed("The SES event's mail.destination is not a list.")
     tags = _tags(mail.get("tags"))
-    common = {
-        "type": kind, "message_id": message_id, "recipients_in_message": len(destination),
-        "account_id": tags.get("account"), "campaign_id": tags.get("campaign"),
-        "subscriber_id": tags.get("subscriber"), "configuration_set": tags.get("ses:configuration-set"),
-    }
+    feedback = partial(
+        Feedback, type=kind, message_id=message_id, recipients_in_message=len(destination),
+        account_id=tags.get("account"), campaign_id=tags.get("campaign"),
+        subscriber_id=tags.get("subscriber"), configuration_set=tags.get("ses:configuration-set"),
+    )
     mailed_at = _time(mail.get("timestamp"), clock.now())
     if kind is EventType.BOUNCE:
         bounce = _object(record, "bounce")
         bounce_type = _text(bounce, "bounceType")
         at = _time(bounce.get("timestamp"), mailed_at)
-        return [Feedback(event_id=_text(bounce, "feedbackId"), recipient=_text(item, "emailAddress"), at=at,
+        return [feedback(event_id=_text(bounce, "feedbackId"), recipient=_text(item, "emailAddress"), at=at,
                          bounce=classify(bounce_type, item.get("status")),
-                         reason=_reason(item, bounce.get("bounceSubType")), **common)
+                         reason=_reason(item, bounce.get("bounceSubType")))
                 for item in _recipients(bounce, "bouncedRecipients")]
     if kind is EventType.COMPLAINT:
         complaint = _object(record, "complaint")
         at = _time(complaint.get("timestamp"), mailed_at)
-        return [Feedback(event_id=_text(complaint, "feedbackId"), recipient=_text(item, "emailAddress"), at=at,
-                         **common)
+        return [feedback(event_id=_text(complaint, "feedbackId"), recipient=_text(item, "emailAddress"), at=at)
                 for item in _recipients(complaint, "complainedRecipients")]
     if kind is EventType.DELIVERY:
         delivery = _object(record, "delivery")
         at = _time(delivery.get("timestamp"), mailed_at)
-        return [Feedback(event_id=message_id, recipient=_address(item), at=at, **common)
+        return [feedback(event_id=message_id, recipient=_address(item), at=at)
                 for item in _recipients(delivery, "recipients")]
     if kind is EventType.DELIVERY_DELAY:
         delay = _object(record, "deliveryDelay")
         at = _time(delay.get("timestamp"), mailed_at)
-        return [Feedback(event_id=message_id, recipient=_text(item, "emailAddress"), at=at, **common)
+        return [feedback(event_id=message_id, recipient=_text(item, "emailAddress"), at=at)
                 for item in delay.get("delayedRecipients") or [{"emailAddress": a} for a in destination]]
     detail = _object(record, "reject") if kind is EventType.REJECT else record.get(DETAIL.get(kind, ""))
     at = _time(detail.get("timestamp") if isinstance(detail, dict) else None, mailed_at)
-    return [Feedback(event_id=message_id, recipient=_address(address), at=at, **common) for address in destination]
+    return [feedback(event_id=message_id, recipient=_address(address), at=at) for address in destination]
 
 
 def classify(bounce_type: str, status: object) -> BounceKind:
@@ -322,7 +321,7 @@ def _effects(event: Feedback, campaign: Campaign, subscriber: Subscriber, first:
     if event.type is EventType.DELIVERY:
         deliveries.note_outcome(account_id, campaign_id, subscriber.subscriber_id,
                                 [Delivery.delivered_at.set(event.at)])
-    elif event.type is EventType.BOUNCE:
+    elif event.type is EventType.BOUNCE and event.bounce is not None:   # parse() classifies every bounce
         deliveries.note_outcome(account_id, campaign_id, subscriber.subscriber_id, [
             Delivery.bounce_type.set(event.bounce.value), Delivery.bounced_at.set(event.at),
             Delivery.bounce_reason.set(event.reason) if event.reason else Delivery.bounce_reason.remove()])

@@ -22,8 +22,8 @@ from chalicelib.models import events
 from chalicelib.models.campaigns import Campaign
 from chalicelib.models.events import Counted, EventKind
 from chalicelib.rendering.tracking import is_test, verify_click, verify_open
-from chalicelib.services.countries import ISO_3166_ALPHA2
 from chalicelib.services.audience import activity
+from chalicelib.services.countries import ISO_3166_ALPHA2
 from chalicelib.services.feedback import useragents
 
 UNKNOWN = "unknown"
@@ -47,7 +47,7 @@ def open_pixel(token: str, visitor: Visitor) -> None:
         found = verify_open(token)
         if found is not None and not is_test(found[2]):
             _record_open(*found, visitor)
-    except Exception:
+    except Exception:  # noqa: BLE001 - logged with its trace; the reader still gets the pixel
         account_id, campaign_id, subscriber_id = found or (None, None, None)
         logger.exception("open not recorded", extra={"account_id": account_id, "campaign_id": campaign_id,
                                                      "subscriber_id": subscriber_id})
@@ -66,7 +66,7 @@ def follow_click(token: str, visitor: Visitor) -> str:
     if not is_test(subscriber_id):
         try:
             _record_click(campaign, subscriber_id, link_index, visitor)
-        except Exception:
+        except Exception:  # noqa: BLE001 - logged with its trace; the reader still reaches the link
             logger.exception("click not recorded", extra={"account_id": account_id, "campaign_id": campaign_id,
                                                           "subscriber_id": subscriber_id})
     return url

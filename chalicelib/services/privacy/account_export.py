@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, BinaryIO, Protocol
+from typing import IO, Any, Protocol
 
 from chalicelib import clock, errors, ids, queues
 from chalicelib.config import get_settings
@@ -66,7 +66,7 @@ SYNC_LIMITS = SyncLimits()   # tests replace it to send a small account down the
 class Files(Protocol):
     """Where job exports are kept (chalicelib.storage.ExportFiles)."""
 
-    def upload(self, key: str, body: BinaryIO) -> None: ...
+    def upload(self, key: str, body: IO[bytes]) -> None: ...
 
     def link(self, key: str, filename: str, lifetime: timedelta) -> str: ...
 
@@ -197,7 +197,7 @@ class OverBudget(Exception):
     """The document grew past its budget, in size or in time."""
 
 
-def write(account: Account, sink: BinaryIO, budget: Budget | None = None) -> int:
+def write(account: Account, sink: IO[bytes], budget: Budget | None = None) -> int:
     """Write the account's whole export document to `sink`; its size in bytes. OverBudget past `budget`."""
     out = _JsonWriter(sink, budget)
     out.raw("{")
@@ -230,7 +230,7 @@ def _sections(account: Account) -> Iterator[tuple[str, Any]]:
 
 
 class _JsonWriter:
-    def __init__(self, sink: BinaryIO, budget: Budget | None):
+    def __init__(self, sink: IO[bytes], budget: Budget | None):
         self.sink = sink
         self.budget = budget
         self.size = 0

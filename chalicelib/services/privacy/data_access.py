@@ -3,8 +3,9 @@ is known at all, which accounts hold it, and the copy of it that its verified ow
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from chalicelib import clock
 from chalicelib.log import logger
@@ -131,12 +132,13 @@ def _membership(member: Subscriber, campaigns: list[Campaign]) -> dict[str, Any]
 def _campaign_activity(member: Subscriber, campaign: Campaign) -> dict[str, Any]:
     key = delivery_store.campaign_key(member.account_id, campaign.campaign_id)
     delivery = delivery_store.many(key, [member.subscriber_id]).get(member.subscriber_id)
-    sent = delivery is not None and is_live(delivery.expires_at) and delivery.state == DeliveryState.SENT.value
+    sent = delivery if delivery is not None and is_live(delivery.expires_at) \
+        and delivery.state == DeliveryState.SENT.value else None
     found = event_store.live_of_subscriber(member.account_id, campaign.campaign_id, member.subscriber_id)
     readers = [e for e in found if not e.machine]
     return {
         "campaign": campaign.name,
-        "sent_at": clock.iso(delivery.sent_at) if sent else None,
+        "sent_at": clock.iso(sent.sent_at) if sent is not None else None,
         "opens": sum(1 for e in readers if e.kind == EventKind.OPEN.value),
         "clicks": sum(1 for e in readers if e.kind == EventKind.CLICK.value),
         "events": [{

@@ -78,7 +78,7 @@ def _inactivity(account: Account, now: datetime, mailer: Mailer, budget: Budget,
     users = user_store.of_account(account.account_id)
     api_keys = list(credential_store.all_of_kind(account.account_id, Kind.API_KEY.value))
     active = last_active(account, users, api_keys)
-    warned_at = account.inactivity_warned_at
+    warned_at: datetime | None = account.inactivity_warned_at
     if warned_at is not None and warned_at <= active:
         # Someone signed in after the warning: it no longer holds.
         if account_store.change(account, [Account.inactivity_warned_at.remove()],
