@@ -1,7 +1,7 @@
 """Campaigns: content, sender, status, delivery progress and counters."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 
 from pynamodb.attributes import (
@@ -103,7 +103,8 @@ class Campaign(BaseModel):
     readers_by_device = MapAttribute(default=dict)    # device -> readers
     readers_by_browser = MapAttribute(default=dict)   # browser (or image proxy) -> readers
     readers_by_country = MapAttribute(default=dict)   # ISO 3166-1 alpha-2 (or "unknown") -> readers
-    # SES feedback (services/feedback/ses_events.py), each counted once per event:
+    # SES feedback and one-click unsubscribes, each counted once per event: what was counted here before the
+    # counters moved to the campaign's tally items (models/deliveries.py); a reader adds those (with_tallies).
     delivered_count = NumberAttribute(default=0)
     hard_bounce_count = NumberAttribute(default=0)
     soft_bounce_count = NumberAttribute(default=0)
@@ -120,11 +121,6 @@ class Campaign(BaseModel):
     baseline_delivered = NumberAttribute(null=True)
     baseline_soft_bounces = NumberAttribute(null=True)
     baseline_rejected = NumberAttribute(null=True)
-    # The feedback counters already added to the account's reputation days (models/reputation.py).
-    credited_delivered = NumberAttribute(null=True)
-    credited_hard_bounces = NumberAttribute(null=True)
-    credited_soft_bounces = NumberAttribute(null=True)
-    credited_complaints = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
@@ -177,15 +173,17 @@ def change(campaign: Campaign, actions: list, condition=None) -> bool:
     return written(lambda: campaign.update(actions=actions, condition=full))
 
 
-def baseline_actions() -> list:
-    """Update actions copying the counters the auto-stop rates use (R22) into the baseline, atomically."""
-    return [Campaign.baseline_sent.set(Campaign.sent_count | 0),
-            Campaign.baseline_hard_bounces.set(Campaign.hard_bounce_count | 0),
-            Campaign.baseline_complaints.set(Campaign.complaint_count | 0),
-            Campaign.baseline_unsubscribes.set(Campaign.unsubscribe_count | 0),
-            Campaign.baseline_delivered.set(Campaign.delivered_count | 0),
-            Campaign.baseline_soft_bounces.set(Campaign.soft_bounce_count | 0),
-            Campaign.baseline_rejected.set(Campaign.rejected_count | 0)]
+BASELINES = {"sent_count": Campaign.baseline_sent, "hard_bounce_count": Campaign.baseline_hard_bounces,
+             "complaint_count": Campaign.baseline_complaints, "unsubscribe_count": Campaign.baseline_unsubscribes,
+             "delivered_count": Campaign.baseline_delivered, "soft_bounce_count": Campaign.baseline_soft_bounces,
+             "rejected_count": Campaign.baseline_rejected}
+
+
+def baseline_actions(tallied: Mapping[str, int]) -> list:
+    """Update actions setting the baseline of the counters the auto-stop rates use (R22) to what they are now: the
+    campaign's own (copied atomically) plus `tallied`, what its tally items held when read (models/deliveries.py)."""
+    return [baseline.set((getattr(Campaign, counter) | 0) + int(tallied.get(counter, 0)))
+            for counter, baseline in BASELINES.items()]
 
 
 def remove_if(campaign: Campaign, condition) -> bool:

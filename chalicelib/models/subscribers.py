@@ -4,7 +4,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Iterator
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
@@ -65,6 +65,7 @@ class Subscriber(BaseModel):
     last_opened_at = UTCDateTimeAttribute(null=True)    # the latest of those first opens
     last_clicked_at = UTCDateTimeAttribute(null=True)   # the latest of those first clicks
     soft_bounces = NumberAttribute(null=True)           # soft bounces in a row, since the last delivery (feedback)
+    feedback_marks = ListAttribute(of=UnicodeAttribute, null=True)  # SES events counted lately (feedback_counts)
     import_id = UnicodeAttribute(null=True)             # the last CSV import that added or updated the member
     import_line = NumberAttribute(null=True)            # ... and the line of its file (a re-run page knows its own)
 

@@ -121,7 +121,7 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     started, left_s = pacing.monotonic(), remaining_ms() / 1000
     deadline = started + min(MAX_CHUNK_S, left_s - SAFETY_MARGIN_S)
     key = deliveries.campaign_key(chunk.account_id, chunk.campaign_id)
-    campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
+    campaign = deliveries.read_counted(chunk.account_id, chunk.campaign_id)
     if _is_current(campaign, chunk.generation):
         campaign = _await_feedback(campaign, chunk, pacing, deadline)
     # After the wait: the reports it waited for may have put the account on hold
@@ -202,7 +202,7 @@ def _await_feedback(campaign: Campaign, chunk: Chunk, pacing: Pacing, deadline: 
                                                             "campaign_id": chunk.campaign_id, "chunk": chunk.chunk_id})
             break
         pacing.sleep(FEEDBACK_POLL_S)
-        campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
+        campaign = deliveries.read_counted(chunk.account_id, chunk.campaign_id)
         if campaign is not None and autostop.sample_of(campaign).settled > settled:
             settled = autostop.sample_of(campaign).settled
             stalls_at = pacing.monotonic() + FEEDBACK_WAIT_S

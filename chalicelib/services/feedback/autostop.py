@@ -79,7 +79,8 @@ def breach(sample: Sample) -> Breach | None:
 
 
 def sample_of(campaign: Campaign) -> Sample:
-    """The campaign's counters minus its baseline (what it had when last resumed after a stop)."""
+    """The campaign's counters minus its baseline (what it had when last resumed after a stop); read it with its
+    tallies (models/deliveries.read_counted)."""
     def since(counter, baseline) -> int:
         return max(int(counter or 0) - int(baseline or 0), 0)
 
@@ -99,7 +100,7 @@ def check(campaigns: Iterable[tuple[str, str]], mailer: Mailer) -> list[str]:
     the ids of those stopped now. A stop whose email was not sent yet (a crash) is told now."""
     stopped = []
     for account_id, campaign_id in campaigns:
-        campaign = deliveries.read_campaign(account_id, campaign_id)
+        campaign = deliveries.read_counted(account_id, campaign_id)
         if campaign is None:
             continue
         if campaign.status == CampaignStatus.SENDING.value:
