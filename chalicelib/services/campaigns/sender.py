@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, TypeGuard
 
 from chalicelib import clock, errors, outbound, ses
 from chalicelib.log import logger
@@ -128,8 +128,7 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     account = accounts.read_now(chunk.account_id)
     if _is_current(campaign, chunk.generation) and _account_halts(campaign, account):
         campaign = None   # paused for its account: not current any more
-    if not _is_current(campaign, chunk.generation) or autostop.check(
-            [(chunk.account_id, chunk.campaign_id)], notices or ses.mailer()):
+    if not _is_current(campaign, chunk.generation) or autostop.judge(campaign, notices or ses.mailer()):
         _count_dropped(chunk, key)
         return ChunkReport(ChunkOutcomeKind.DROPPED)
     if deliveries.chunk_done(key, chunk.chunk_id):
@@ -353,7 +352,7 @@ def _fields(member) -> dict[str, Any]:
     return fields.as_dict() if hasattr(fields, "as_dict") else dict(fields or {})
 
 
-def _is_current(campaign: Campaign | None, generation: int) -> bool:
+def _is_current(campaign: Campaign | None, generation: int) -> TypeGuard[Campaign]:
     return (campaign is not None and campaign.status == CampaignStatus.SENDING.value
             and int(campaign.generation or 0) == generation)
 

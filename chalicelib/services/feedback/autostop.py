@@ -97,24 +97,28 @@ def sample_of(campaign: Campaign) -> Sample:
 
 def check(campaigns: Iterable[tuple[str, str]], mailer: Mailer) -> list[str]:
     """Stop each of these (account id, campaign id) that is sending and breaks a limit, and tell its owner;
-    the ids of those stopped now. A stop whose email was not sent yet (a crash) is told now."""
-    stopped = []
-    for account_id, campaign_id in campaigns:
-        campaign = deliveries.read_counted(account_id, campaign_id)
-        if campaign is None:
-            continue
-        if campaign.status == CampaignStatus.SENDING.value:
-            found = breach(sample_of(campaign))
-            if found is None or not _stop(campaign, found):
-                continue
-            stopped.append(campaign_id)
-            campaign = deliveries.read_campaign(account_id, campaign_id)
-        if campaign is not None and _untold(campaign):
-            try:
-                _tell_owner(campaign, mailer)
-            except Exception as exc:  # noqa: BLE001 - the notice waits for the next check; other campaigns go on
-                logger.error("auto-stop notice not sent", extra={
-                    "account_id": account_id, "campaign_id": campaign_id, "error": type(exc).__name__})
+    the ids of those stopped now (each read as it is now, with its tallies)."""
+    return [campaign.campaign_id for campaign in filter(None, (deliveries.read_counted(*key) for key in campaigns))
+            if judge(campaign, mailer)]
+
+
+def judge(campaign: Campaign, mailer: Mailer) -> bool:
+    """Stop the campaign, read just now with its tallies (models/deliveries.read_counted), if it is sending and
+    breaks a limit, and tell its owner; True if it stopped now. A stop whose email was not sent yet (a crash) is
+    told now."""
+    stopped = False
+    if campaign.status == CampaignStatus.SENDING.value:
+        found = breach(sample_of(campaign))
+        if found is None or not _stop(campaign, found):
+            return False
+        stopped = True
+        campaign = deliveries.read_campaign(campaign.account_id, campaign.campaign_id) or campaign
+    if _untold(campaign):
+        try:
+            _tell_owner(campaign, mailer)
+        except Exception as exc:  # noqa: BLE001 - the notice waits for the next check; other campaigns go on
+            logger.error("auto-stop notice not sent", extra={
+                "account_id": campaign.account_id, "campaign_id": campaign.campaign_id, "error": type(exc).__name__})
     return stopped
 
 

@@ -112,11 +112,13 @@ class Batch:
         found = self._count()
         for item in found:
             _effects(item.event, item.campaign, item.subscriber, first=item.outcome is Outcome.APPLIED)
-        touched = sorted({(item.campaign.account_id, item.campaign.campaign_id) for item in found})
-        judged = sorted({item.campaign.account_id for item in found if _moves(item.event)[2] in ("hard_bounces",
-                                                                                                "complaints")})
-        stopped = autostop.check(touched, mailer)
-        held = reputation.after_batch(judged, mailer)
+        # The campaigns as read before counting, their tallies read now: the stop itself is conditional on the
+        # status and generation read, so one resumed or stopped meanwhile is left alone.
+        touched = {(item.campaign.account_id, item.campaign.campaign_id): item.campaign for item in found}
+        stopped = [campaign_id for (_, campaign_id), campaign in sorted(touched.items())
+                   if autostop.judge(deliveries.with_tallies(campaign), mailer)]
+        held = reputation.after_batch({item.campaign.account_id for item in found
+                                       if _moves(item.event)[2] in ("hard_bounces", "complaints")}, mailer)
         self.pending = []
         logger.info("feedback batch applied", extra={"outcomes": dict(self.outcomes), "campaigns": len(touched),
                                                      "stopped": stopped, "accounts_held": held})
