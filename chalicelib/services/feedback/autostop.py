@@ -112,7 +112,7 @@ def judge(campaign: Campaign, mailer: Mailer) -> bool:
         if found is None or not _stop(campaign, found):
             return False
         stopped = True
-        campaign = deliveries.read_campaign(campaign.account_id, campaign.campaign_id) or campaign
+        campaign = deliveries.read_counted(campaign.account_id, campaign.campaign_id) or campaign
     if _untold(campaign):
         try:
             _tell_owner(campaign, mailer)

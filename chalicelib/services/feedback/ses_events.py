@@ -134,9 +134,9 @@ class Batch:
         found = self._resolve()
         waiting = [item for item in found if item.outcome is Outcome.APPLIED]
         for _ in range(COMMIT_ATTEMPTS):
+            waiting = _commit_rounds(waiting)
             if not waiting:
                 break
-            waiting = _commit_rounds(waiting)
         else:
             raise errors.UpstreamError("The batch's feedback could not be counted just now; it is delivered again.")
         known = [item for item in found if item.outcome is not Outcome.UNKNOWN]
