@@ -8,9 +8,9 @@ and adds what the campaign item itself counted before they existed (`with_tallie
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from enum import Enum
-from typing import Iterable, Mapping
 
 from pynamodb.attributes import (
     NumberAttribute,

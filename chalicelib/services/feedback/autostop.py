@@ -11,7 +11,6 @@ The sender re-reads the status before every chunk: no further chunk leaves once 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
@@ -93,13 +92,6 @@ def sample_of(campaign: Campaign) -> Sample:
                   hard_bounces=since(campaign.hard_bounce_count, campaign.baseline_hard_bounces),
                   complaints=since(campaign.complaint_count, campaign.baseline_complaints),
                   unsubscribes=since(campaign.unsubscribe_count, campaign.baseline_unsubscribes))
-
-
-def check(campaigns: Iterable[tuple[str, str]], mailer: Mailer) -> list[str]:
-    """Stop each of these (account id, campaign id) that is sending and breaks a limit, and tell its owner;
-    the ids of those stopped now (each read as it is now, with its tallies)."""
-    return [campaign.campaign_id for campaign in filter(None, (deliveries.read_counted(*key) for key in campaigns))
-            if judge(campaign, mailer)]
 
 
 def judge(campaign: Campaign, mailer: Mailer) -> bool:
