@@ -48,10 +48,15 @@ def tables_holding(text: str) -> dict[str, list[dict]]:
     for model in all_models():
         table = settings.table_name(model.Meta.logical_name)
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            hits = [item for item in page["Items"] if text.lower() in json.dumps(item, default=_readable).lower()]
+            hits = [item for item in page["Items"] if text.lower() in item_text(item).lower()]
             if hits:
                 found.setdefault(model.Meta.logical_name, []).extend(hits)
     return found
+
+
+def item_text(item: dict) -> str:
+    """A stored item as JSON text to search, its binary attributes read (_readable)."""
+    return json.dumps(item, sort_keys=True, default=_readable)
 
 
 def _readable(value: object) -> str:

@@ -4,12 +4,12 @@ their export files, even when a run is cut short; and every retention schedule r
 from __future__ import annotations
 
 import io
-import json
 from datetime import timedelta
 
 from chalicelib import aws, clock
 from chalicelib.config import get_settings
 from chalicelib.models import accounts as account_store
+from chalicelib.models import reputation
 from chalicelib.models import retention as retention_store
 from chalicelib.models.accounts import Account
 from chalicelib.models.base import all_models
@@ -17,7 +17,6 @@ from chalicelib.models.deliveries import Delivery, DeliveryState
 from chalicelib.models.deliveries import campaign_key as ledger_key
 from chalicelib.models.events import Event, EventKind
 from chalicelib.models.events import campaign_key as events_key
-from chalicelib.models import reputation
 from chalicelib.models.reputation import ReputationDay
 from chalicelib.models.usage import Usage
 from chalicelib.services.accounts.plans import AccountStatus
@@ -27,6 +26,7 @@ from tests.integration.campaigning import add_domain, draft
 from tests.integration.conftest import api_call, sign_in, signup_body
 from tests.integration.listing import make_list, subscribe
 from tests.integration.mailbox import messages_to
+from tests.integration.privacy_world import item_text
 from tests.integration.retention_budget import DAY, PLENTY, cut_after
 
 FIRST_NAME = [{"key": "first_name", "label": "First name"}]
@@ -40,7 +40,7 @@ def items_of(*needles: str) -> dict[str, list[str]]:
         table = get_settings().table_name(logical)
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
             for item in page["Items"]:
-                text = json.dumps(item, sort_keys=True)
+                text = item_text(item)
                 if any(needle in text for needle in needles):
                     found.setdefault(logical, []).append(text)
     return {logical: sorted(texts) for logical, texts in found.items()}
