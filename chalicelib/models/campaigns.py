@@ -1,17 +1,20 @@
 """Campaigns: content, sender, status, delivery progress and counters."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from typing import Any
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.constants import BINARY, STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib import clock
@@ -43,6 +46,23 @@ SUSPENDED_SENTENCE = ("Paused: our staff suspended this account. The campaign ca
                       "reinstated.")
 
 
+class CompressedText(Attribute[str]):
+    """Text kept zlib-compressed in a binary attribute. DynamoDB bills every write of an item by its size (a unit a
+    KB), and a campaign is written by every chunk it sends and read by every look at its progress: its HTML, 30 KB
+    for a newsletter, is most of it, and a few KB compressed. Text stored before as a plain string reads as it was."""
+
+    attr_type = BINARY
+
+    def serialize(self, value: str) -> bytes:
+        return zlib.compress(value.encode("utf-8"), 9)
+
+    def deserialize(self, value: bytes | str) -> str:
+        return value if isinstance(value, str) else zlib.decompress(value).decode("utf-8")
+
+    def get_value(self, value: dict[str, Any]) -> Any:
+        return value[STRING] if STRING in value else super().get_value(value)
+
+
 class CampaignsByQueue(GlobalSecondaryIndex):
     """Sparse: only campaigns waiting for something (a time, or staff) carry `queue`."""
 
@@ -63,7 +83,7 @@ class Campaign(BaseModel):
     list_id = UnicodeAttribute()
     name = UnicodeAttribute()
     subject = UnicodeAttribute()
-    html = UnicodeAttribute()
+    html = CompressedText()
     text = UnicodeAttribute(null=True)
     from_name = UnicodeAttribute(null=True)
     from_email = UnicodeAttribute(null=True)
@@ -104,7 +124,8 @@ class Campaign(BaseModel):
     readers_by_browser: MapAttribute[str, Any] = MapAttribute(default=dict)  # browser (or image proxy) -> readers
     # ISO 3166-1 alpha-2 (or "unknown") -> readers
     readers_by_country: MapAttribute[str, Any] = MapAttribute(default=dict)
-    # SES feedback (services/feedback/ses_events.py), each counted once per event:
+    # SES feedback and one-click unsubscribes, each counted once per event: what was counted here before the
+    # counters moved to the campaign's tally items (models/deliveries.py); a reader adds those (with_tallies).
     delivered_count = NumberAttribute(default=0)
     hard_bounce_count = NumberAttribute(default=0)
     soft_bounce_count = NumberAttribute(default=0)
@@ -121,11 +142,6 @@ class Campaign(BaseModel):
     baseline_delivered = NumberAttribute(null=True)
     baseline_soft_bounces = NumberAttribute(null=True)
     baseline_rejected = NumberAttribute(null=True)
-    # The feedback counters already added to the account's reputation days (models/reputation.py).
-    credited_delivered = NumberAttribute(null=True)
-    credited_hard_bounces = NumberAttribute(null=True)
-    credited_soft_bounces = NumberAttribute(null=True)
-    credited_complaints = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
@@ -178,15 +194,17 @@ def change(campaign: Campaign, actions: list, condition=None) -> bool:
     return written(lambda: campaign.update(actions=actions, condition=full))
 
 
-def baseline_actions() -> list:
-    """Update actions copying the counters the auto-stop rates use (R22) into the baseline, atomically."""
-    return [Campaign.baseline_sent.set(Campaign.sent_count | 0),
-            Campaign.baseline_hard_bounces.set(Campaign.hard_bounce_count | 0),
-            Campaign.baseline_complaints.set(Campaign.complaint_count | 0),
-            Campaign.baseline_unsubscribes.set(Campaign.unsubscribe_count | 0),
-            Campaign.baseline_delivered.set(Campaign.delivered_count | 0),
-            Campaign.baseline_soft_bounces.set(Campaign.soft_bounce_count | 0),
-            Campaign.baseline_rejected.set(Campaign.rejected_count | 0)]
+BASELINES = {"sent_count": Campaign.baseline_sent, "hard_bounce_count": Campaign.baseline_hard_bounces,
+             "complaint_count": Campaign.baseline_complaints, "unsubscribe_count": Campaign.baseline_unsubscribes,
+             "delivered_count": Campaign.baseline_delivered, "soft_bounce_count": Campaign.baseline_soft_bounces,
+             "rejected_count": Campaign.baseline_rejected}
+
+
+def baseline_actions(tallied: Mapping[str, int]) -> list:
+    """Update actions setting the baseline of the counters the auto-stop rates use (R22) to what they are now: the
+    campaign's own (copied atomically) plus `tallied`, what its tally items held when read (models/deliveries.py)."""
+    return [baseline.set((getattr(Campaign, counter) | 0) + int(tallied.get(counter, 0)))
+            for counter, baseline in BASELINES.items()]
 
 
 def remove_if(campaign: Campaign, condition) -> bool:

@@ -1,12 +1,23 @@
 """The delivery ledger: one item per (campaign, subscriber) claimed before SES is called, and one marker
-per finished chunk. Both are keyed by business keys, so a redelivered or redriven message finds them."""
+per finished chunk. Both are keyed by business keys, so a redelivered or redriven message finds them.
+
+Under the same campaign key, the campaign's feedback counters (delivered, bounced, complained, rejected,
+unsubscribed) in TALLY_SHARDS tally items: each write adds to one, picked at random, so a campaign reported on
+thousands of times a second writes no item more than a few dozen times a second; a reader sums them (one Query)
+and adds what the campaign item itself counted before they existed (`with_tallies`)."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import random
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from enum import Enum
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
@@ -22,9 +33,10 @@ from chalicelib.models.base import (
     written,
 )
 from chalicelib.models.campaigns import Campaign
-from chalicelib.models.subscribers import Subscriber
 
 CHUNK_PREFIX = "chunk#"
+TALLY_PREFIX = "tally#"
+TALLY_SHARDS = 20
 RETENTION = timedelta(days=400)   # long past any resume; the ledger holds ids only
 
 
@@ -34,7 +46,8 @@ class DeliveryState(str, Enum):
     FAILED = "failed"     # SES refused this recipient for good
     UNCERTAIN = "uncertain"  # SES's answer left it unknown whether it took the email: never sent again
     DONE = "done"         # a chunk marker: the chunk's counts are on the campaign
-    FEEDBACK = "feedback"  # a feedback marker: the SES event (or unsubscribe) is counted on the campaign
+    FEEDBACK = "feedback"  # a feedback marker: the one-click unsubscribe is counted on the campaign
+    TALLY = "tally"       # one of the campaign's tally items: a share of its feedback counters
 
 
 class DeliveriesBySubscriber(GlobalSecondaryIndex):
@@ -70,6 +83,13 @@ class Delivery(BaseModel):
     bounce_reason = UnicodeAttribute(null=True)        # the SMTP diagnostic
     bounced_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    # on a tally item: its share of the campaign's feedback counters (named as on the campaign)
+    delivered_count = NumberAttribute(null=True)
+    hard_bounce_count = NumberAttribute(null=True)
+    soft_bounce_count = NumberAttribute(null=True)
+    complaint_count = NumberAttribute(null=True)
+    rejected_count = NumberAttribute(null=True)
+    unsubscribe_count = NumberAttribute(null=True)
 
     by_subscriber = DeliveriesBySubscriber()
 
@@ -145,52 +165,73 @@ def campaigns_of_recipient(account_id: str, subscriber_id: str) -> set[str]:
     return {item.campaign_key.partition("#")[2] for item in found}
 
 
-# --- feedback: SES events (and one-click unsubscribes) counted once each, by a marker under the campaign ----
+# --- feedback: the campaign's tally items, and one-click unsubscribes counted once by a marker ---------------
 
 FEEDBACK_PREFIX = "feedback#"
-FEEDBACK_COUNTERS = frozenset({"delivered_count", "hard_bounce_count", "soft_bounce_count", "complaint_count",
-                               "rejected_count", "unsubscribe_count"})
+FEEDBACK_COUNTERS = ("delivered_count", "hard_bounce_count", "soft_bounce_count", "complaint_count",
+                     "rejected_count", "unsubscribe_count")
 
 
 class Recorded(str, Enum):
     FIRST = "first"   # the marker was new: the counts were added
     AGAIN = "again"   # the marker was there already: nothing was written
-    GONE = "gone"     # the campaign (or the subscriber) no longer exists: nothing was written
 
 
 def feedback_key(subscriber_id: str, *parts: str) -> str:
     """A feedback marker's key, led by the recipient so that erasure finds theirs with one query, e.g.
-    "feedback#<subscriber>#bounce#<feedbackId>#<address key>", "feedback#<subscriber>#unsubscribe"."""
+    "feedback#<subscriber>#unsubscribe"."""
     return FEEDBACK_PREFIX + "#".join((subscriber_id, *parts))
 
 
-def record_feedback(account_id: str, campaign_id: str, marker_key: str, counts: Mapping[str, int],
-                    subscriber: Subscriber | None = None, subscriber_actions: Sequence = ()) -> Recorded:
-    """Write the marker `marker_key` and add `counts` to the campaign (and apply `subscriber_actions` to the
-    subscriber) in one transaction, only if the marker is new."""
-    unknown = set(counts) - FEEDBACK_COUNTERS
+def add_to_tally(account_id: str, campaign_id: str, counts: Mapping[str, int]) -> tuple[Delivery, list]:
+    """The item and the update actions adding `counts` to one of the campaign's tally items, picked at random
+    (for a transaction: its other items make the counts land once)."""
+    unknown = set(counts) - set(FEEDBACK_COUNTERS)
     if unknown:
         raise ValueError(f"not a feedback counter: {sorted(unknown)}")
+    adds = [getattr(Delivery, name).add(value) for name, value in counts.items() if value]
+    if not adds:
+        raise ValueError("a tally write always moves a counter")
+    item = Delivery(campaign_key(account_id, campaign_id), f"{TALLY_PREFIX}{random.randrange(TALLY_SHARDS):02d}")
+    return item, [*adds, Delivery.state.set(DeliveryState.TALLY.value)]
+
+
+def tallies(account_id: str, campaign_id: str) -> dict[str, int]:
+    """The campaign's feedback counters summed over its tally items (one strongly consistent Query)."""
+    total = dict.fromkeys(FEEDBACK_COUNTERS, 0)
+    for item in Delivery.query(campaign_key(account_id, campaign_id), Delivery.delivery_key.startswith(TALLY_PREFIX),
+                               consistent_read=True):
+        for name in FEEDBACK_COUNTERS:
+            total[name] += int(getattr(item, name) or 0)
+    return total
+
+
+def with_tallies(campaign: Campaign) -> Campaign:
+    """The campaign with its tally items added to its feedback counters (in memory: never saved so)."""
+    for name, value in tallies(campaign.account_id, campaign.campaign_id).items():
+        setattr(campaign, name, int(getattr(campaign, name) or 0) + value)
+    return campaign
+
+
+def read_counted(account_id: str, campaign_id: str) -> Campaign | None:
+    """The campaign as it is now, its feedback counters summed (read_campaign, with_tallies)."""
+    campaign = read_campaign(account_id, campaign_id)
+    return with_tallies(campaign) if campaign is not None else None
+
+
+def record_feedback(account_id: str, campaign_id: str, marker_key: str, counts: Mapping[str, int]) -> Recorded:
+    """Write the marker `marker_key` and add `counts` to the campaign's tally in one transaction, only if the
+    marker is new."""
     now = clock.now()
     marker = Delivery(campaign_key(account_id, campaign_id), marker_key, state=DeliveryState.FEEDBACK.value,
                       sent_at=now, expires_at=now + RETENTION)
-    actions = [getattr(Campaign, name).add(value) for name, value in counts.items() if value]
-    if not actions:
-        raise ValueError("a feedback marker always moves a counter")
-    changed = subscriber if subscriber_actions else None
+    tally, actions = add_to_tally(account_id, campaign_id, counts)
 
     def write(tx: TransactWrite) -> None:
         tx.save(marker, condition=Delivery.delivery_key.does_not_exist())
-        tx.update(Campaign(account_id, campaign_id), actions=actions, condition=Campaign.campaign_id.exists())
-        if changed is not None:
-            tx.update(changed, actions=list(subscriber_actions), condition=Subscriber.subscriber_id.exists())
+        tx.update(tally, actions=actions)
 
-    failed = transact(write, 3 if changed is not None else 2)
-    if failed[0]:
-        return Recorded.AGAIN
-    if any(failed):
-        return Recorded.GONE
-    return Recorded.FIRST
+    return Recorded.AGAIN if transact(write, 2)[0] else Recorded.FIRST
 
 
 def note_outcome(account_id: str, campaign_id: str, subscriber_id: str, actions: list) -> bool:

@@ -2,18 +2,14 @@
 and the accounts whose sending is on hold.
 
 One table, hash key `day`:
-- "YYYY-MM-DD" (UTC), one item per account that had reports that day (range key: the account id), moved
-  by `credit` once per feedback batch and campaign, never per event. A day's service-wide figures are the
-  sum of its partition (one Query), so no single item is written by every batch.
+- "YYYY-MM-DD" (UTC): each account's counts that day, in SHARDS items (range key "<account id>#<shard>"; before
+  sharding, one item keyed by the account id alone, still read). The feedback consumer adds a batch's reports to
+  one shard, picked at random, in the transaction that counts the batch's events once (models/feedback_counts.py),
+  so no item takes every batch of a busy account, and a redelivered batch adds nothing. An account's day is the
+  sum of its shards (one BatchGet for a week); the service's day the sum of the partition (one Query).
 - "hold": one item per account on hold (range key: the account id), so staff list the holds with one Query;
   the account's own `reputation_hold` carries the figures (the send gate reads it). Both are written and
   removed in one transaction.
-
-A campaign's counters are credited to its account's day exactly once: the campaign carries what was
-credited so far (`credited_*`), and `credit` moves the difference onto the day item and those marks in one
-transaction, conditional on the marks being as read. A redelivered feedback batch moves no campaign counter,
-so it credits nothing; a batch that crashed after counting its events leaves a difference that the next
-batch touching the campaign (its own redelivery, at the latest) credits.
 """
 from __future__ import annotations
 
@@ -21,15 +17,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.models.accounts import Account
 from chalicelib.models.base import BaseModel, transact, written
-from chalicelib.models.campaigns import Campaign
 
 HOLD = "hold"
+SHARDS = 20      # items per account and day: a busy account's feedback batches spread over them
 KEEP_DAYS = 35   # a day's counts outlive the guard's 7-day window by weeks (for staff's questions), then expire
 
 
@@ -79,53 +80,38 @@ class Counts:
         return cls(*(int(read(f.name, 0) or 0) for f in fields(Counts)))
 
 
-# The campaign counter each count is credited from, and the campaign attribute saying how much of it was.
-CAMPAIGN_COUNTERS = {"delivered": ("delivered_count", "credited_delivered"),
-                     "hard_bounces": ("hard_bounce_count", "credited_hard_bounces"),
-                     "soft_bounces": ("soft_bounce_count", "credited_soft_bounces"),
-                     "complaints": ("complaint_count", "credited_complaints")}
-
-
 def day_of(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def uncredited(campaign: Campaign) -> Counts:
-    """What the campaign's feedback counters hold that was not credited to its account's days yet."""
-    return Counts(**{name: max(int(getattr(campaign, counter) or 0) - int(getattr(campaign, mark) or 0), 0)
-                     for name, (counter, mark) in CAMPAIGN_COUNTERS.items()})
+def shard_key(account_id: str, shard: int) -> str:
+    return f"{account_id}#{shard:02d}"
 
 
-def credit(campaign: Campaign, day: str) -> bool:
-    """Add the campaign's uncredited counts to its account's `day` and mark them credited, both or neither;
-    False if the marks moved since the campaign was read (another batch credited it: read it again)."""
-    delta = uncredited(campaign)
-    now = clock.now()
-    marks, condition = [], Campaign.campaign_id.exists()
-    for counter, mark in CAMPAIGN_COUNTERS.values():
-        attribute = getattr(Campaign, mark)
-        old = getattr(campaign, mark)
-        marks.append(attribute.set(int(getattr(campaign, counter) or 0)))
-        condition &= attribute.does_not_exist() if old is None else attribute == old
-    adds = [getattr(ReputationDay, name).add(value) for name, value in delta.as_dict().items() if value]
+def _account_keys(account_id: str) -> list[str]:
+    """The range keys an account's counts of one day may be under: its shards, and the unsharded item of old."""
+    return [account_id, *(shard_key(account_id, n) for n in range(SHARDS))]
 
-    def write(tx: TransactWrite) -> None:
-        tx.update(Campaign(campaign.account_id, campaign.campaign_id), actions=marks, condition=condition)
-        tx.update(ReputationDay(day, campaign.account_id), actions=[
-            *adds, ReputationDay.updated_at.set(now), ReputationDay.expires_at.set(expiry_of(day))])
 
-    return not any(transact(write, 2))
+def add_to_day(day: str, account_id: str, shard: int, counts: Counts) -> tuple[ReputationDay, list]:
+    """The item and the update actions adding `counts` to one shard of the account's `day` (for a transaction)."""
+    adds = [getattr(ReputationDay, name).add(value) for name, value in counts.as_dict().items() if value]
+    return ReputationDay(day, shard_key(account_id, shard)), [
+        *adds, ReputationDay.updated_at.set(clock.now()), ReputationDay.expires_at.set(expiry_of(day))]
 
 
 def of_days(account_id: str, days: Iterable[str]) -> dict[str, Counts]:
-    """The account's counts on each of these days that had reports (BatchGet)."""
-    return {item.day: Counts.of(item) for item in ReputationDay.batch_get([(day, account_id) for day in set(days)])}
+    """The account's counts on each of these days that had reports, its shards summed (BatchGet)."""
+    found: dict[str, Counts] = {}
+    for item in ReputationDay.batch_get([(day, key) for day in set(days) for key in _account_keys(account_id)]):
+        found[item.day] = found.get(item.day, Counts()) + Counts.of(item)
+    return found
 
 
 def day_total(day: str) -> Counts:
     """Every account's counts on `day`, summed (one Query over the day's partition, paged by PynamoDB)."""
     total = Counts()
-    for item in ReputationDay.query(day, attributes_to_get=list(CAMPAIGN_COUNTERS)):
+    for item in ReputationDay.query(day, attributes_to_get=[f.name for f in fields(Counts)]):
         total += Counts.of(item)
     return total
 
@@ -191,8 +177,9 @@ def expiry_of(day: str) -> datetime:
 def forget(account_id: str, created: datetime, now: datetime) -> int:
     """Delete the account's hold and its items of every day since it was created (an account purge, R30: those past
     their TTL too, which DynamoDB may not have deleted yet); how many. Batched: a hundred days a request."""
-    days = [HOLD] + [(now - timedelta(days=n)).date().isoformat() for n in range((now - created).days + 2)]
-    found = list(ReputationDay.batch_get([(day, account_id) for day in days]))
+    days = [(now - timedelta(days=n)).date().isoformat() for n in range((now - created).days + 2)]
+    keys = [(HOLD, account_id)] + [(day, key) for day in days for key in _account_keys(account_id)]
+    found = list(ReputationDay.batch_get(keys))
     with ReputationDay.batch_write() as batch:
         for item in found:
             batch.delete(item)

@@ -10,7 +10,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.accounts import Account, Growth, grow
-from chalicelib.models.base import BaseModel, Page, take_page, transact, written
+from chalicelib.models.base import BaseModel, Page, string_list, take_page, transact, written
 from chalicelib.models.lists import ContactList
 
 
@@ -66,6 +66,7 @@ class Subscriber(BaseModel):
     last_opened_at = UTCDateTimeAttribute(null=True)    # the latest of those first opens
     last_clicked_at = UTCDateTimeAttribute(null=True)   # the latest of those first clicks
     soft_bounces = NumberAttribute(null=True)           # soft bounces in a row, since the last delivery (feedback)
+    feedback_marks = string_list(null=True)  # SES events counted lately (models/feedback_counts.py)
     import_id = UnicodeAttribute(null=True)             # the last CSV import that added or updated the member
     import_line = NumberAttribute(null=True)            # ... and the line of its file (a re-run page knows its own)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -47,10 +48,25 @@ def tables_holding(text: str) -> dict[str, list[dict]]:
     for model in all_models():
         table = settings.table_name(model.Meta.logical_name)
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            hits = [item for item in page["Items"] if text.lower() in json.dumps(item).lower()]
+            hits = [item for item in page["Items"] if text.lower() in item_text(item).lower()]
             if hits:
                 found.setdefault(model.Meta.logical_name, []).extend(hits)
     return found
+
+
+def item_text(item: dict) -> str:
+    """A stored item as JSON text to search, its binary attributes read (_readable)."""
+    return json.dumps(item, sort_keys=True, default=_readable)
+
+
+def _readable(value: object) -> str:
+    """A binary attribute as text to search: a campaign's HTML is stored compressed (models/campaigns.py)."""
+    if not isinstance(value, bytes):
+        raise TypeError(type(value).__name__)
+    try:
+        return zlib.decompress(value).decode("utf-8", errors="replace")
+    except zlib.error:
+        return value.decode("utf-8", errors="replace")
 
 
 def queue_bodies() -> dict[str, list[str]]:

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib import clock, errors
+from chalicelib import clock
 from chalicelib.models import reputation as store
 from chalicelib.models.reputation import Counts
 from tests.integration.campaign_sending import drain, make_pump, start_sending
@@ -142,31 +142,6 @@ def test_complaints_reaching_0_08_percent_hold_an_account_and_nothing_is_judged_
         assert hold["sentence"] == ("Complaints were 0.08% of 1,250 emails reported over the last 7 days; sending "
                                     "pauses at 0.08%.")
         assert len(hold_notices(person)) == 1
-
-
-def test_a_feedback_batch_redelivered_after_a_crash_credits_the_account_once(client, tenant, monkeypatch):
-    # Given a campaign of 10 sent, and a feedback batch whose crediting crashes after its events were counted
-    person = tenant()
-    sent = sent_campaign(client, person, 10)
-    batch = [event(sent, "delivery", r) for r in sent.recipients[:7]] + [
-        event(sent, "bounce_permanent", sent.recipients[7]), event(sent, "complaint", sent.recipients[0])]
-    real_credit = store.credit
-
-    def crash(*args, **kwargs):
-        raise errors.UpstreamError("the consumer died here")
-
-    monkeypatch.setattr(store, "credit", crash)
-    with pytest.raises(errors.UpstreamError):
-        feed(client, *batch)
-    assert today(person.account_id) == Counts()
-
-    # When SQS delivers the batch again, and then once more
-    monkeypatch.setattr(store, "credit", real_credit)
-    assert feed(client, *batch)[0] == NOTHING_FAILED
-    assert feed(client, *batch)[0] == NOTHING_FAILED
-
-    # Then the account's day holds each report once
-    assert today(person.account_id) == Counts(delivered=7, hard_bounces=1, complaints=1)
 
 
 def test_two_consumers_tripping_the_guard_at_once_hold_the_account_once_and_tell_its_owner_once(

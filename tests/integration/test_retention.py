@@ -4,7 +4,6 @@ their export files, even when a run is cut short; and every retention schedule r
 from __future__ import annotations
 
 import io
-import json
 from datetime import timedelta
 
 from chalicelib import aws, clock
@@ -28,6 +27,7 @@ from tests.integration.colleagues import colleague, invite
 from tests.integration.conftest import api_call, sign_in, signup_body
 from tests.integration.listing import make_list, subscribe
 from tests.integration.mailbox import messages_to
+from tests.integration.privacy_world import item_text
 from tests.integration.retention_budget import DAY, PLENTY, cut_after
 
 FIRST_NAME = [{"key": "first_name", "label": "First name"}]
@@ -41,7 +41,7 @@ def items_of(*needles: str) -> dict[str, list[str]]:
         table = get_settings().table_name(logical)
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
             for item in page["Items"]:
-                text = json.dumps(item, sort_keys=True)
+                text = item_text(item)
                 if any(needle in text for needle in needles):
                     found.setdefault(logical, []).append(text)
     return {logical: sorted(texts) for logical, texts in found.items()}

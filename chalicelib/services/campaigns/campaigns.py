@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from chalicelib import clock, errors, ids, queues
 from chalicelib.log import logger
 from chalicelib.models import campaigns as store
+from chalicelib.models import deliveries
 from chalicelib.models import lists as list_store
 from chalicelib.models.accounts import Account
 from chalicelib.models.base import Page, written
@@ -432,7 +433,7 @@ def resume(account_id: str, campaign_id: str) -> Campaign:
     generation = int(campaign.generation or 0) + 1
     # After an auto-stop, rates count again from here (R22): the bounces that stopped it are not held against it.
     stopped = campaign.status == CampaignStatus.STOPPED.value
-    baseline = store.baseline_actions() if stopped else []
+    baseline = store.baseline_actions(deliveries.tallies(account_id, campaign_id)) if stopped else []
     _move(campaign, [CampaignStatus.STOPPED] if stopped else list(RESUMABLE), CampaignStatus.SENDING,
           [Campaign.generation.add(1), Campaign.status_reason.remove(), Campaign.paused_reason.remove(), *baseline])
     try:

@@ -122,15 +122,14 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
     started, left_s = pacing.monotonic(), remaining_ms() / 1000
     deadline = started + min(MAX_CHUNK_S, left_s - SAFETY_MARGIN_S)
     key = deliveries.campaign_key(chunk.account_id, chunk.campaign_id)
-    campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
+    campaign = deliveries.read_counted(chunk.account_id, chunk.campaign_id)
     if _is_current(campaign, chunk.generation):
         campaign = _await_feedback(campaign, chunk, pacing, deadline)
     # After the wait: the reports it waited for may have put the account on hold
     account = accounts.read_now(chunk.account_id)
     if _is_current(campaign, chunk.generation) and _account_halts(campaign, account):
         campaign = None   # paused for its account: not current any more
-    if campaign is None or not _is_current(campaign, chunk.generation) or autostop.check(
-            [(chunk.account_id, chunk.campaign_id)], notices or ses.mailer()):
+    if not _is_current(campaign, chunk.generation) or autostop.judge(campaign, notices or ses.mailer()):
         _count_dropped(chunk, key)
         return ChunkReport(ChunkOutcomeKind.DROPPED)
     if deliveries.chunk_done(key, chunk.chunk_id):
@@ -203,7 +202,7 @@ def _await_feedback(campaign: Campaign | None, chunk: Chunk, pacing: Pacing, dea
                                                             "campaign_id": chunk.campaign_id, "chunk": chunk.chunk_id})
             break
         pacing.sleep(FEEDBACK_POLL_S)
-        campaign = deliveries.read_campaign(chunk.account_id, chunk.campaign_id)
+        campaign = deliveries.read_counted(chunk.account_id, chunk.campaign_id)
         if campaign is not None and autostop.sample_of(campaign).settled > settled:
             settled = autostop.sample_of(campaign).settled
             stalls_at = pacing.monotonic() + FEEDBACK_WAIT_S

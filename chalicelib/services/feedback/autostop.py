@@ -11,7 +11,6 @@ The sender re-reads the status before every chunk: no further chunk leaves once 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
@@ -79,7 +78,8 @@ def breach(sample: Sample) -> Breach | None:
 
 
 def sample_of(campaign: Campaign) -> Sample:
-    """The campaign's counters minus its baseline (what it had when last resumed after a stop)."""
+    """The campaign's counters minus its baseline (what it had when last resumed after a stop); read it with its
+    tallies (models/deliveries.read_counted)."""
     def since(counter, baseline) -> int:
         return max(int(counter or 0) - int(baseline or 0), 0)
 
@@ -94,26 +94,23 @@ def sample_of(campaign: Campaign) -> Sample:
                   unsubscribes=since(campaign.unsubscribe_count, campaign.baseline_unsubscribes))
 
 
-def check(campaigns: Iterable[tuple[str, str]], mailer: Mailer) -> list[str]:
-    """Stop each of these (account id, campaign id) that is sending and breaks a limit, and tell its owner;
-    the ids of those stopped now. A stop whose email was not sent yet (a crash) is told now."""
-    stopped = []
-    for account_id, campaign_id in campaigns:
-        campaign = deliveries.read_campaign(account_id, campaign_id)
-        if campaign is None:
-            continue
-        if campaign.status == CampaignStatus.SENDING.value:
-            found = breach(sample_of(campaign))
-            if found is None or not _stop(campaign, found):
-                continue
-            stopped.append(campaign_id)
-            campaign = deliveries.read_campaign(account_id, campaign_id)
-        if campaign is not None and _untold(campaign):
-            try:
-                _tell_owner(campaign, mailer)
-            except Exception as exc:  # noqa: BLE001 - the notice waits for the next check; other campaigns go on
-                logger.error("auto-stop notice not sent", extra={
-                    "account_id": account_id, "campaign_id": campaign_id, "error": type(exc).__name__})
+def judge(campaign: Campaign, mailer: Mailer) -> bool:
+    """Stop the campaign, read just now with its tallies (models/deliveries.read_counted), if it is sending and
+    breaks a limit, and tell its owner; True if it stopped now. A stop whose email was not sent yet (a crash) is
+    told now."""
+    stopped = False
+    if campaign.status == CampaignStatus.SENDING.value:
+        found = breach(sample_of(campaign))
+        if found is None or not _stop(campaign, found):
+            return False
+        stopped = True
+        campaign = deliveries.read_counted(campaign.account_id, campaign.campaign_id) or campaign
+    if _untold(campaign):
+        try:
+            _tell_owner(campaign, mailer)
+        except Exception as exc:  # noqa: BLE001 - the notice waits for the next check; other campaigns go on
+            logger.error("auto-stop notice not sent", extra={
+                "account_id": campaign.account_id, "campaign_id": campaign.campaign_id, "error": type(exc).__name__})
     return stopped
 
 

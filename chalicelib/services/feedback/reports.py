@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib import errors
 from chalicelib.models import campaigns as campaign_store
+from chalicelib.models import deliveries
 from chalicelib.models.campaigns import Campaign
 
 
@@ -17,11 +18,13 @@ def campaign_report(account_id: str, campaign_id: str) -> dict[str, Any]:
     campaign = campaign_store.get(account_id, campaign_id)
     if campaign is None:
         raise errors.NotFound("campaign")
+    deliveries.with_tallies(campaign)
     return {**counts(campaign), **breakdowns(campaign)}
 
 
 def counts(campaign: Campaign) -> dict[str, Any]:
-    """Counts and rates (over the emails SES accepted; 0 before any) from the campaign's counters."""
+    """Counts and rates (over the emails SES accepted; 0 before any) from the campaign's counters (with its
+    tallies added: models/deliveries.with_tallies)."""
     sent = int(campaign.sent_count or 0)
     link_clicks = _as_dict(campaign.link_clicks)
     return {

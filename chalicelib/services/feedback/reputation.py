@@ -3,8 +3,8 @@ account under review (SES reviews at 5% bounces or 0.1% complaints, and may paus
 0.5%).
 
 Each account's delivered, hard-bounce, soft-bounce and complaint counts are kept per UTC day
-(models/reputation.py), credited once per feedback batch and campaign from the campaign's own counters, which
-SES events move exactly once. When, over the last WINDOW_DAYS days with at least MIN_REPORTED emails reported
+(models/reputation.py), added by the feedback consumer in the transaction that counts each SES event exactly once
+(models/feedback_counts.py). When, over the last WINDOW_DAYS days with at least MIN_REPORTED emails reported
 (delivered or bounced), hard bounces reach 4% or complaints 0.08% of them, the account goes on hold: its
 sending campaigns pause (the sender also checks before every chunk), every new send is refused with code
 `reputation_hold` (campaigns/gate.py), its owner is told once, and staff see it in GET /v1/admin/reviews until
@@ -19,11 +19,10 @@ from datetime import datetime
 from enum import Enum
 from fractions import Fraction
 
-from chalicelib import clock, errors
+from chalicelib import clock
 from chalicelib.log import logger, publish_counts
 from chalicelib.models import accounts as account_store
 from chalicelib.models import campaigns as campaign_store
-from chalicelib.models import deliveries
 from chalicelib.models import reputation as store
 from chalicelib.models import users as user_store
 from chalicelib.models.accounts import Account
@@ -35,7 +34,6 @@ from chalicelib.services.feedback import notice_once
 
 WINDOW_DAYS = 7
 MIN_REPORTED = 500
-CREDIT_ATTEMPTS = 5                    # a campaign credited by another batch meanwhile is read again
 
 
 class Rate(str, Enum):
@@ -95,29 +93,9 @@ def window(account: Account, now: datetime) -> Counts:
 
 # --- the feedback consumer's part: once per batch ---------------------------------------------------------
 
-def after_batch(touched: Iterable[tuple[str, str]], mailer: Mailer) -> list[str]:
-    """Credit the batch's campaigns' new reports to their accounts' day, then judge the accounts that got new
-    bounces or complaints; the ids of the accounts put on hold now."""
-    judge = credit(touched)
-    return [account_id for account_id in sorted(judge) if guard(account_id, mailer)]
-
-
-def credit(touched: Iterable[tuple[str, str]]) -> set[str]:
-    """Add each campaign's uncredited reports to its account's day, once; the accounts that got new hard
-    bounces or complaints. Raises UpstreamError if a campaign stays contended (the batch is delivered again)."""
-    day = store.day_of(clock.now())
-    judge = set()
-    for account_id, campaign_id in touched:
-        for _ in range(CREDIT_ATTEMPTS):
-            campaign = deliveries.read_campaign(account_id, campaign_id)
-            delta = store.uncredited(campaign) if campaign is not None else Counts()
-            if campaign is None or delta == Counts() or store.credit(campaign, day):
-                break
-        else:
-            raise errors.UpstreamError("A campaign's reports could not be credited to its account just now.")
-        if delta.hard_bounces or delta.complaints:
-            judge.add(account_id)
-    return judge
+def after_batch(accounts: Iterable[str], mailer: Mailer) -> list[str]:
+    """Judge the accounts a feedback batch reported hard bounces or complaints of; those put on hold now."""
+    return [account_id for account_id in sorted(set(accounts)) if guard(account_id, mailer)]
 
 
 def guard(account_id: str, mailer: Mailer) -> bool:

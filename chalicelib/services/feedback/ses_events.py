@@ -1,81 +1,66 @@
 """SES feedback (R22, R23, R26, R27): what happened to each campaign email after SES took it.
 
-Every SQS record is one SNS notification (the envelope, or the SES record itself under raw delivery)
-holding one SES event-publishing record; `parse` turns it into `Feedback`, one per recipient, in one
-small shape whatever the event type (as listmonk's bounce package does). `apply` then:
+Every SQS record is one SNS notification holding one SES event-publishing record, read into `Feedback`, one per
+recipient (ses_records.py). A Lambda batch of them is one `Batch`: each record is read as it comes (one that does
+not read fails alone), then `finish`:
 
-- counts it once on the campaign: a marker item, keyed by the SES ids, the event type and the recipient,
-  is written in the same transaction as the counters it moves, so a redelivered batch changes nothing;
-- applies its effects, which are idempotent and applied again on a redelivery, so a crash between the
-  two heals: a hard bounce (Permanent, or Transient with status 5.4.4) bounces the address in every list
-  of the account and suppresses it; three soft bounces in a row (no delivery between) do the same; a
-  complaint unsubscribes the address everywhere and suppresses it, reading as an unsubscribe (R23) — never a
-  visible "complained" status, never anything on the delivery ledger; a delivery resets the soft bounces,
-  notes the time on the ledger and counts on the subscriber's activity.
+- counts the batch's events once, together: each on its subscriber (marked there, with what it moves: one more
+  email received, soft bounces in a row), on its campaign's counters and on its account's reputation day, in one
+  transaction per batch (models/feedback_counts.py), so a redelivered batch, or a second consumer holding some of
+  the same events, changes nothing, and a crash leaves nothing half-counted;
+- applies their effects, which are idempotent and applied again on a redelivery, so a crash between the two
+  heals: a hard bounce (Permanent, or Transient with status 5.4.4) bounces the address in every list of the
+  account and suppresses it; three soft bounces in a row (no delivery between) do the same; a complaint
+  unsubscribes the address everywhere and suppresses it, reading as an unsubscribe (R23) — never a visible
+  "complained" status, never anything on the delivery ledger; a delivery notes the time on the ledger;
+- checks the campaigns it touched against the auto-stop rates (R22) and their accounts' reputation.
 
-Events of the service's own mail and of test copies (no campaign tags), and of campaigns or subscribers
-since deleted or erased, are counted in the batch's log line and dropped. Opens, clicks, sends and delays
-are read but not acted on: our own pixel and links count opens and clicks (services/tracking.py).
+Events of the service's own mail and of test copies (no campaign tags), and of campaigns or subscribers since
+deleted or erased, are counted in the batch's log line and dropped. Opens, clicks, sends and delays are read but
+not acted on: our own pixel and links count opens and clicks (services/tracking.py).
 """
 from __future__ import annotations
 
-import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum
-from functools import partial
 from typing import Any
 
 from chalicelib import clock, errors
 from chalicelib.log import logger, publish_counts
 from chalicelib.models import campaigns as campaign_store
-from chalicelib.models import deliveries
+from chalicelib.models import deliveries, feedback_counts
+from chalicelib.models import reputation as reputation_store
 from chalicelib.models import subscribers as subscriber_store
 from chalicelib.models.campaigns import Campaign
-from chalicelib.models.deliveries import Delivery, Recorded
+from chalicelib.models.deliveries import Delivery
+from chalicelib.models.feedback_counts import Change
+from chalicelib.models.reputation import Counts
 from chalicelib.models.subscribers import Subscriber, SubscriberStatus
 from chalicelib.models.suppressions import SuppressionReason
 from chalicelib.outbound import Mailer
-from chalicelib.rendering.mime import read_tag_value
 from chalicelib.rendering.tracking import is_test
 from chalicelib.services import addresses
 from chalicelib.services.audience import activity, subscribers, suppressions
 from chalicelib.services.feedback import autostop, reputation
+from chalicelib.services.feedback.ses_records import (
+    BounceKind,
+    EventType,
+    Feedback,
+    classify,
+    parse,
+)
+
+__all__ = ["APPLIED", "Batch", "BounceKind", "EventType", "Feedback", "Outcome", "classify", "parse"]
 
 SOFT_BOUNCES_IN_A_ROW = 3          # then the address is treated as a hard bounce
-HARD_TRANSIENT_STATUS = "5.4.4"    # "unable to route": a Transient bounce that will never deliver
-MAX_REASON = 500
 # Only subscribed members bounce: a pending one was never mailed a campaign, and restoring a bounced address
 # (services/suppressions.remove) makes its bounced members subscribed again.
 BOUNCEABLE = {SubscriberStatus.SUBSCRIBED}
-
-
-class EventType(str, Enum):
-    """SES event-publishing types, as SES names them."""
-
-    BOUNCE = "Bounce"
-    COMPLAINT = "Complaint"
-    DELIVERY = "Delivery"
-    REJECT = "Reject"
-    DELIVERY_DELAY = "DeliveryDelay"
-    SEND = "Send"
-    OPEN = "Open"
-    CLICK = "Click"
-    RENDERING_FAILURE = "Rendering Failure"
-    SUBSCRIPTION = "Subscription"
-
-
 APPLIED = frozenset({EventType.BOUNCE, EventType.COMPLAINT, EventType.DELIVERY, EventType.REJECT})
-# The object holding the details of each of the other types (SES names them so).
-DETAIL = {EventType.SEND: "send", EventType.OPEN: "open", EventType.CLICK: "click",
-          EventType.RENDERING_FAILURE: "failure", EventType.SUBSCRIPTION: "subscription"}
-
-
-class BounceKind(str, Enum):
-    HARD = "hard"
-    SOFT = "soft"
+PER_TRANSACTION = 90               # events (one subscriber each) in one transaction, beside its tallies
+COMMIT_ATTEMPTS = 5                # a transaction whose subscribers moved meanwhile is read and tried again
 
 
 class Outcome(str, Enum):
@@ -86,213 +71,173 @@ class Outcome(str, Enum):
     UNKNOWN = "unknown"       # its campaign or subscriber no longer exists (deleted or erased)
 
 
-@dataclass(frozen=True)
-class Feedback:
-    """One SES event about one recipient of one email."""
-
-    type: EventType
-    event_id: str                 # feedbackId for bounces and complaints, else the SES message id
-    message_id: str
-    recipient: str                # the address as SES reports it
-    at: datetime
-    recipients_in_message: int    # our campaign emails have one; a test copy or service mail may differ
-    account_id: str | None = None
-    campaign_id: str | None = None
-    subscriber_id: str | None = None
-    configuration_set: str | None = None
-    bounce: BounceKind | None = None
-    reason: str | None = None     # bounces: the SMTP diagnostic, else the status or SES's subtype
-
-
-# --- reading: an SQS record body into Feedback -------------------------------------------------------
-
-def parse(body: Mapping[str, Any]) -> list[Feedback]:
-    """The events in one SQS record body; errors.Malformed for anything that is not a readable SES event."""
-    record = _unwrap(body)
-    if record is None:
-        return []
-    raw_type = record.get("eventType") or record.get("notificationType")
-    if not isinstance(raw_type, str):
-        raise errors.Malformed("The SES event names no eventType.")
-    try:
-        kind = EventType(raw_type)
-    except ValueError:
-        logger.warning("SES event of an unknown type ignored", extra={"event_type": raw_type[:40]})
-        return []
-    mail = _object(record, "mail")
-    message_id = _text(mail, "messageId")
-    destination = mail.get("destination") or []
-    if not isinstance(destination, list):
-        raise errors.Malformed("The SES event's mail.destination is not a list.")
-    tags = _tags(mail.get("tags"))
-    feedback = partial(
-        Feedback, type=kind, message_id=message_id, recipients_in_message=len(destination),
-        account_id=tags.get("account"), campaign_id=tags.get("campaign"),
-        subscriber_id=tags.get("subscriber"), configuration_set=tags.get("ses:configuration-set"),
-    )
-    mailed_at = _time(mail.get("timestamp"), clock.now())
-    if kind is EventType.BOUNCE:
-        bounce = _object(record, "bounce")
-        bounce_type = _text(bounce, "bounceType")
-        at = _time(bounce.get("timestamp"), mailed_at)
-        return [feedback(event_id=_text(bounce, "feedbackId"), recipient=_text(item, "emailAddress"), at=at,
-                         bounce=classify(bounce_type, item.get("status")),
-                         reason=_reason(item, bounce.get("bounceSubType")))
-                for item in _recipients(bounce, "bouncedRecipients")]
-    if kind is EventType.COMPLAINT:
-        complaint = _object(record, "complaint")
-        at = _time(complaint.get("timestamp"), mailed_at)
-        return [feedback(event_id=_text(complaint, "feedbackId"), recipient=_text(item, "emailAddress"), at=at)
-                for item in _recipients(complaint, "complainedRecipients")]
-    if kind is EventType.DELIVERY:
-        delivery = _object(record, "delivery")
-        at = _time(delivery.get("timestamp"), mailed_at)
-        return [feedback(event_id=message_id, recipient=_address(item), at=at)
-                for item in _recipients(delivery, "recipients")]
-    if kind is EventType.DELIVERY_DELAY:
-        delay = _object(record, "deliveryDelay")
-        at = _time(delay.get("timestamp"), mailed_at)
-        return [feedback(event_id=message_id, recipient=_text(item, "emailAddress"), at=at)
-                for item in delay.get("delayedRecipients") or [{"emailAddress": a} for a in destination]]
-    detail = _object(record, "reject") if kind is EventType.REJECT else record.get(DETAIL.get(kind, ""))
-    at = _time(detail.get("timestamp") if isinstance(detail, dict) else None, mailed_at)
-    return [feedback(event_id=message_id, recipient=_address(address), at=at) for address in destination]
-
-
-def classify(bounce_type: str, status: object) -> BounceKind:
-    """Permanent → hard; Transient with 5.4.4 → hard; any other Transient (or Undetermined) → soft."""
-    if bounce_type == "Permanent":
-        return BounceKind.HARD
-    if isinstance(status, str) and status.strip() == HARD_TRANSIENT_STATUS:
-        return BounceKind.HARD
-    return BounceKind.SOFT
-
-
-def _unwrap(body: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The SES record: inside an SNS envelope (raw delivery off), or the body itself (raw delivery on)."""
-    envelope_type = body.get("Type")
-    if envelope_type is None:
-        return dict(body)
-    if envelope_type in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
-        logger.info("SNS subscription message on the feedback queue ignored", extra={"sns_type": envelope_type})
-        return None
-    if envelope_type != "Notification" or not isinstance(body.get("Message"), str):
-        raise errors.Malformed("The SNS message is not a Notification with a Message.")
-    try:
-        record = json.loads(body["Message"])
-    except ValueError as exc:
-        raise errors.Malformed("The SNS notification's Message is not JSON.") from exc
-    if not isinstance(record, dict):
-        raise errors.Malformed("The SNS notification's Message is not a JSON object.")
-    return record
-
-
-def _object(parent: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = parent.get(name)
-    if not isinstance(value, dict):
-        raise errors.Malformed(f"The SES event has no {name} object.")
-    return value
-
-
-def _text(parent: Mapping[str, Any], name: str) -> str:
-    value = parent.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise errors.Malformed(f"The SES event has no {name}.")
-    return value.strip()
-
-
-def _address(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise errors.Malformed("The SES event names a recipient that is not an address.")
-    return value.strip()
-
-
-def _recipients(parent: Mapping[str, Any], name: str) -> list:
-    value = parent.get(name)
-    if not isinstance(value, list) or not value:
-        raise errors.Malformed(f"The SES event has no {name}.")
-    return value
-
-
-def _tags(raw: object) -> dict[str, str]:
-    """SES message tags ({name: [value]}), our ids decoded (rendering/mime.tag_value encoded them)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise errors.Malformed("The SES event's mail.tags is not an object.")
-    tags = {}
-    for name, values in raw.items():
-        if isinstance(values, list) and values and isinstance(values[0], str) and values[0]:
-            try:
-                tags[name] = read_tag_value(values[0])
-            except ValueError as exc:   # binascii.Error and UnicodeDecodeError are ValueErrors
-                raise errors.Malformed(f"The SES event's tag {name} is not one we wrote.") from exc
-    return tags
-
-
-def _time(raw: object, default: datetime) -> datetime:
-    if raw is None:
-        return default
-    try:
-        moment = datetime.fromisoformat(str(raw))
-    except ValueError as exc:
-        raise errors.Malformed("The SES event's timestamp is not ISO 8601.") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _reason(recipient: Mapping[str, Any], sub_type: object) -> str | None:
-    for value in (recipient.get("diagnosticCode"), recipient.get("status"), sub_type):
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:MAX_REASON]
-    return None
-
-
 # --- applying -----------------------------------------------------------------------------------------
 
-def apply(event: Feedback, campaigns: dict[tuple[str, str], Campaign | None] | None = None) -> Outcome:
-    """Count one event on its campaign once, and apply its effects (again, if it was counted before).
-    `campaigns` caches the campaigns a batch has read (their list and existence are all that is used)."""
-    if event.type not in APPLIED:
-        return Outcome.IGNORED
-    if not (event.account_id and event.campaign_id and event.subscriber_id) or is_test(event.subscriber_id):
-        return Outcome.UNTAGGED
-    key = (event.account_id, event.campaign_id)
-    cache = {} if campaigns is None else campaigns
-    if key not in cache:
-        cache[key] = campaign_store.get(*key)
-    campaign = cache[key]
-    subscriber = _recipient(event, campaign) if campaign is not None else None
-    if campaign is None or subscriber is None:
-        return Outcome.UNKNOWN
-    counts, subscriber_actions = _moves(event)
-    marker = _marker(event, subscriber)
-    recorded = deliveries.record_feedback(event.account_id, event.campaign_id, marker, counts, subscriber,
-                                          subscriber_actions)
-    if recorded is Recorded.GONE:
-        return Outcome.UNKNOWN
-    _effects(event, campaign, subscriber, first=recorded is Recorded.FIRST)
-    return Outcome.APPLIED if recorded is Recorded.FIRST else Outcome.DUPLICATE
+@dataclass
+class _Found:
+    """An event of the batch, with what it is about."""
+
+    event: Feedback
+    campaign: Campaign
+    subscriber: Subscriber
+    key: str                    # what it is counted once under (its mark on the subscriber)
+    outcome: Outcome = Outcome.APPLIED
 
 
-def _marker(event: Feedback, subscriber: Subscriber) -> str:
-    """The key an event is counted once under: its SES ids, type and recipient. A complaint counts once per
-    recipient, however many abuse reports (each with its own feedback id) a mailbox provider sends."""
+class Batch:
+    """One Lambda batch of feedback records: `apply` reads each record as it comes (errors.Malformed if it does not
+    read: that record fails alone); `finish` counts and applies the batch's events, checks the campaigns they
+    touched against the auto-stop rates (R22) and their accounts' reputation, and logs the outcomes as counts
+    (ids only)."""
+
+    def __init__(self) -> None:
+        self.outcomes: Counter[str] = Counter()
+        self.pending: list[Feedback] = []
+
+    def apply(self, body: Mapping[str, Any]) -> None:
+        """Read every event of one record body; errors.Malformed if it cannot be read."""
+        events = parse(body)
+        for event in events:
+            if event.type not in APPLIED:
+                self._note(event, Outcome.IGNORED)
+            elif not (event.account_id and event.campaign_id and event.subscriber_id) or is_test(event.subscriber_id):
+                self._note(event, Outcome.UNTAGGED)
+            else:
+                self.pending.append(event)
+
+    def finish(self, mailer: Mailer) -> list[str]:
+        """Count and apply the events read, then check the touched campaigns (R22) and guard their accounts'
+        reputation (reputation.py), and log the batch; the ids of the campaigns stopped now. Raises (the whole
+        batch is delivered again, which changes nothing that was done) if the counts could not be written."""
+        found = self._count()
+        for item in found:
+            _effects(item.event, item.campaign, item.subscriber, first=item.outcome is Outcome.APPLIED)
+        # The campaigns as read before counting, their tallies read now: the stop itself is conditional on the
+        # status and generation read, so one resumed or stopped meanwhile is left alone.
+        touched = {(item.campaign.account_id, item.campaign.campaign_id): item.campaign for item in found}
+        stopped = [campaign_id for (_, campaign_id), campaign in sorted(touched.items())
+                   if autostop.judge(deliveries.with_tallies(campaign), mailer)]
+        held = reputation.after_batch({item.campaign.account_id for item in found
+                                       if _moves(item.event)[2] in ("hard_bounces", "complaints")}, mailer)
+        self.pending = []
+        logger.info("feedback batch applied", extra={"outcomes": dict(self.outcomes), "campaigns": len(touched),
+                                                     "stopped": stopped, "accounts_held": held})
+        publish_counts("feedback", {**{kind.replace(":", "_"): n for kind, n in self.outcomes.items()},
+                                    "campaigns_stopped": len(stopped)})
+        return stopped
+
+    def _note(self, event: Feedback, outcome: Outcome) -> None:
+        self.outcomes[f"{event.type.value}:{outcome.value}"] += 1
+
+    def _count(self) -> list[_Found]:
+        """Count the pending events once (feedback_counts.commit); those whose campaign and subscriber exist."""
+        found = self._resolve()
+        waiting = [item for item in found if item.outcome is Outcome.APPLIED]
+        for _ in range(COMMIT_ATTEMPTS):
+            waiting = _commit_rounds(waiting)
+            if not waiting:
+                break
+        else:
+            raise errors.UpstreamError("The batch's feedback could not be counted just now; it is delivered again.")
+        known = [item for item in found if item.outcome is not Outcome.UNKNOWN]
+        for item in found:
+            self._note(item.event, item.outcome)
+        return known
+
+    def _resolve(self) -> list[_Found]:
+        """The pending events with their campaign and subscriber (one BatchGet per list), unknown ones noted."""
+        campaigns = {key: campaign_store.get(*key)
+                     for key in {(e.account_id or "", e.campaign_id or "") for e in self.pending}}
+        wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for event in self.pending:
+            campaign = campaigns[(event.account_id or "", event.campaign_id or "")]
+            if campaign is not None:
+                wanted[(campaign.account_id, campaign.list_id)].update(_candidates(event, campaign))
+        members = {(list_key, subscriber_id): member for (account_id, list_id), ids in wanted.items()
+                   for list_key in [subscriber_store.list_key(account_id, list_id)]
+                   for subscriber_id, member in subscriber_store.many(account_id, list_id, sorted(ids)).items()}
+        found = []
+        for event in self.pending:
+            campaign = campaigns[(event.account_id or "", event.campaign_id or "")]
+            subscriber = _recipient(event, campaign, members) if campaign is not None else None
+            if campaign is None or subscriber is None:
+                self._note(event, Outcome.UNKNOWN)
+                continue
+            item = _Found(event, campaign, subscriber, _event_key(event, campaign))
+            if feedback_counts.marked(subscriber, item.key):
+                item.outcome = Outcome.DUPLICATE
+            found.append(item)
+        return found
+
+
+def _commit_rounds(waiting: list[_Found]) -> list[_Found]:
+    """Count these events in transactions of at most one event per subscriber and PER_TRANSACTION events; the
+    events to try again (their subscriber moved since it was read: read again, and what was counted meanwhile
+    is a duplicate now, what was erased unknown)."""
+    again: list[_Found] = []
+    rounds: list[list[_Found]] = []
+    for item in waiting:
+        target = next((r for r in rounds if len(r) < PER_TRANSACTION
+                       and all(other.subscriber.subscriber_id != item.subscriber.subscriber_id
+                               or other.subscriber.list_key != item.subscriber.list_key for other in r)), None)
+        if target is None:
+            rounds.append([item])
+        else:
+            target.append(item)
+    now = clock.now()
+    day = reputation_store.day_of(now)
+    for batch in rounds:
+        campaigns: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        days: dict[tuple[str, str], Counts] = defaultdict(Counts)
+        changes = []
+        for item in batch:
+            counter, actions, reputation_field = _moves(item.event)
+            campaigns[(item.campaign.account_id, item.campaign.campaign_id)][counter] += 1
+            if reputation_field:
+                days[(day, item.campaign.account_id)] += Counts(**{reputation_field: 1})
+            changes.append(Change(item.subscriber, [item.key], actions))
+        failed = feedback_counts.commit(changes, campaigns, days, now)
+        if any(failed):
+            again.extend(_reread(item) for item in batch)
+    return [item for item in again if item.outcome is Outcome.APPLIED]
+
+
+def _reread(item: _Found) -> _Found:
+    subscriber = subscriber_store.read_now(item.subscriber.account_id, item.subscriber.list_id,
+                                           item.subscriber.subscriber_id)
+    if subscriber is None:
+        item.outcome = Outcome.UNKNOWN
+    else:
+        item.subscriber = subscriber
+        if feedback_counts.marked(subscriber, item.key):
+            item.outcome = Outcome.DUPLICATE
+    return item
+
+
+def _event_key(event: Feedback, campaign: Campaign) -> str:
+    """What an event is counted once under: its campaign, type, SES ids and recipient. A complaint counts once per
+    recipient and campaign, however many abuse reports (each with its own feedback id) a mailbox provider sends."""
     if event.type is EventType.COMPLAINT:
-        return deliveries.feedback_key(subscriber.subscriber_id, "complaint")
-    return deliveries.feedback_key(subscriber.subscriber_id, event.type.value.lower(), event.event_id,
-                                   suppressions.email_key(_normalised(event.recipient)))
+        return f"{campaign.campaign_id}#complaint"
+    return "#".join((campaign.campaign_id, event.type.value.lower(), event.event_id,
+                     suppressions.email_key(_normalised(event.recipient))))
 
 
-def _recipient(event: Feedback, campaign: Campaign) -> Subscriber | None:
+def _candidates(event: Feedback, campaign: Campaign) -> list[str]:
+    """The subscriber ids the event may be about: the tagged one, and the reported address's member of the list."""
+    by_address = subscribers.subscriber_id_for(campaign.account_id, campaign.list_id, _normalised(event.recipient))
+    return [event.subscriber_id or "", by_address]
+
+
+def _recipient(event: Feedback, campaign: Campaign, members: Mapping[tuple[str, str], Subscriber]) -> Subscriber | None:
     """The subscriber the event is about: the tagged one (a campaign email has one recipient), else the
     member of the campaign's list with the reported address."""
-    account_id, list_id = campaign.account_id, campaign.list_id
-    address = _normalised(event.recipient)
-    tagged = subscriber_store.get(account_id, list_id, event.subscriber_id or "")
+    key = subscriber_store.list_key(campaign.account_id, campaign.list_id)
+    tagged = members.get((key, event.subscriber_id or ""))
     if tagged is not None and (event.recipients_in_message <= 1
-                               or tagged.email_key == suppressions.email_key(address)):
+                               or tagged.email_key == suppressions.email_key(_normalised(event.recipient))):
         return tagged
-    return subscriber_store.get(account_id, list_id, subscribers.subscriber_id_for(account_id, list_id, address))
+    return members.get((key, _candidates(event, campaign)[1]))
 
 
 def _normalised(address: str) -> str:
@@ -302,17 +247,18 @@ def _normalised(address: str) -> str:
         return address.strip().lower()
 
 
-def _moves(event: Feedback) -> tuple[dict[str, int], list]:
-    """The campaign counters and subscriber updates an event moves, once."""
+def _moves(event: Feedback) -> tuple[str, list, str | None]:
+    """The campaign counter an event adds one to, its subscriber's updates, and the account's reputation count
+    it adds one to (models/reputation.Counts), if any."""
     if event.type is EventType.DELIVERY:
-        return {"delivered_count": 1}, [Subscriber.soft_bounces.set(0), *activity.on_delivery()]
+        return "delivered_count", [Subscriber.soft_bounces.set(0), *activity.on_delivery()], "delivered"
     if event.type is EventType.BOUNCE and event.bounce is BounceKind.HARD:
-        return {"hard_bounce_count": 1}, []
+        return "hard_bounce_count", [], "hard_bounces"
     if event.type is EventType.BOUNCE:
-        return {"soft_bounce_count": 1}, [Subscriber.soft_bounces.add(1)]
+        return "soft_bounce_count", [Subscriber.soft_bounces.add(1)], "soft_bounces"
     if event.type is EventType.COMPLAINT:
-        return {"complaint_count": 1}, []
-    return {"rejected_count": 1}, []
+        return "complaint_count", [], "complaints"
+    return "rejected_count", [], None
 
 
 def _effects(event: Feedback, campaign: Campaign, subscriber: Subscriber, first: bool) -> None:
@@ -321,17 +267,18 @@ def _effects(event: Feedback, campaign: Campaign, subscriber: Subscriber, first:
     if event.type is EventType.DELIVERY:
         deliveries.note_outcome(account_id, campaign_id, subscriber.subscriber_id,
                                 [Delivery.delivered_at.set(event.at)])
-    elif event.type is EventType.BOUNCE and event.bounce is not None:   # parse() classifies every bounce
+    elif event.type is EventType.BOUNCE:
+        bounce = event.bounce or BounceKind.SOFT
         deliveries.note_outcome(account_id, campaign_id, subscriber.subscriber_id, [
-            Delivery.bounce_type.set(event.bounce.value), Delivery.bounced_at.set(event.at),
+            Delivery.bounce_type.set(bounce.value), Delivery.bounced_at.set(event.at),
             Delivery.bounce_reason.set(event.reason) if event.reason else Delivery.bounce_reason.remove()])
-        if event.bounce is BounceKind.HARD or _soft_bounces(subscriber) >= SOFT_BOUNCES_IN_A_ROW:
+        if bounce is BounceKind.HARD or _soft_bounces(subscriber) >= SOFT_BOUNCES_IN_A_ROW:
             suppressions.suppress(account_id, subscriber.email, SuppressionReason.BOUNCED, source=campaign_id)
             subscribers.mark_everywhere(subscriber, SubscriberStatus.BOUNCED, BOUNCEABLE)
             if first:
                 logger.info("address bounced", extra={"account_id": account_id, "campaign_id": campaign_id,
                                                       "subscriber_id": subscriber.subscriber_id,
-                                                      "bounce": event.bounce.value})
+                                                      "bounce": bounce.value})
     elif event.type is EventType.COMPLAINT:
         subscribers.unsubscribe_by_complaint(subscriber)
 
@@ -339,32 +286,3 @@ def _effects(event: Feedback, campaign: Campaign, subscriber: Subscriber, first:
 def _soft_bounces(subscriber: Subscriber) -> int:
     current = subscriber_store.read_now(subscriber.account_id, subscriber.list_id, subscriber.subscriber_id)
     return int(current.soft_bounces or 0) if current is not None else 0
-
-
-class Batch:
-    """One Lambda batch of feedback records: each applied as it comes, then the campaigns it touched are
-    checked against the auto-stop rates (R22), and the outcomes logged as counts (ids only)."""
-
-    def __init__(self) -> None:
-        self.outcomes: Counter[str] = Counter()
-        self.touched: set[tuple[str, str]] = set()
-        self.campaigns: dict[tuple[str, str], Campaign | None] = {}
-
-    def apply(self, body: Mapping[str, Any]) -> None:
-        """Apply every event of one record body; errors.Malformed if it cannot be read."""
-        for event in parse(body):
-            outcome = apply(event, self.campaigns)
-            self.outcomes[f"{event.type.value}:{outcome.value}"] += 1
-            if outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
-                self.touched.add((event.account_id or "", event.campaign_id or ""))
-
-    def finish(self, mailer: Mailer) -> list[str]:
-        """Check the touched campaigns (R22), credit their reports to their accounts' day and guard the accounts'
-        reputation (reputation.py), and log the batch; the ids of the campaigns stopped now."""
-        stopped = autostop.check(sorted(self.touched), mailer)
-        held = reputation.after_batch(sorted(self.touched), mailer)
-        logger.info("feedback batch applied", extra={"outcomes": dict(self.outcomes), "campaigns": len(self.touched),
-                                                     "stopped": stopped, "accounts_held": held})
-        publish_counts("feedback", {**{kind.replace(":", "_"): n for kind, n in self.outcomes.items()},
-                                    "campaigns_stopped": len(stopped)})
-        return stopped
