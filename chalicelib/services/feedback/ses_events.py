@@ -354,6 +354,7 @@ class Batch:
     def apply(self, body: Mapping[str, Any]) -> None:
         """Apply every event of one record body; errors.Malformed if it cannot be read."""
         for event in parse(body):
+            logger.append_keys(campaign_id=event.campaign_id)   # this record's lines (the consumer removes it)
             outcome = apply(event, self.campaigns)
             self.outcomes[f"{event.type.value}:{outcome.value}"] += 1
             if outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
