@@ -39,6 +39,7 @@ DYNAMODB_ACTIONS = [
 SEND_ACTIONS = ["sqs:GetQueueUrl", "sqs:SendMessage"]
 CONSUME_ACTIONS = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]   # what Lambda's poller calls
 SES_SEND_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
+XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 BUCKET_ACTIONS = {
     "write": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
     "delete": ["s3:DeleteObject"],
@@ -115,6 +116,9 @@ def statements(function: str) -> list[dict[str, Any]]:
          "Resource": [_arn(t) for t in tables] + [{"Fn::Sub": f"${{{t}.Arn}}/index/*"} for t in tables]},
         # Tables, queues and buckets are encrypted with the stage's key: writers make data keys, readers decrypt.
         {"Sid": "StageDataKey", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [_arn(definition.DATA_KEY)]},
+        # Active tracing (infra/package.py): Lambda and the X-Ray SDK send the function's segments. X-Ray has no
+        # resource to name in these calls.
+        {"Sid": "WritesTraces", "Action": XRAY_ACTIONS, "Resource": ["*"]},
     ]
     if grants.scans:
         out.append({"Sid": "ScansItsSweeps", "Action": ["dynamodb:Scan"],
