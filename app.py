@@ -7,8 +7,8 @@ from chalicelib.handlers import (
     segments, sessions, subscribers, suppressions, tracking, workers,
 )
 from chalicelib.handlers import abuse_desk, openapi
-from chalicelib.handlers.http import edge_middleware
 from chalicelib.handlers.entry import lambda_entry
+from chalicelib.handlers.http import edge_middleware
 
 config.check_at_start()
 app = Chalice(app_name="mailroom", configure_logs=False)

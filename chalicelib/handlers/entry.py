@@ -10,7 +10,8 @@ where Powertools' Logger, Metrics and Tracer wrap the invocation (chalicelib/log
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import BaseLambdaEvent, Request
 

@@ -8,7 +8,8 @@ Nothing is swallowed: each failure is logged (its message id and error type, nev
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import SQSEvent
 
@@ -30,7 +31,8 @@ def _each_record(event: SQSEvent, work: Work, what: str) -> PartialItemFailureRe
     failed ones, as Lambda reads them."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    remaining_ms = event.context.get_remaining_time_in_millis
+    context: Any = event.context   # Lambda's context object (Chalice types it as a dict)
+    remaining_ms = context.get_remaining_time_in_millis
 
     class Records(BatchProcessor):
         def failure_handler(self, record: SQSRecord, exception: Any) -> Any:
@@ -51,7 +53,7 @@ def _each_record(event: SQSEvent, work: Work, what: str) -> PartialItemFailureRe
 
     # A batch whose every record failed is reported record by record too: the invocation itself failing is kept
     # for what must redeliver a whole batch (the feedback batch's end).
-    return process_partial_response(event=event.to_dict(), record_handler=handle, context=event.context,
+    return process_partial_response(event=event.to_dict(), record_handler=handle, context=context,
                                     processor=Records(EventType.SQS, raise_on_entire_batch_failure=False))
 
 
@@ -123,9 +125,8 @@ def export_account(event: SQSEvent) -> PartialItemFailureResponse:
 
 def _import(body: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
     from chalicelib.services.audience import imports
-    from chalicelib.storage import UploadFiles
-
     from chalicelib.services.campaigns import one_time
+    from chalicelib.storage import UploadFiles
 
     ended = imports.run(imports.Job.from_body(body), UploadFiles(), queues.enqueue, remaining_ms)
     if ended is not None and ended.added:   # R16: "send, delete most, import into a new list" is flagged
