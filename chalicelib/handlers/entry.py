@@ -26,8 +26,9 @@ TRACED_MODULES = ("botocore",)   # the calls to DynamoDB, SQS, SES and S3
 
 @functools.cache
 def tracer() -> Tracer:
-    """The X-Ray tracer, made with the first event that is not an API call. Neither the response nor an error is
-    recorded in the trace: either may name a recipient."""
+    """The X-Ray tracer, made with the first event that is not an API call. The handler's response and error are
+    not recorded in the trace (either may name a recipient); a failed AWS call's subsegment holds the SDK's error
+    message, as the X-Ray SDK records it."""
     from aws_lambda_powertools import Tracer
 
     return Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
@@ -35,16 +36,16 @@ def tracer() -> Tracer:
 
 def lambda_entry(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Chalice middleware: `get_response(event)` as an instrumented Lambda invocation."""
-    def respond(_raw: dict[str, Any], _context: Any) -> Any:
+    def handler(_raw: dict[str, Any], _context: Any) -> Any:
         return get_response(event)
 
     if isinstance(event, Request):
         raw, context, correlation = event.to_original_event(), event.lambda_context, API_REQUEST_ID
     elif isinstance(event, BaseLambdaEvent):
         raw, context, correlation = event.to_dict(), event.context, None
-        respond = tracer().capture_lambda_handler(respond, capture_response=False, capture_error=False)
+        handler = tracer().capture_lambda_handler(handler, capture_response=False, capture_error=False)
     else:   # an API event Chalice could not read as a request: it answers that itself
         return get_response(event)
     if context is None:   # called as a function, not by Lambda
         return get_response(event)
-    return instrumented(respond, correlation)(raw, context)
+    return instrumented(handler, correlation)(raw, context)
