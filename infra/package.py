@@ -180,6 +180,7 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
             "MAILROOM_SECRET_NAME": {"Ref": definition.SECRET},
         })
         _wire_sqs_events(stage, logical_id, function)
+        props["Tracing"] = "Active"   # X-Ray: Lambda's segments, the consumers' AWS calls (handlers/entry.py)
         resources[f"{logical_id}LogGroup"] = {
             "Type": "AWS::Logs::LogGroup",
             "DeletionPolicy": "Delete",
@@ -203,6 +204,7 @@ def merge(chalice_template: dict[str, Any], stage: str, region: str) -> dict[str
         api_props = resources["RestAPI"]["Properties"]
         api = (api_props["DefinitionBody"]["info"]["title"], api_props["StageName"])
         api_props.update(operations.api_stage_settings())
+        api_props["TracingEnabled"] = True   # API Gateway's segment starts the trace the API function continues
     resources.update(operations.resources(stage, functions, api))
     if api is not None:   # the links in emails and the hosted pages, through CloudFront (R25's countries)
         resources.update(distribution.resources(stage, api[1]))

@@ -39,6 +39,7 @@ DYNAMODB_ACTIONS = [
 SEND_ACTIONS = ["sqs:GetQueueUrl", "sqs:SendMessage"]
 CONSUME_ACTIONS = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]   # what Lambda's poller calls
 SES_SEND_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"]
+XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 BUCKET_ACTIONS = {
     "write": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
     "delete": ["s3:DeleteObject"],
@@ -120,6 +121,9 @@ def statements(function: str) -> list[dict[str, Any]]:
          "Resource": [_arn(definition.DATA_KEY)]},
         # Every function reads the keys when it starts (config.check_at_start) and signs, verifies or hashes with them.
         {"Sid": "ReadsTheKeys", "Action": ["secretsmanager:GetSecretValue"], "Resource": [{"Ref": definition.SECRET}]},
+        # Active tracing (infra/package.py): Lambda and the X-Ray SDK send the function's segments. X-Ray has no
+        # resource to name in these calls.
+        {"Sid": "WritesTraces", "Action": XRAY_ACTIONS, "Resource": ["*"]},
     ]
     if grants.reads_secrets:
         out.append({"Sid": "ReadsItsSecrets", "Action": ["secretsmanager:GetSecretValue"],

@@ -64,6 +64,7 @@ def grants(*, scans=(), sends_to=(), consumes=None, mails=False, as_customers=Fa
         allowed |= {(a, table) for a in TABLE_ACTIONS} | {(a, f"{table}/index/*") for a in TABLE_ACTIONS}
     allowed |= {(a, definition.DATA_KEY) for a in ("kms:Decrypt", "kms:GenerateDataKey")}
     allowed |= {("secretsmanager:GetSecretValue", "Secret")}   # every function reads the keys when it starts
+    allowed |= {(a, "*") for a in ("xray:PutTraceSegments", "xray:PutTelemetryRecords")}   # active tracing
     allowed |= {("dynamodb:Scan", definition.table_id(t)) for t in scans}
     allowed |= {(a, definition.queue_id(q)) for q in sends_to for a in SEND}
     if consumes:
@@ -111,6 +112,8 @@ BASELINE = grants()   # a function nobody listed: its tables, the data key and t
 
 
 def resource_name(resource: Any) -> str:
+    if resource == "*":   # X-Ray's trace writes name no resource
+        return resource
     if "Fn::GetAtt" in resource:
         return resource["Fn::GetAtt"][0]
     if "Ref" in resource:
@@ -180,6 +183,20 @@ def test_the_roles_hold_the_lines_r32_draws(template):
     for function, queue in (("SendChunk", "send"), ("ApplyFeedback", "feedback"), ("ImportList", "imports")):
         consumed = {r for a, r in every[function] if a == "sqs:ReceiveMessage"}
         assert consumed == {definition.queue_id(queue)}
+
+
+def test_every_function_and_the_api_stage_are_traced_and_only_traces_reach_every_resource(template):
+    # Given the packaged functions and the API
+    by_function = functions(template)
+
+    # Then Lambda traces every function actively, and API Gateway starts the API's traces
+    assert {name: f["Properties"].get("Tracing") for name, f in by_function.items()} == dict.fromkeys(
+        by_function, "Active")
+    assert template["Resources"]["RestAPI"]["Properties"]["TracingEnabled"] is True
+    # And every role may write traces, the one grant without a resource, and nothing else is granted so
+    for function in by_function:
+        unscoped = {action for action, resource in held(template, function) if resource == "*"}
+        assert unscoped == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, function
 
 
 # --- alarms and the dashboard ---------------------------------------------------------------------

@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any, Protocol, TypeGuard
 
 from chalicelib import clock, errors, outbound, ses
-from chalicelib.log import logger
+from chalicelib.log import count, logger
 from chalicelib.models import accounts, deliveries, lists, subscribers, suppressions
 from chalicelib.models import campaigns as campaign_store
 from chalicelib.models.campaigns import SUSPENDED_SENTENCE, Campaign, CampaignStatus, PauseReason
@@ -164,6 +164,7 @@ def send_chunk(chunk: Chunk, mailer: Mailer, remaining_ms: Callable[[], int],
         "account_id": chunk.account_id, "campaign_id": chunk.campaign_id, "chunk": chunk.chunk_id,
         "sent": report.sent, "failed": report.failed, "skipped": report.skipped, "throttled": report.throttled,
         "uncertain": report.uncertain, "outcome": outcome.value})
+    count("sender", sent=report.sent, throttled=report.throttled, refused=report.failed, uncertain=report.uncertain)
     if outcome is ChunkOutcome.COUNTED:
         report.completed = complete_if_done(chunk.account_id, chunk.campaign_id, chunk.generation)
     return report

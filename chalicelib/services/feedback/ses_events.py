@@ -98,6 +98,7 @@ class Batch:
         """Read every event of one record body; errors.Malformed if it cannot be read."""
         events = parse(body)
         for event in events:
+            logger.append_keys(campaign_id=event.campaign_id)   # this record's lines (the consumer removes it)
             if event.type not in APPLIED:
                 self._note(event, Outcome.IGNORED)
             elif not (event.account_id and event.campaign_id and event.subscriber_id) or is_test(event.subscriber_id):
