@@ -25,7 +25,9 @@ from local import (
     easy_dkim,
     in_process,
     item_size,
+    moto_dispatch,
     query_pages,
+    sqs_backlog,
     sqs_retention,
     transactions,
     update_expressions,
@@ -119,6 +121,8 @@ class Emulator:
         easy_dkim.install()
         update_expressions.install()
         sqs_retention.install()
+        sqs_backlog.install()
+        moto_dispatch.install()
         # werkzeug logs every request line; the runtime's log stays about the runtime.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app: Any = DomainDispatcherApplication(create_backend_app)
