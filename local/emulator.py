@@ -17,9 +17,11 @@ import threading
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
+from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local import (
@@ -179,8 +181,13 @@ class Emulator:
                 request.headers[name] = value.decode("utf-8")
         lock = self._serialised.lock(service)
         assert lock is not None
-        with lock:
-            status, headers, body = DynamoHandler.dispatch(request, request.url, request.headers)
+        try:
+            with lock:
+                status, headers, body = DynamoHandler.dispatch(request, request.url, request.headers)
+        except HTTPException as error:   # raised before moto's action ran: answered as moto's mock answers it
+            status, headers, body = error.code or 500, dict(error.get_headers()), error.get_body()
+        except ClientError as error:     # as moto's server answers it
+            status, headers, body = 400, {}, error.response["Error"]["Message"]
         return status, headers, body.encode("utf-8") if isinstance(body, str) else body
 
     @staticmethod

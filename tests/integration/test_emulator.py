@@ -105,6 +105,10 @@ def test_the_processs_own_calls_get_the_answers_they_get_over_http_without_the_s
             "cancelled": lambda c: c["dynamodb"].transact_write_items(TransactItems=[{"Put": {
                 "TableName": "t", "Item": {"k": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(k)"}}]),
             "no table": lambda c: c["dynamodb"].get_item(TableName="missing", Key={"k": {"S": "a"}}),
+            "wrong key": lambda c: c["dynamodb"].get_item(TableName="t", Key={"other": {"S": "a"}}),
+            "bad expression": lambda c: c["dynamodb"].update_item(
+                TableName="t", Key={"k": {"S": "a"}}, UpdateExpression="SET v = ",
+                ExpressionAttributeValues={":one": {"N": "1"}}),
             "queue url": lambda c: c["sqs"].get_queue_url(QueueName="q"),
             "send": lambda c: c["sqs"].send_message(QueueUrl=queue, MessageBody="ünïcode body"),
             "unverified": lambda c: c["sesv2"].send_email(
