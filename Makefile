@@ -39,5 +39,5 @@ clean:
 	rm -rf $(VENV) build .mailroom .pytest_cache .chalice/deployments
 
 .PHONY: demo
-demo: $(STAMP)       ## make run, with an approved account, a list of 2,000 and a campaign sent, opened and clicked
+demo: $(STAMP)       ## make run, with an approved account, a list of 1,000 and a campaign sent, opened and clicked
 	$(PY) -m local.demo

@@ -22,6 +22,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Direct = Callable[[Any], "tuple[int, dict[str, Any], bytes] | None"]
 
 
 class _Raw(io.BytesIO):
@@ -35,13 +36,15 @@ class _Raw(io.BytesIO):
 
 
 class InProcess:
-    """botocore `before-send` handler: requests for `url` answered by `app` in the calling thread."""
+    """botocore `before-send` handler: requests for `url` answered by `app` in the calling thread, or by `direct`
+    (status, headers and body, or None to leave the request to `app`)."""
 
-    def __init__(self, url: str, app: WSGIApp):
+    def __init__(self, url: str, app: WSGIApp, direct: Direct | None = None):
         parts = urlsplit(url)
         self.prefix = f"{parts.scheme}://{parts.netloc}/"
         self.host, self.port = parts.hostname or "127.0.0.1", str(parts.port or 80)
         self.app: WSGIApp | None = app
+        self.direct = direct
         self.answered = 0   # requests answered without the socket
 
     def stop(self) -> None:
@@ -55,6 +58,11 @@ class InProcess:
                                                                                                    type(None))):
             return None
         data = body.encode("utf-8") if isinstance(body, str) else body or b""
+        given = self.direct(request) if self.direct is not None else None
+        if given is not None:
+            self.answered += 1
+            status, headers, content = given
+            return AWSResponse(request.url, status, headers, _Raw(content))
         answer: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
@@ -114,9 +122,9 @@ def _latin1(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
-def install(url: str, app: WSGIApp) -> InProcess:
-    """Answer this process's requests for `url` with `app`, for every botocore session made from now on."""
-    handler = InProcess(url, app)
+def install(url: str, app: WSGIApp, direct: Direct | None = None) -> InProcess:
+    """Answer this process's requests for `url` with `direct` or `app`, for every botocore session made from now on."""
+    handler = InProcess(url, app, direct)
     BUILTIN_HANDLERS.append(("before-send", handler))
     return handler
 

@@ -8,22 +8,45 @@ outcomes. moto never changes a parsed expression: its checks only read it, and i
 deep copy before it substitutes values. So `install()` makes `UpdateExpressionParser.make` keep the tree
 of each text it parsed and give that back; a text moto refuses is refused again every time (errors are
 not kept). tests/unit/test_update_expressions.py compares answers with and without.
+
+That deep copy, made for every update, walked the whole tree through `copy.deepcopy` (1.3 ms for a SET of
+four actions; 6% of the runtime's CPU in a 2,000-recipient campaign). A kept tree also keeps its pickled form,
+and the validator's copy of a kept tree is unpickled from it, five times faster and the same nodes; anything
+else the validator copies is deep-copied as before.
 """
 from __future__ import annotations
 
+import copy
+import pickle
 from functools import lru_cache
 from typing import Any
+
+from moto.dynamodb.parsing import validators
 
 # mypy (2.4) does not see this module's parser classes, though moto ships its types; at run time they are there
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
 _original = UpdateExpressionParser.make
+_original_copy = validators.deepcopy
+_PICKLED = "_pickled_by_the_emulator"   # the attribute of a kept tree that holds its pickled form
 _installed = False
 
 
 @lru_cache(maxsize=4096)
 def _parsed(expression: str) -> Any:
-    return _original(expression)
+    tree = _original(expression)
+    pickled = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
+    setattr(tree, _PICKLED, pickled)   # after pickling: copies do not carry it
+    return tree
+
+
+def _copy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """`copy.deepcopy`, by unpickling for a kept tree."""
+    pickled = getattr(value, _PICKLED, None) if type(value).__module__ == _AST_MODULE else None
+    return pickle.loads(pickled) if pickled is not None else copy.deepcopy(value, memo)
+
+
+_AST_MODULE = "moto.dynamodb.parsing.ast_nodes"
 
 
 def _make(cls: type, expression: str) -> Any:
@@ -35,4 +58,5 @@ def install() -> None:
     global _installed
     if not _installed:
         UpdateExpressionParser.make = classmethod(_make)
+        validators.deepcopy = _copy                          # type: ignore[assignment]
         _installed = True

@@ -12,7 +12,7 @@ from local import demo
 
 pytestmark = pytest.mark.e2e
 
-MEMBERS = 400   # the demo's 2,000 take the time of a bench; the same seeding, fewer readers
+MEMBERS = 400   # the demo's 1,000 take the time of a bench; the same seeding, fewer readers
 
 
 def test_the_demo_seeds_an_account_a_list_and_a_campaign_with_a_full_report(local_runtime):

@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from local.emulator import Emulator, PortInUse
+from local.emulator import Emulator, PortInUse, signed_service
 from local.launcher import free_ports
 
 
@@ -105,6 +105,10 @@ def test_the_processs_own_calls_get_the_answers_they_get_over_http_without_the_s
             "cancelled": lambda c: c["dynamodb"].transact_write_items(TransactItems=[{"Put": {
                 "TableName": "t", "Item": {"k": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(k)"}}]),
             "no table": lambda c: c["dynamodb"].get_item(TableName="missing", Key={"k": {"S": "a"}}),
+            "wrong key": lambda c: c["dynamodb"].get_item(TableName="t", Key={"other": {"S": "a"}}),
+            "bad expression": lambda c: c["dynamodb"].update_item(
+                TableName="t", Key={"k": {"S": "a"}}, UpdateExpression="SET v = ",
+                ExpressionAttributeValues={":one": {"N": "1"}}),
             "queue url": lambda c: c["sqs"].get_queue_url(QueueName="q"),
             "send": lambda c: c["sqs"].send_message(QueueUrl=queue, MessageBody="ünïcode body"),
             "unverified": lambda c: c["sesv2"].send_email(
@@ -156,3 +160,42 @@ def test_a_taken_port_is_reported_and_a_stopped_emulator_frees_its_port():
         first.stop()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))
+
+
+def test_the_processs_own_dynamodb_calls_skip_the_wsgi_stack_yet_wait_for_dynamodbs_lock():
+    # Given an emulator whose WSGI middleware notes the service of every request it sees
+    seen: list[str | None] = []
+
+    def noting(app):
+        def middleware(environ, start_response):
+            seen.append(signed_service(environ.get("HTTP_AUTHORIZATION", "")))
+            return app(environ, start_response)
+        return middleware
+
+    (port,) = free_ports(1)
+    running = Emulator("127.0.0.1", port, middleware=[noting])
+    running.start()
+    try:
+        dynamodb, sqs = client(running, "dynamodb"), client(running, "sqs")
+        dynamodb.create_table(TableName="direct", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])
+        sqs.create_queue(QueueName="noted")
+
+        # When this process writes while another request holds DynamoDB's lock
+        lock = running._serialised.lock("dynamodb")
+        done = threading.Event()
+        with lock:
+            writer = threading.Thread(target=lambda: (
+                dynamodb.put_item(TableName="direct", Item={"k": {"S": "a"}}), done.set()))
+            writer.start()
+            # Then the write waits for the lock
+            assert not done.wait(0.5)
+        # and goes through once it is free
+        assert done.wait(30)
+        writer.join(30)
+        assert dynamodb.get_item(TableName="direct", Key={"k": {"S": "a"}})["Item"] == {"k": {"S": "a"}}
+        # and no DynamoDB request went through the WSGI stack, while the other services' did
+        assert "dynamodb" not in seen and "sqs" in seen
+    finally:
+        running.stop()

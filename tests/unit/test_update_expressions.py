@@ -1,5 +1,6 @@
 """Update expressions parsed once per text (local/update_expressions.py) give the items and errors moto's own
-parsing gives, however often a text is used with other values."""
+parsing gives, however often a text is used with other values, and the copy the validator works on is unpickled
+from the kept tree."""
 from __future__ import annotations
 
 import re
@@ -8,6 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
 from local import update_expressions
@@ -66,13 +68,15 @@ def outcomes() -> list:
 def test_items_and_errors_are_the_ones_moto_gives_when_it_parses_every_time(monkeypatch):
     # Given moto's answers to updates that parse each text every time
     monkeypatch.setattr(UpdateExpressionParser, "make", update_expressions._original)
+    monkeypatch.setattr(validators, "deepcopy", update_expressions._original_copy)
     expected = outcomes()
     refused = [text for text, answer in expected if "Code" in answer]
     assert set(refused) == set(TEXTS[-2:]) and len(refused) == 2 * 3 * 2   # both ways, three rounds
 
-    # When each text is parsed once and its tree reused with other values
+    # When each text is parsed once and its tree reused with other values, copied from its pickled form
     update_expressions._parsed.cache_clear()
     monkeypatch.setattr(UpdateExpressionParser, "make", classmethod(update_expressions._make))
+    monkeypatch.setattr(validators, "deepcopy", update_expressions._copy)
     reused = outcomes()
 
     # Then every answer, item and error is the same, and every text but the one with a syntax error (refused
@@ -86,3 +90,32 @@ def as_moto_was():
     original = UpdateExpressionParser.__dict__["make"]
     yield
     UpdateExpressionParser.make = original
+
+
+def shape(node: object) -> object:
+    """A tree as nested (type, values) tuples, to compare two trees node by node."""
+    if isinstance(node, (list, tuple)):
+        return [shape(member) for member in node]
+    if hasattr(node, "__dict__"):
+        return type(node).__name__, {k: shape(v) for k, v in vars(node).items() if k != "parent"
+                                     and k != update_expressions._PICKLED}
+    return node
+
+
+def test_the_validator_works_on_a_fresh_copy_of_a_kept_tree_each_time():
+    # Given a text parsed once and kept
+    update_expressions._parsed.cache_clear()
+    kept = update_expressions._parsed("SET #n = if_not_exists(#n, :zero) + :one REMOVE #gone")
+
+    # When the validator copies it twice
+    first, second = update_expressions._copy(kept), update_expressions._copy(kept)
+
+    # Then each copy is a new tree of the same nodes (changing one leaves the kept tree and the other alone),
+    # and anything else is deep-copied as before
+    assert first is not kept and second is not first and type(first) is type(kept)
+    assert shape(first) == shape(kept) == shape(second)
+    first.children.clear()
+    assert kept.children and second.children
+    value = {"a": [1, {"b": 2}]}
+    copied = update_expressions._copy(value)
+    assert copied == value and copied["a"] is not value["a"]
