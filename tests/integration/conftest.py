@@ -39,8 +39,9 @@ def emulated_aws():
 def moto_env(emulated_aws):
     """The emulated account with every resource of infra/definition.py, and empty of data."""
     emulated_aws.start(reset=False)
-    if not aws.client("dynamodb").list_tables()["TableNames"]:
-        provision(get_settings())  # another test's own mock_aws() reset moto's backends
+    settings = get_settings()
+    if settings.table_name(next(iter(TABLES))) not in aws.client("dynamodb").list_tables()["TableNames"]:
+        provision(settings)  # another test's own mock_aws() reset moto's backends (and may have made tables of its own)
     try:
         yield
     finally:

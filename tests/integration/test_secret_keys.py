@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import config
+from chalicelib import aws, config
 from chalicelib.config import SettingsError, get_settings
 from chalicelib.services.audience import links, subscribers
 from infra import definition, keys
@@ -36,19 +36,19 @@ class Secret:
 def secret(moto_env, monkeypatch) -> Iterator[Secret]:
     """The service configured as in AWS: only the secret's name in its environment, the keys read at run time."""
     name = definition.SECRET_NAME.format(stage=get_settings().stage)
+    first_value = aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
     monkeypatch.delenv("MAILROOM_SECRET_KEY")
     monkeypatch.setenv("MAILROOM_SECRET_NAME", name)
-    get_settings.cache_clear()
-    config.secret_store.cache_clear()
-    client = config.secret_store().client
-    first_value = client.get_secret_value(SecretId=name)["SecretString"]
-    reads: list[str] = []
-    client.meta.events.register("before-parameter-build.secrets-manager.GetSecretValue",
-                                lambda **kwargs: reads.append(kwargs["params"]["SecretId"]))
     try:
+        get_settings.cache_clear()
+        config.secret_store.cache_clear()
+        client = config.secret_store().client
+        reads: list[str] = []
+        client.meta.events.register("before-parameter-build.secrets-manager.GetSecretValue",
+                                    lambda **kwargs: reads.append(kwargs["params"]["SecretId"]))
         yield Secret(name, first_value, reads)
-    finally:
-        client.put_secret_value(SecretId=name, SecretString=first_value)
+    finally:   # the settings of every later test on this worker are the environment's again
+        aws.client("secretsmanager").put_secret_value(SecretId=name, SecretString=first_value)
         monkeypatch.undo()
         get_settings.cache_clear()
         config.secret_store.cache_clear()
