@@ -45,8 +45,10 @@ def moto_env(emulated_aws):
     try:
         yield
     finally:
-        empty_everything()
-        emulated_aws.stop(remove_data=False)
+        try:
+            empty_everything()
+        finally:   # never leave the mock running: a later test's own mock_aws() would not reset moto's backends
+            emulated_aws.stop(remove_data=False)
 
 
 def empty_everything() -> None:
