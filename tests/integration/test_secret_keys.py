@@ -33,12 +33,14 @@ class Secret:
 
 
 @pytest.fixture
-def secret(moto_env, monkeypatch) -> Iterator[Secret]:
+def secret(moto_env) -> Iterator[Secret]:
     """The service configured as in AWS: only the secret's name in its environment, the keys read at run time."""
     name = definition.SECRET_NAME.format(stage=get_settings().stage)
     first_value = aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
-    monkeypatch.delenv("MAILROOM_SECRET_KEY")
-    monkeypatch.setenv("MAILROOM_SECRET_NAME", name)
+    # Its own MonkeyPatch: undoing it undoes only this environment, not what other fixtures patched for the test.
+    environment = pytest.MonkeyPatch()
+    environment.delenv("MAILROOM_SECRET_KEY")
+    environment.setenv("MAILROOM_SECRET_NAME", name)
     try:
         get_settings.cache_clear()
         config.secret_store.cache_clear()
@@ -48,9 +50,9 @@ def secret(moto_env, monkeypatch) -> Iterator[Secret]:
                                     lambda **kwargs: reads.append(kwargs["params"]["SecretId"]))
         yield Secret(name, first_value, reads)
     finally:   # the settings of every later test on this worker are the environment's again
-        aws.client("secretsmanager").put_secret_value(SecretId=name, SecretString=first_value)
-        monkeypatch.undo()
+        environment.undo()
         get_settings.cache_clear()
+        aws.client("secretsmanager").put_secret_value(SecretId=name, SecretString=first_value)
         config.secret_store.cache_clear()
 
 
