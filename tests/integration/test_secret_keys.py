@@ -32,6 +32,14 @@ class Secret:
         config.secret_store().client.put_secret_value(SecretId=self.name, SecretString=value)
 
 
+def fresh_settings() -> None:
+    """Read the settings again from the environment now, outside any call of Chalice's test client: during one
+    its os.environ is a copy with the chalice stage's variables (MAILROOM_STAGE "dev"), and settings first read
+    there would name another stage's tables for the rest of the worker's tests."""
+    get_settings.cache_clear()
+    get_settings()
+
+
 @pytest.fixture
 def secret(moto_env) -> Iterator[Secret]:
     """The service configured as in AWS: only the secret's name in its environment, the keys read at run time."""
@@ -42,7 +50,7 @@ def secret(moto_env) -> Iterator[Secret]:
     environment.delenv("MAILROOM_SECRET_KEY")
     environment.setenv("MAILROOM_SECRET_NAME", name)
     try:
-        get_settings.cache_clear()
+        fresh_settings()
         config.secret_store.cache_clear()
         client = config.secret_store().client
         reads: list[str] = []
@@ -51,7 +59,7 @@ def secret(moto_env) -> Iterator[Secret]:
         yield Secret(name, first_value, reads)
     finally:   # the settings of every later test on this worker are the environment's again
         environment.undo()
-        get_settings.cache_clear()
+        fresh_settings()
         aws.client("secretsmanager").put_secret_value(SecretId=name, SecretString=first_value)
         config.secret_store.cache_clear()
 
